@@ -1,0 +1,52 @@
+import { isKeyRole, type KeyRole, lowerRole, type Role, roleAtLeast } from './roles.ts';
+
+/** What a key was granted at creation: a nominal role and, optionally, the organizations it is confined to. */
+export interface KeyGrant {
+  role: KeyRole;
+  /** `null` = any organization its creator belongs to; otherwise only these. */
+  scopeOrgIds: readonly string[] | null;
+}
+
+export type KeyAccess =
+  | { ok: true; role: KeyRole }
+  /** The key is scoped and this organization is not in its scope. Checked before membership, so it leaks nothing. */
+  | { ok: false; reason: 'out-of-scope' }
+  /** The key's creator is not (or no longer) a member: the key sees nothing there, exactly like a stranger. */
+  | { ok: false; reason: 'not-member' };
+
+export function keyInScope(grant: KeyGrant, orgId: string): boolean {
+  return grant.scopeOrgIds === null || grant.scopeOrgIds.includes(orgId);
+}
+
+/**
+ * The effective role of a key in organization `orgId`: min(key role, creator's *current* role there).
+ * `creatorRole` must be read fresh (or from a cache that membership changes invalidate) on every request:
+ * checking only at creation is how privilege escalations ship.
+ */
+export function keyAccess(grant: KeyGrant, orgId: string, creatorRole: Role | null): KeyAccess {
+  if (!keyInScope(grant, orgId)) return { ok: false, reason: 'out-of-scope' };
+  if (creatorRole === null) return { ok: false, reason: 'not-member' };
+  const capped = lowerRole(grant.role, creatorRole);
+  // lowerRole of a key role and any role is always a key role; the guard keeps the type honest.
+  if (!isKeyRole(capped)) return { ok: false, reason: 'not-member' };
+  return { ok: true, role: capped };
+}
+
+/** The effective role, or null when the key may not act in the organization at all. */
+export function effectiveKeyRole(grant: KeyGrant, orgId: string, creatorRole: Role | null): KeyRole | null {
+  const access = keyAccess(grant, orgId, creatorRole);
+  return access.ok ? access.role : null;
+}
+
+/** A creator may put on a key only a role at or below their own role in the active organization. */
+export function canGrantKeyRole(creatorRole: Role | null, requested: KeyRole): boolean {
+  return creatorRole !== null && roleAtLeast(creatorRole, requested);
+}
+
+/** A scoped key may only name organizations its creator belongs to (at creation). */
+export function scopeWithinMemberships(
+  scopeOrgIds: readonly string[],
+  creatorOrgIds: ReadonlySet<string>,
+): boolean {
+  return scopeOrgIds.length > 0 && scopeOrgIds.every((id) => creatorOrgIds.has(id));
+}

@@ -1,0 +1,185 @@
+/**
+ * Every error a client can see, in one table: its stable code, HTTP status, tRPC code and default message.
+ * Both transports (tRPC and REST) read this table; neither invents a status of its own.
+ */
+export type TrpcErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_SUPPORTED'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'TOO_MANY_REQUESTS'
+  | 'INTERNAL_SERVER_ERROR'
+  | 'SERVICE_UNAVAILABLE';
+
+interface ErrorSpec {
+  status: number;
+  trpc: TrpcErrorCode;
+  title: string;
+  message: string;
+}
+
+export const ERROR_TABLE = {
+  VALIDATION_FAILED: {
+    status: 400,
+    trpc: 'BAD_REQUEST',
+    title: 'Bad Request',
+    message: 'The request is not valid: see the field errors.',
+  },
+  BAD_REQUEST: {
+    status: 400,
+    trpc: 'BAD_REQUEST',
+    title: 'Bad Request',
+    message: 'The request could not be read.',
+  },
+  KEY_POLICY_VIOLATION: {
+    status: 400,
+    trpc: 'BAD_REQUEST',
+    title: 'Bad Request',
+    message: "The key does not satisfy an organization's key policy.",
+  },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message: 'The email or password is incorrect.',
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message: 'Authentication required: send a valid API key as "Authorization: Bearer <key>", or sign in.',
+  },
+  KEY_REVOKED: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message: 'This API key has been revoked.',
+  },
+  KEY_EXPIRED: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message: 'This API key has expired.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message: 'Your role in this organization does not allow this action.',
+  },
+  SESSION_REQUIRED: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message: 'This action needs a signed-in session; API keys cannot perform it.',
+  },
+  ORG_OUT_OF_SCOPE: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message: 'This API key is scoped to other organizations.',
+  },
+  CSRF_REJECTED: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message: 'Cross-site request refused: state-changing requests must come from this application.',
+  },
+  NOT_FOUND: { status: 404, trpc: 'NOT_FOUND', title: 'Not Found', message: 'Not found.' },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    trpc: 'METHOD_NOT_SUPPORTED',
+    title: 'Method Not Allowed',
+    message: 'This method is not allowed here.',
+  },
+  CONFLICT: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message: 'This conflicts with existing data.',
+  },
+  EMAIL_TAKEN: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message: 'An account with this email already exists.',
+  },
+  LAST_OWNER: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message: 'An organization must keep at least one owner.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    trpc: 'PAYLOAD_TOO_LARGE',
+    title: 'Content Too Large',
+    message: 'The request body is too large.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    trpc: 'UNSUPPORTED_MEDIA_TYPE',
+    title: 'Unsupported Media Type',
+    message: 'Send the request body as application/json.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    trpc: 'TOO_MANY_REQUESTS',
+    title: 'Too Many Requests',
+    message: 'Rate limit exceeded.',
+  },
+  INTERNAL: {
+    status: 500,
+    trpc: 'INTERNAL_SERVER_ERROR',
+    title: 'Internal Server Error',
+    message: 'Something went wrong on our side. It has been logged.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    trpc: 'SERVICE_UNAVAILABLE',
+    title: 'Service Unavailable',
+    message: 'The service is temporarily unavailable. Try again shortly.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+export const ERROR_CODES = Object.keys(ERROR_TABLE) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);
+}
+
+export function errorSpec(code: ErrorCode): ErrorSpec {
+  return ERROR_TABLE[code];
+}
+
+/** A field-level validation problem, as REST and tRPC callers receive it. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** The one error type domain code throws. Safe to show: its message never carries secrets. */
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ERROR_TABLE[code].message);
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_TABLE[this.code].status;
+  }
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

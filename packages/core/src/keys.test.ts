@@ -1,0 +1,152 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BASE62_ALPHABET, crc32 } from './encoding.ts';
+import {
+  generateKey,
+  hashKey,
+  KEY_ENTROPY_BITS,
+  KEY_LENGTH,
+  KEY_PREFIX,
+  keyChecksum,
+  keyHint,
+  parseKey,
+  redactKeys,
+} from './keys.ts';
+
+/** A deterministic byte source, so generated keys can be pinned. */
+function counterFill(step: number): (bytes: Uint8Array) => void {
+  let i = 0;
+  return (bytes) => {
+    for (let j = 0; j < bytes.length; j++) bytes[j] = (i++ * step) % 256;
+  };
+}
+
+describe('key format: fixed vectors (checked independently with Python zlib.crc32 and hashlib.sha256)', () => {
+  it('CRC-32 is the IEEE polynomial (check value of "123456789")', () => {
+    expect(crc32('123456789')).toBe(0xcbf43926);
+  });
+
+  it('pins checksum and hash of a generated key', () => {
+    const k = generateKey(counterFill(7));
+    expect(k.key).toBe('cdk_07ELSZgnu18FMTahov29GNUbipw3AH2E7OKR');
+    expect(keyChecksum('cdk_07ELSZgnu18FMTahov29GNUbipw3AH')).toBe('2E7OKR');
+    expect(k.hash).toBe('7f1ae898db4bc487c340e6365b571b874524c7d36e2eb2c593b2550f94feaee6');
+    expect(k.hint).toBe('cdk_07EL…7OKR');
+  });
+
+  it('pins the all-zero key', () => {
+    const key = 'cdk_0000000000000000000000000000001A2daQ';
+    expect(keyChecksum(key.slice(0, 34))).toBe('1A2daQ');
+    expect(parseKey(key)).toEqual({ ok: true, key });
+    expect(hashKey(key)).toBe('6d7350881ac04c37d467ca53feab645a52ec3e7294b1b8d16710aa4b11d7e315');
+  });
+});
+
+describe('generateKey', () => {
+  it('has the fixed length, prefix and at least 160 bits of entropy', () => {
+    const { key } = generateKey();
+    expect(key).toHaveLength(KEY_LENGTH);
+    expect(key.startsWith(KEY_PREFIX)).toBe(true);
+    expect(KEY_ENTROPY_BITS).toBeGreaterThanOrEqual(160);
+  });
+
+  it('never repeats across many draws', () => {
+    const seen = new Set(Array.from({ length: 2000 }, () => generateKey().key));
+    expect(seen.size).toBe(2000);
+  });
+
+  it('uses every base62 character in the random part (no modulo bias that drops characters)', () => {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 400; i++) {
+      for (const c of generateKey().key.slice(4, 34)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(62);
+  });
+});
+
+describe('parseKey', () => {
+  const valid = 'cdk_07ELSZgnu18FMTahov29GNUbipw3AH2E7OKR';
+
+  it.each([
+    ['wrong prefix', `xdk_${valid.slice(4)}`, 'prefix'],
+    ['Stripe-like prefix', `sk_live_${valid.slice(4)}`, 'prefix'],
+    ['too short', valid.slice(0, -1), 'length'],
+    ['too long', `${valid}a`, 'length'],
+    ['bad alphabet', `${valid.slice(0, 10)}-${valid.slice(11)}`, 'alphabet'],
+    ['bad checksum', `${valid.slice(0, -1)}${valid.endsWith('R') ? 'S' : 'R'}`, 'checksum'],
+    ['empty', '', 'prefix'],
+  ])('rejects %s', (_label, candidate, reason) => {
+    expect(parseKey(candidate)).toEqual({ ok: false, reason });
+  });
+
+  it('property: every generated key parses', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (seed) => {
+        let offset = 0;
+        const { key } = generateKey((bytes) => {
+          for (let j = 0; j < bytes.length; j++) bytes[j] = seed[offset++ % seed.length] ?? 0;
+        });
+        return parseKey(key).ok;
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: every one-character mutation of a valid key is rejected', () => {
+    const alphabet = [...BASE62_ALPHABET, '_', '-', '.', ' ', 'é'];
+    fc.assert(
+      fc.property(
+        fc.nat({ max: KEY_LENGTH - 1 }),
+        fc.constantFrom(...alphabet),
+        fc.boolean(),
+        (position, replacement, fresh) => {
+          const key = fresh ? generateKey().key : valid;
+          if (key[position] === replacement) return true;
+          const mutated = key.slice(0, position) + replacement + key.slice(position + 1);
+          return !parseKey(mutated).ok;
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('exhaustively: no single substitution within the alphabet survives the checksum', () => {
+    for (let position = 4; position < KEY_LENGTH; position++) {
+      for (const c of BASE62_ALPHABET) {
+        if (valid[position] === c) continue;
+        const mutated = valid.slice(0, position) + c + valid.slice(position + 1);
+        expect(parseKey(mutated).ok).toBe(false);
+      }
+    }
+  });
+});
+
+describe('keyHint and redaction', () => {
+  it('property: a hint reveals at most 8 of the 36 characters after the prefix and cannot parse', () => {
+    fc.assert(
+      fc.property(fc.constant(null), () => {
+        const { key, hint } = generateKey();
+        const revealed = hint.replace(KEY_PREFIX, '').replace('…', '');
+        return revealed.length === 8 && !parseKey(hint).ok && hint === keyHint(key);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('redacts every key in free text to its hint', () => {
+    const a = generateKey();
+    const b = generateKey();
+    const text = `Authorization: Bearer ${a.key}, also ${b.key}.`;
+    const redacted = redactKeys(text);
+    expect(redacted).not.toContain(a.key);
+    expect(redacted).not.toContain(b.key);
+    expect(redacted).toContain(a.hint);
+    expect(redacted).toContain(b.hint);
+  });
+
+  it('hash is 64 hex characters and differs from the key', () => {
+    const { key, hash } = generateKey();
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash).not.toContain(key.slice(4));
+  });
+});

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { base62Encode, crc32, isBase62, randomBase62 } from './encoding.ts';
+import { constantTimeEqual } from './secrets.ts';
+
+/**
+ * API key format: `cdk_` + 30 base62 characters from a CSPRNG (30 × log2(62) ≈ 178.6 bits) + a 6-character base62
+ * CRC-32 of everything before it. The prefix lets secret scanners find leaked keys; the checksum lets us reject
+ * typos and junk offline, without a database lookup. Every key has the same length.
+ */
+export const KEY_PREFIX = 'cdk_';
+export const KEY_RANDOM_LENGTH = 30;
+export const KEY_CHECKSUM_LENGTH = 6;
+export const KEY_LENGTH = KEY_PREFIX.length + KEY_RANDOM_LENGTH + KEY_CHECKSUM_LENGTH;
+export const KEY_ENTROPY_BITS = Math.floor(KEY_RANDOM_LENGTH * Math.log2(62));
+
+export type ParsedKey =
+  | { ok: true; key: string }
+  | { ok: false; reason: 'prefix' | 'length' | 'alphabet' | 'checksum' };
+
+export interface NewKey {
+  /** The full secret: shown to its creator once, never stored. */
+  key: string;
+  /** SHA-256 (hex) of the key: the only form we store and look up by. */
+  hash: string;
+  /** What lists show: enough to recognise a key, far too little to use it. */
+  hint: string;
+}
+
+export function keyChecksum(body: string): string {
+  return base62Encode(crc32(body), KEY_CHECKSUM_LENGTH);
+}
+
+export function generateKey(fill?: (bytes: Uint8Array) => void): NewKey {
+  const body = KEY_PREFIX + randomBase62(KEY_RANDOM_LENGTH, fill);
+  const key = body + keyChecksum(body);
+  return { key, hash: hashKey(key), hint: keyHint(key) };
+}
+
+/** Offline validation: prefix, length, alphabet and checksum. Costs no I/O, so junk never reaches the database. */
+export function parseKey(candidate: string): ParsedKey {
+  if (!candidate.startsWith(KEY_PREFIX)) return { ok: false, reason: 'prefix' };
+  if (candidate.length !== KEY_LENGTH) return { ok: false, reason: 'length' };
+  const rest = candidate.slice(KEY_PREFIX.length);
+  if (!isBase62(rest)) return { ok: false, reason: 'alphabet' };
+  const body = candidate.slice(0, KEY_LENGTH - KEY_CHECKSUM_LENGTH);
+  const checksum = candidate.slice(KEY_LENGTH - KEY_CHECKSUM_LENGTH);
+  // The checksum is public information (it is derived from the key), but compare it without early exit anyway.
+  if (!constantTimeEqual(checksum, keyChecksum(body))) return { ok: false, reason: 'checksum' };
+  return { ok: true, key: candidate };
+}
+
+/** SHA-256 is right for a 178-bit random secret: a slow hash on every request would only be a self-inflicted DoS. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** `cdk_AbCd…wxyz`: 4 random characters and the last 4 (checksum) characters. */
+export function keyHint(key: string): string {
+  return `${key.slice(0, KEY_PREFIX.length + 4)}…${key.slice(-4)}`;
+}
+
+/** Finds things that look like our keys in free text (e.g. a pasted leak report or a log line). */
+export const KEY_PATTERN = /cdk_[0-9A-Za-z]{36}/g;
+
+/** Replaces anything key-shaped in `text` with its hint, so logs and errors can never carry a usable key. */
+export function redactKeys(text: string): string {
+  return text.replace(KEY_PATTERN, (match) => keyHint(match));
+}
