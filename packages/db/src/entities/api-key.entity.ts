@@ -1,0 +1,34 @@
+import { KEY_ROLES } from '@crowdee/core';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { User } from './user.entity.ts';
+
+export const API_KEY_REVOCATION_REASONS = ['settings', 'self', 'leak-report', 'rotation', 'admin'] as const;
+export type ApiKeyRevocationReason = (typeof API_KEY_REVOCATION_REASONS)[number];
+
+export const ApiKey = defineEntity({
+  name: 'ApiKey',
+  tableName: 'api_keys',
+  properties: {
+    id: p.uuid().primary(),
+    name: p.string().length(100),
+    /** SHA-256 (hex) of the full key: the only form stored, and what keys are looked up by. */
+    hash: p.string().length(64).unique().hidden(),
+    hint: p.string().length(16),
+    role: p.enum([...KEY_ROLES]),
+    creator: () => p.manyToOne(User).deleteRule('cascade').index(),
+    /**
+     * Organizations the key is confined to; null = any organization its creator belongs to. A plain array (not a
+     * join table) on purpose: deleting an organization must never turn a scoped key into an unscoped one.
+     */
+    scopeOrgIds: p.array().columnType('uuid[]').nullable(),
+    expiresAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+    revokedReason: p.enum([...API_KEY_REVOCATION_REASONS]).nullable(),
+    revokedBy: p.uuid().nullable(),
+    lastUsedAt: p.datetime().nullable(),
+    lastUsedIp: p.string().length(64).nullable(),
+    rotatedFrom: p.uuid().nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export type ApiKey = InferEntity<typeof ApiKey>;

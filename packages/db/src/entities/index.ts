@@ -1,0 +1,29 @@
+import { ApiKey } from './api-key.entity.ts';
+import { AuditEvent } from './audit-event.entity.ts';
+import { Membership } from './membership.entity.ts';
+import { Organization } from './organization.entity.ts';
+import { Project } from './project.entity.ts';
+import { RateLimitOverride } from './rate-limit-override.entity.ts';
+import { Session } from './session.entity.ts';
+import { User } from './user.entity.ts';
+
+export * from './api-key.entity.ts';
+export * from './audit-event.entity.ts';
+export * from './membership.entity.ts';
+export * from './organization.entity.ts';
+export * from './project.entity.ts';
+export * from './rate-limit-override.entity.ts';
+export * from './session.entity.ts';
+export * from './user.entity.ts';
+
+/** Listed explicitly: no folder discovery, no reflection. */
+export const entities = [
+  User,
+  Organization,
+  Membership,
+  Session,
+  ApiKey,
+  AuditEvent,
+  RateLimitOverride,
+  Project,
+];

@@ -1,0 +1,17 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+
+export const Organization = defineEntity({
+  name: 'Organization',
+  tableName: 'organizations',
+  properties: {
+    id: p.uuid().primary(),
+    name: p.string().length(100),
+    /** Key policy: every key that can act on this organization must expire ... */
+    keyPolicyRequireExpiry: p.boolean().default(false),
+    /** ... within this many days (null = no maximum). */
+    keyPolicyMaxLifetimeDays: p.integer().nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  },
+});
+export type Organization = InferEntity<typeof Organization>;

@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startEmbeddedPostgres } from '../src/embedded-postgres.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'crowdee-embedded-test-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function query(url: string, sql: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the fixture in a separate Node process and resolves once its database is up. */
+function holdInChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'fixtures/hold-embedded.ts'), dataDir],
+    {
+      cwd: join(import.meta.dirname, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`fixture exited with ${code}: ${err}`)));
+  });
+}
+
+describe('embedded PostgreSQL', () => {
+  it('starts on a port of its own, never the standard one, and persists data across restarts', async () => {
+    const dir = tempDir();
+    const first = await startEmbeddedPostgres({ dataDir: dir });
+    expect(first.port).not.toBe(5432);
+    await query(first.url, 'create table kept (v text); insert into kept values ($$still here$$)');
+    await first.stop();
+
+    const second = await startEmbeddedPostgres({ dataDir: dir });
+    try {
+      expect(await query(second.url, 'select v from kept')).toEqual([{ v: 'still here' }]);
+      expect(await query(second.url, 'show server_version_num')).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+    expect(existsSync(join(dir, 'owner.pid'))).toBe(false);
+  });
+
+  it('refuses to share a folder with another live process', async () => {
+    const dir = tempDir();
+    const { child } = await holdInChild(dir);
+    try {
+      await expect(startEmbeddedPostgres({ dataDir: dir })).rejects.toThrow(/Another process \(pid \d+\)/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it('copes with a stale server left behind by a killed process', async () => {
+    const dir = tempDir();
+    const { child } = await holdInChild(dir);
+    const stalePid = Number(readFileSync(join(dir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // kill -9 gives the parent no chance to stop its child: the postgres server is still running.
+    expect(pidAlive(stalePid)).toBe(true);
+
+    const fresh = await startEmbeddedPostgres({ dataDir: dir });
+    try {
+      expect(pidAlive(stalePid)).toBe(false);
+      expect(await query(fresh.url, 'select 1 as ok')).toEqual([{ ok: 1 }]);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('starts over when a first initialisation was interrupted', async () => {
+    const dir = tempDir();
+    const first = await startEmbeddedPostgres({ dataDir: dir });
+    await first.stop();
+    rmSync(join(dir, 'initialised'));
+    const again = await startEmbeddedPostgres({ dataDir: dir });
+    try {
+      expect(await query(again.url, 'select 1 as ok')).toEqual([{ ok: 1 }]);
+    } finally {
+      await again.stop();
+    }
+  });
+});
