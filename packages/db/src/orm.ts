@@ -16,7 +16,7 @@ export interface DatabaseOptions {
 
 export const MIGRATIONS_PATH = fileURLToPath(new URL('./migrations', import.meta.url));
 
-export function ormConfig(options: DatabaseOptions): Options {
+export function ormConfig(options: DatabaseOptions & { writeSnapshot?: boolean }): Options {
   return defineConfig({
     clientUrl: options.url,
     entities,
@@ -35,14 +35,16 @@ export function ormConfig(options: DatabaseOptions): Options {
       migrationsList,
       transactional: true,
       allOrNothing: true,
-      snapshot: true,
+      // The schema snapshot is a development artefact for `migration:create`; applying migrations never writes it.
+      snapshot: options.writeSnapshot === true,
+      snapshotName: '.snapshot-crowdee',
       silent: true,
     },
   });
 }
 
 /** Connects and applies every pending migration: the schema is always current before the first request. */
-export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
+export async function openDatabase(options: DatabaseOptions & { writeSnapshot?: boolean }): Promise<Orm> {
   const orm = await MikroORM.init(ormConfig(options));
   await orm.getMigrator().up();
   return orm;

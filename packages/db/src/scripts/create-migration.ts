@@ -12,7 +12,7 @@ import { MIGRATIONS_PATH, openDatabase } from '../orm.ts';
 const dir = mkdtempSync(join(tmpdir(), 'crowdee-migration-'));
 const pg = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
 try {
-  const orm = await openDatabase({ url: pg.url });
+  const orm = await openDatabase({ url: pg.url, writeSnapshot: true });
   const result = await orm.getMigrator().createMigration(MIGRATIONS_PATH, false, false, process.argv[2]);
   await orm.close();
   if (result.diff.up.length === 0) {

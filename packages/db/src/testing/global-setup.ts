@@ -10,6 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../embedded-postgres.ts';
 import { openDatabase } from '../orm.ts';
 import { adminQuery, dropDatabases, RUN_PREFIX, withDatabase } from './admin.ts';
+import './provided-context.ts';
 
 let stopEmbedded: (() => Promise<void>) | undefined;
 let adminUrl = '';
@@ -49,12 +50,4 @@ export async function teardown(): Promise<void> {
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    databaseAdminUrl: string;
-    databaseTemplate: string;
-    databaseRunId: string;
-  }
 }

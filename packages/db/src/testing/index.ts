@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { type Orm, openDatabase } from '../orm.ts';
 import { adminQuery, withDatabase } from './admin.ts';
+import './provided-context.ts';
 
 export { adminQuery, withDatabase } from './admin.ts';
 

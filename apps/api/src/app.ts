@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import express, { type Express } from 'express';
+import type { AppDeps } from './context.ts';
+import { isServerFault, toDomainError } from './errors.ts';
+import { authenticate } from './http/authenticate.middleware.ts';
+import { csrfProtection } from './http/csrf.middleware.ts';
+import { discoveryRoutes, type HealthSource } from './http/discovery.routes.ts';
+import { errorHandler, notFound, requireJsonBody } from './http/error-response.ts';
+import { requestLogger } from './http/request-logger.ts';
+import { noStore, securityHeaders } from './http/security-headers.ts';
+import { createContextFromRequest } from './http/trpc-context.ts';
+import { restAdapter } from './rest/rest.adapter.ts';
+import { appRouter } from './routers/index.ts';
+
+export interface AppOptions {
+  health?: HealthSource;
+}
+
+/** The whole HTTP surface. Pure wiring: every rule it applies lives in a middleware, a service or packages/core. */
+export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.trustedProxies);
+  app.set('query parser', 'simple');
+  const health = options.health ?? { rateLimitStore: () => 'off' };
+  const json = express.json({ limit: deps.config.bodyLimitBytes, type: 'application/json' });
+
+  app.use(securityHeaders);
+  app.use(requestLogger(deps.logger));
+  app.use(discoveryRoutes(deps, appRouter, health));
+
+  app.use(
+    '/trpc',
+    noStore,
+    requireJsonBody,
+    json,
+    authenticate(deps, { acceptSession: true }),
+    csrfProtection(deps.config.allowedOrigins),
+    createExpressMiddleware({
+      router: appRouter,
+      createContext: ({ req, res }) => createContextFromRequest(deps, req, res),
+      maxBodySize: deps.config.bodyLimitBytes,
+      onError: ({ error, path }) => {
+        const domain = toDomainError(error);
+        if (isServerFault(domain)) deps.logger.error({ err: error.cause ?? error, path }, 'tRPC call failed');
+      },
+    }),
+  );
+
+  app.use(
+    '/api/v1',
+    noStore,
+    cors,
+    requireJsonBody,
+    json,
+    // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
+    authenticate(deps, { acceptSession: false }),
+    restAdapter(deps, appRouter),
+  );
+
+  const webDist = deps.config.webDist;
+  if (webDist && existsSync(join(webDist, 'index.html'))) {
+    app.use(express.static(webDist, { index: false, maxAge: '1h' }));
+    // The settings app routes on the client: any other HTML navigation gets its shell.
+    app.get(/^\/(?!api\/|trpc\/|docs).*/, (req, res, next) => {
+      if (req.accepts(['json', 'html']) !== 'html') return next();
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(join(webDist, 'index.html'));
+    });
+  }
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/**
+ * Scripts in other origins may call the key-authenticated REST API from a browser: no cookies are involved, so a
+ * wildcard origin is safe. Rate-limit headers are exposed so such clients can back off.
+ */
+const cors: express.RequestHandler = (req, res, next) => {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', 'RateLimit, RateLimit-Policy, Retry-After');
+  if (req.method === 'OPTIONS') {
+    res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PATCH, DELETE');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+    res.setHeader('Access-Control-Max-Age', '600');
+    res.status(204).end();
+    return;
+  }
+  next();
+};

@@ -1,0 +1,150 @@
+import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_RATE_POLICIES,
+  DEFAULT_SESSION_TIMEOUTS,
+  parseRateSpec,
+  type RatePolicy,
+  type RateTier,
+  type SessionTimeouts,
+} from '@crowdee/core';
+import { z } from 'zod';
+
+/** The only module that reads `process.env`. Everything else receives a typed, validated `Config`. */
+export interface Config {
+  port: number;
+  host: string;
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** A PostgreSQL server; when absent the embedded one starts under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  sessions: SessionTimeouts;
+  /** Express `trust proxy` setting: false, or the proxies whose X-Forwarded-For we believe. */
+  trustedProxies: string[] | false;
+  /** Extra origins allowed to send cookie-authenticated mutations (CSRF allowlist), besides our own host. */
+  allowedOrigins: string[];
+  rateLimits: { enabled: boolean; policies: Record<RateTier, RatePolicy> };
+  /** The built settings app, served from our own origin; absent = API only. */
+  webDist: string | undefined;
+  /** Request body limit in bytes (413 above it). */
+  bodyLimitBytes: number;
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number | null {
+  const match = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) return null;
+  return Number(match[1]) * (UNITS[match[2] ?? 'ms'] ?? 1);
+}
+
+const duration = (fallbackMs: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallbackMs;
+      const ms = parseDuration(v);
+      if (ms === null || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration like 30m, 12h or 7d` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const rate = (tier: RateTier) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): RatePolicy => {
+      const base = DEFAULT_RATE_POLICIES[tier];
+      if (v === undefined || v === '') return base;
+      const parsed = parseRateSpec(v);
+      if (!parsed) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a rate like 60/1m or 1200/60s` });
+        return z.NEVER;
+      }
+      return { ...base, ...parsed };
+    });
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  DATA_DIR: z.string().optional(),
+  REDIS_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  SESSION_ABSOLUTE_TIMEOUT: duration(DEFAULT_SESSION_TIMEOUTS.absoluteMs),
+  SESSION_IDLE_TIMEOUT: duration(DEFAULT_SESSION_TIMEOUTS.idleMs),
+  TRUSTED_PROXIES: list,
+  ALLOWED_ORIGINS: list,
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  RATE_LIMIT_ANONYMOUS: rate('anonymous'),
+  RATE_LIMIT_AUTHENTICATED: rate('authenticated'),
+  RATE_LIMIT_SIGN_IN: rate('sign-in'),
+  RATE_LIMIT_SIGN_UP: rate('sign-up'),
+  RATE_LIMIT_LEAK_REPORT: rate('leak-report'),
+  WEB_DIST: z.string().optional(),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR ?? `${repoRoot}.data`,
+    redisUrl: e.REDIS_URL,
+    sessions: { absoluteMs: e.SESSION_ABSOLUTE_TIMEOUT, idleMs: e.SESSION_IDLE_TIMEOUT },
+    trustedProxies: e.TRUSTED_PROXIES.length > 0 ? e.TRUSTED_PROXIES : false,
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    rateLimits: {
+      enabled: e.RATE_LIMITS === 'on',
+      policies: {
+        anonymous: e.RATE_LIMIT_ANONYMOUS,
+        authenticated: e.RATE_LIMIT_AUTHENTICATED,
+        'sign-in': e.RATE_LIMIT_SIGN_IN,
+        'sign-up': e.RATE_LIMIT_SIGN_UP,
+        'leak-report': e.RATE_LIMIT_LEAK_REPORT,
+      },
+    },
+    webDist: e.WEB_DIST ?? `${repoRoot}apps/web/dist`,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+  };
+}
+
+/** A complete configuration for tests and benchmarks, without touching the environment. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' });
+  return { ...base, webDist: undefined, ...overrides };
+}

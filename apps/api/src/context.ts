@@ -1,0 +1,61 @@
+import type { DomainError } from '@crowdee/core';
+import type { Orm } from '@crowdee/db';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Actor } from './services/audit.service.ts';
+import type { CachedKey, KeyCache } from './services/key-cache.ts';
+import type { KeyVerifier } from './services/key-verifier.ts';
+import type { PasswordHasher } from './services/passwords.ts';
+import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
+
+/** Long-lived collaborators, built once per process (or per test). */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+  /** Injected so tests can move time (session idle/absolute expiry, key expiry, grace periods). */
+  clock: () => Date;
+  keyCache: KeyCache;
+  keyVerifier: KeyVerifier;
+  passwords: PasswordHasher;
+}
+
+/** Who is calling. `rejected` = credentials were presented and are bad: every procedure refuses, even public ones. */
+export type Auth =
+  | { kind: 'anonymous' }
+  | { kind: 'session'; session: ActiveSession; user: SessionUser }
+  | { kind: 'key'; key: CachedKey }
+  | { kind: 'rejected'; error: DomainError };
+
+export interface RequestInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Lets sign-in and sign-out set or clear the session cookie without procedures knowing about HTTP. */
+export interface SessionCookieWriter {
+  set(token: string, expiresAt: Date): void;
+  clear(): void;
+}
+
+export interface Context {
+  deps: AppDeps;
+  /** Request-scoped EntityManager (a fork): never the global one. */
+  em: EntityManager;
+  auth: Auth;
+  request: RequestInfo;
+  cookies: SessionCookieWriter;
+}
+
+export function actorOf(ctx: Pick<Context, 'auth' | 'request'>): Actor {
+  const base = { ip: ctx.request.ip, userAgent: ctx.request.userAgent };
+  switch (ctx.auth.kind) {
+    case 'session':
+      return { ...base, type: 'user', userId: ctx.auth.user.id, keyId: null };
+    case 'key':
+      return { ...base, type: 'key', userId: ctx.auth.key.creator.id, keyId: ctx.auth.key.id };
+    default:
+      return { ...base, type: 'anonymous', userId: null, keyId: null };
+  }
+}

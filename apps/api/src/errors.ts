@@ -1,0 +1,126 @@
+import { DomainError, ERROR_TABLE, type ErrorCode, type FieldError, isDomainError } from '@crowdee/core';
+import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300', // too_many_connections
+]);
+
+/** True when the database (not the request) is at fault: we answer 503, never 2xx, and never a 500 with details. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (typeof current === 'object' && current !== null) {
+      const code = (current as { code?: unknown }).code;
+      const name = (current as { name?: unknown }).name;
+      if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+      if (name === 'KnexTimeoutError' || name === 'ConnectionException') return true;
+      const message = (current as { message?: unknown }).message;
+      if (
+        typeof message === 'string' &&
+        /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(message)
+      ) {
+        return true;
+      }
+      current = (current as { cause?: unknown }).cause;
+    } else {
+      break;
+    }
+  }
+  return false;
+}
+
+function zodFieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+}
+
+const TRPC_TO_DOMAIN: Partial<Record<TRPCError['code'], ErrorCode>> = {
+  PARSE_ERROR: 'BAD_REQUEST',
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
+  CONFLICT: 'CONFLICT',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  TOO_MANY_REQUESTS: 'RATE_LIMITED',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * Everything that can go wrong, reduced to a DomainError a client may see. Unknown errors become INTERNAL with
+ * our generic message: the original stays in the server log, never in the response.
+ */
+export function toDomainError(error: unknown): DomainError {
+  if (isDomainError(error)) return error;
+  if (error instanceof TRPCError) {
+    if (isDomainError(error.cause)) return error.cause;
+    if (error.cause instanceof ZodError) {
+      return new DomainError('VALIDATION_FAILED', undefined, { fieldErrors: zodFieldErrors(error.cause) });
+    }
+    if (error.cause && isDatabaseUnavailable(error.cause)) return new DomainError('SERVICE_UNAVAILABLE');
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      return error.cause ? toDomainError(error.cause) : new DomainError('INTERNAL');
+    }
+    const code = TRPC_TO_DOMAIN[error.code];
+    // tRPC's own messages for these (e.g. "No procedure found on path") are safe and useful.
+    return code ? new DomainError(code, error.message || undefined) : new DomainError('INTERNAL');
+  }
+  if (error instanceof ZodError) {
+    return new DomainError('VALIDATION_FAILED', undefined, { fieldErrors: zodFieldErrors(error) });
+  }
+  if (isDatabaseUnavailable(error)) return new DomainError('SERVICE_UNAVAILABLE');
+  if (error instanceof UniqueConstraintViolationException) return new DomainError('CONFLICT');
+  if (error instanceof DriverException) return new DomainError('INTERNAL');
+  return new DomainError('INTERNAL');
+}
+
+/** Server faults are logged with their stack; client mistakes are not errors of ours. */
+export function isServerFault(error: DomainError): boolean {
+  return error.status >= 500;
+}
+
+export function toTrpcError(error: DomainError): TRPCError {
+  return new TRPCError({ code: ERROR_TABLE[error.code].trpc, message: error.message, cause: error });
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const QUOTA_EXCEEDED_TYPE = 'https://iana.org/assignments/http-problem-types#quota-exceeded';
+
+/** RFC 9457 problem details for a REST error, with our stable `code`. */
+export function problemDetails(error: DomainError, instance?: string): Record<string, unknown> {
+  const spec = ERROR_TABLE[error.code];
+  const body: Record<string, unknown> = {
+    type: error.code === 'RATE_LIMITED' ? QUOTA_EXCEEDED_TYPE : `/docs#error-${error.code}`,
+    title: spec.title,
+    status: spec.status,
+    code: error.code,
+    detail: error.message,
+  };
+  if (instance) body.instance = instance;
+  const details = error.details ?? {};
+  if (Array.isArray(details.fieldErrors)) body.errors = details.fieldErrors;
+  if (typeof details.retryAfter === 'number') body.retryAfter = details.retryAfter;
+  if (Array.isArray(details.violatedPolicies)) body['violated-policies'] = details.violatedPolicies;
+  if (typeof details.requiredRole === 'string') body.requiredRole = details.requiredRole;
+  return body;
+}

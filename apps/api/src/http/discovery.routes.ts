@@ -1,0 +1,115 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { ERROR_TABLE } from '@crowdee/core';
+import { pingDatabase } from '@crowdee/db';
+import express, { type Router } from 'express';
+import type { AppDeps } from '../context.ts';
+import { API_VERSION, buildOpenApiDocument } from '../rest/openapi.ts';
+import type { AppRouter } from '../routers/index.ts';
+
+export interface HealthSource {
+  rateLimitStore(): string;
+}
+
+const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Crowdee API reference</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>`;
+
+// An external script (not inline) so the page runs under our strict Content-Security-Policy.
+const DOCS_INIT = `window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  validatorUrl: null,
+  persistAuthorization: false,
+  tryItOutEnabled: true,
+});`;
+
+function errorsPage(): string {
+  const rows = Object.entries(ERROR_TABLE)
+    .map(
+      ([code, spec]) =>
+        `<tr id="${code}"><td><code>${code}</code></td><td>${spec.status}</td><td><code>${spec.trpc}</code></td><td>${escapeHtml(spec.message)}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Crowdee API error codes</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}</style>
+</head><body><h1>Error codes</h1><p>Every error carries one of these stable codes: in the <code>code</code> field of REST
+problem details, and in <code>error.data.code</code> for tRPC callers. <a href="/docs">Back to the API reference</a>.</p>
+<table><thead><tr><th>Code</th><th>HTTP</th><th>tRPC</th><th>Meaning</th></tr></thead><tbody>
+${rows}
+</tbody></table></body></html>`;
+}
+
+/** Public, read-only routes: discovery, health, the OpenAPI document and the docs pages. */
+export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter, health: HealthSource): Router {
+  const routes = express.Router();
+  const openapi = buildOpenApiDocument(appRouter);
+  const openapiJson = JSON.stringify(openapi);
+  const errorsHtml = errorsPage();
+
+  routes.get('/', (req, res, next) => {
+    res.vary('Accept');
+    // A browser asking for HTML gets the settings app (served later in the chain); everyone else gets discovery.
+    if (req.accepts(['json', 'html']) === 'html' && deps.config.webDist) return next();
+    res.json({
+      name: 'Crowdee API',
+      version: API_VERSION,
+      description:
+        'Organizations, members, projects and API keys. Authenticate with `Authorization: Bearer <key>`.',
+      links: {
+        docs: '/docs',
+        openapi: '/openapi.json',
+        rest: '/api/v1',
+        trpc: '/trpc',
+        health: '/healthz',
+        errors: '/docs/errors',
+      },
+    });
+  });
+
+  routes.get('/healthz', async (_req, res) => {
+    const rateLimitStore = health.rateLimitStore();
+    try {
+      await pingDatabase(deps.orm);
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ status: 'ok', database: 'ok', rateLimitStore });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'health check: database unavailable');
+      res.status(503).setHeader('Cache-Control', 'no-store');
+      res.json({ status: 'unavailable', database: 'unavailable', rateLimitStore });
+    }
+  });
+
+  routes.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapiJson);
+  });
+  routes.get('/docs', (_req, res) => {
+    res.type('html').send(DOCS_HTML);
+  });
+  routes.get('/docs/init.js', (_req, res) => {
+    res.type('application/javascript').send(DOCS_INIT);
+  });
+  routes.get('/docs/errors', (_req, res) => {
+    res.type('html').send(errorsHtml);
+  });
+  routes.use('/docs/assets', express.static(swaggerDir, { index: false, maxAge: '1d', fallthrough: false }));
+  return routes;
+}

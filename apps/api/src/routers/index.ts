@@ -1,0 +1,18 @@
+import { router } from '../trpc.ts';
+import { auditRouter } from './audit.router.ts';
+import { authRouter } from './auth.router.ts';
+import { membersRouter } from './members.router.ts';
+import { organizationsRouter } from './organizations.router.ts';
+import { projectsRouter } from './projects.router.ts';
+import { sessionsRouter } from './sessions.router.ts';
+
+export const appRouter = router({
+  auth: authRouter,
+  sessions: sessionsRouter,
+  orgs: organizationsRouter,
+  members: membersRouter,
+  projects: projectsRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,73 @@
+import { DomainError, KEY_MAX_LIFETIME_DAYS } from '@crowdee/core';
+import { Membership } from '@crowdee/db';
+import { z } from 'zod';
+import { actorOf } from '../context.ts';
+import {
+  createOrganization,
+  deleteOrganization,
+  getOrganization,
+  listMyOrganizations,
+  renameOrganization,
+  setActiveOrganization,
+  setKeyPolicy,
+} from '../services/organizations.service.ts';
+import { authenticatedProcedure, orgProcedure, router, sessionProcedure } from '../trpc.ts';
+import { nameSchema, okOut, organizationOut, uuid } from './schemas.ts';
+
+export const organizationsRouter = router({
+  create: sessionProcedure
+    .input(z.object({ name: nameSchema(100) }))
+    .output(organizationOut)
+    .mutation(({ ctx, input }) =>
+      createOrganization(ctx.deps, ctx.em, { ...actorOf(ctx), userId: ctx.user.id }, input.name),
+    ),
+
+  /** The organizations the caller belongs to, with the caller's role in each (for a key: its creator's). */
+  list: authenticatedProcedure
+    .output(z.array(organizationOut))
+    .query(({ ctx }) => listMyOrganizations(ctx.em, ctx.caller.userId)),
+
+  get: orgProcedure('org:read')
+    .output(organizationOut)
+    .query(({ ctx }) => getOrganization(ctx.em, ctx.org.id, ctx.org.role)),
+
+  update: orgProcedure('org:update')
+    .input(z.object({ name: nameSchema(100) }))
+    .output(organizationOut)
+    .mutation(({ ctx, input }) =>
+      renameOrganization(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, ctx.org.role, input.name),
+    ),
+
+  delete: orgProcedure('org:delete')
+    .output(okOut)
+    .mutation(async ({ ctx }) => {
+      await deleteOrganization(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id);
+      return { ok: true as const };
+    }),
+
+  /** The active organization lives on the session and comes back from `auth.me`. */
+  setActive: sessionProcedure
+    .input(z.object({ orgId: uuid }))
+    .output(okOut)
+    .mutation(async ({ ctx, input }) => {
+      const member = await ctx.em.count(Membership, { user: ctx.user.id, organization: input.orgId });
+      if (member === 0) throw new DomainError('NOT_FOUND', 'Organization not found.');
+      await setActiveOrganization(ctx.em, ctx.session.id, input.orgId);
+      return { ok: true as const };
+    }),
+
+  setKeyPolicy: orgProcedure('keys:manage-org')
+    .input(
+      z.object({
+        requireExpiry: z.boolean(),
+        maxLifetimeDays: z.number().int().min(1).max(KEY_MAX_LIFETIME_DAYS).nullable(),
+      }),
+    )
+    .output(organizationOut)
+    .mutation(({ ctx, input }) =>
+      setKeyPolicy(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, ctx.org.role, {
+        requireExpiry: input.requireExpiry,
+        maxLifetimeDays: input.maxLifetimeDays,
+      }),
+    ),
+});

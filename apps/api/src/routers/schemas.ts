@@ -1,0 +1,127 @@
+import {
+  EMAIL_MAX_LENGTH,
+  KEY_MAX_LIFETIME_DAYS,
+  KEY_ROLES,
+  PASSWORD_MAX_LENGTH,
+  ROLES,
+  ROTATION_GRACE_NAMES,
+} from '@crowdee/core';
+import { z } from 'zod';
+
+/** Shared request and response schemas. Every procedure sets `.output()`, so responses list allowed fields only. */
+export const roleSchema = z.enum(ROLES);
+export const keyRoleSchema = z.enum(KEY_ROLES);
+export const uuid = z.uuid();
+const isoDate = z.string().describe('ISO 8601 date-time');
+
+export const nameSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'Required.')
+    .max(max, `At most ${max} characters.`)
+    .refine((s) => ![...s].some(isControlCharacter), 'Control characters are not allowed.');
+
+function isControlCharacter(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return code < 0x20 || code === 0x7f;
+}
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(EMAIL_MAX_LENGTH)
+  .pipe(z.email('Enter a valid email address.'));
+export const passwordSchema = z.string().max(PASSWORD_MAX_LENGTH);
+
+export const userOut = z.object({ id: uuid, email: z.string(), name: z.string() });
+
+export const keyPolicyOut = z.object({
+  requireExpiry: z.boolean(),
+  maxLifetimeDays: z.number().int().nullable(),
+});
+
+export const organizationOut = z.object({
+  id: uuid,
+  name: z.string(),
+  role: roleSchema,
+  keyPolicy: keyPolicyOut,
+  createdAt: isoDate,
+});
+
+export const memberOut = z.object({
+  userId: uuid,
+  name: z.string(),
+  email: z.string(),
+  role: roleSchema,
+  joinedAt: isoDate,
+});
+
+export const sessionOut = z.object({
+  id: z.string(),
+  createdAt: isoDate,
+  lastSeenAt: isoDate,
+  expiresAt: isoDate,
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  current: z.boolean(),
+});
+
+export const projectOut = z.object({
+  id: uuid,
+  orgId: uuid,
+  name: z.string(),
+  description: z.string().nullable(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+export const auditEventOut = z.object({
+  id: uuid,
+  action: z.string(),
+  actorType: z.string(),
+  actorUserId: z.string().nullable(),
+  actorName: z.string().nullable(),
+  actorKeyId: z.string().nullable(),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: isoDate,
+});
+
+export const apiKeyOut = z.object({
+  id: uuid,
+  name: z.string(),
+  hint: z.string().describe('Recognisable, unusable form of the key, e.g. cdk_AbCd…wxyz'),
+  role: keyRoleSchema,
+  scope: z
+    .array(uuid)
+    .nullable()
+    .describe('Organization ids the key is confined to; null = any of its creator’s'),
+  creator: z.object({ id: uuid, name: z.string(), email: z.string() }),
+  createdAt: isoDate,
+  expiresAt: isoDate.nullable(),
+  revokedAt: isoDate.nullable(),
+  revokedReason: z.string().nullable(),
+  lastUsedAt: isoDate.nullable(),
+  lastUsedIp: z.string().nullable(),
+  rotatedFrom: uuid.nullable(),
+  status: z.enum(['active', 'revoked', 'expired']),
+  stale: z.boolean().describe('Never used, or unused for 30 days'),
+});
+
+export const expiryInput = {
+  expiresInDays: z.number().int().min(1).max(KEY_MAX_LIFETIME_DAYS).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+};
+
+export const graceSchema = z.enum(ROTATION_GRACE_NAMES as [string, ...string[]]);
+
+export const pageInput = {
+  limit: z.number().int().min(1).max(100).default(50),
+  offset: z.number().int().min(0).max(1_000_000).default(0),
+};
+
+export const okOut = z.object({ ok: z.literal(true) });

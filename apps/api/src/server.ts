@@ -1,0 +1,65 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { openDatabase, type RunningPostgres, startEmbeddedPostgres } from '@crowdee/db';
+import { createApp } from './app.ts';
+import type { Config } from './config.ts';
+import { createDeps } from './deps.ts';
+import type { Logger } from './logger.ts';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the product: the database (DATABASE_URL, or the embedded PostgreSQL under DATA_DIR), migrations, the HTTP
+ * server. `close()` shuts down in order: stop accepting, drain in-flight requests, close the database, stop the
+ * embedded server.
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  let embedded: RunningPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    const dataDir = join(config.dataDir, 'postgres');
+    logger.info({ dataDir }, 'starting the embedded PostgreSQL (set DATABASE_URL to use your own server)');
+    embedded = await startEmbeddedPostgres({
+      dataDir,
+      log: (line) => logger.debug({ postgres: line }, 'postgres'),
+    });
+    url = embedded.url;
+  }
+  const orm = await openDatabase({ url, log: (message) => logger.debug({ orm: message }, 'mikro-orm') });
+  const deps = createDeps(config, logger, orm);
+  const app = createApp(deps, {
+    health: { rateLimitStore: () => (config.rateLimits.enabled ? 'memory' : 'off') },
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const base = `http://${host}:${address.port}`;
+  logger.info({ url: base, database: embedded ? 'embedded' : 'DATABASE_URL' }, 'Crowdee API listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: base,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          // Requests still running after 10 s are cut: a deploy must not hang on one slow client.
+          setTimeout(() => server.closeAllConnections(), 10_000).unref();
+        });
+        await orm.close();
+        await embedded?.stop();
+        logger.info('shut down cleanly');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, normalizeEmail, passwordProblem } from '@crowdee/core';
+import { User } from '@crowdee/db';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppDeps } from '../context.ts';
+import { type Actor, recordAudit } from './audit.service.ts';
+import { createSession, deleteSession, type RequestOrigin } from './sessions.service.ts';
+
+export interface SignedIn {
+  user: { id: string; email: string; name: string };
+  token: string;
+  expiresAt: Date;
+}
+
+function passwordError(password: string): DomainError | null {
+  const problem = passwordProblem(password);
+  return problem
+    ? new DomainError('VALIDATION_FAILED', `Password: ${problem}`, {
+        fieldErrors: [{ path: 'password', message: problem }],
+      })
+    : null;
+}
+
+export async function signUp(
+  deps: AppDeps,
+  em: EntityManager,
+  input: { email: string; password: string; name: string },
+  origin: RequestOrigin,
+): Promise<SignedIn> {
+  const invalid = passwordError(input.password);
+  if (invalid) throw invalid;
+  const email = normalizeEmail(input.email);
+  const now = deps.clock();
+  // Hash before looking anything up, so a taken email answers in the same time as a new one.
+  const passwordHash = await deps.passwords.hash(input.password);
+  if ((await em.count(User, { email })) > 0) throw new DomainError('EMAIL_TAKEN');
+  const user = em.create(User, { id: randomUUID(), email, name: input.name, passwordHash, createdAt: now });
+  const actor: Actor = { type: 'user', userId: user.id, keyId: null, ...origin };
+  recordAudit(em, actor, { action: 'auth.sign_up', target: { type: 'user', id: user.id }, at: now });
+  try {
+    await em.flush();
+  } catch (error) {
+    // Two sign-ups for one email at once: the unique index decides, and the loser hears the same as above.
+    if (error instanceof UniqueConstraintViolationException) throw new DomainError('EMAIL_TAKEN');
+    throw error;
+  }
+  const session = await createSession(em, user.id, origin, now, deps.config.sessions);
+  return {
+    user: { id: user.id, email, name: user.name },
+    token: session.token,
+    expiresAt: session.expiresAt,
+  };
+}
+
+/**
+ * Unknown email and wrong password give the same error in about the same time: an unknown email still pays for
+ * an argon2id verification against a dummy hash. Every attempt is audited.
+ */
+export async function signIn(
+  deps: AppDeps,
+  em: EntityManager,
+  input: { email: string; password: string },
+  origin: RequestOrigin,
+  previousSessionId: string | null,
+): Promise<SignedIn> {
+  const email = normalizeEmail(input.email);
+  const now = deps.clock();
+  const user = await em.findOne(User, { email }, { populate: ['passwordHash'] });
+  const ok = user
+    ? await deps.passwords.verify(user.passwordHash.$, input.password)
+    : await deps.passwords.verifyDummy(input.password);
+  if (!user || !ok) {
+    const actor: Actor = { type: 'anonymous', userId: null, keyId: null, ...origin };
+    recordAudit(em, actor, {
+      action: 'auth.sign_in_failed',
+      target: user ? { type: 'user', id: user.id } : null,
+      metadata: { email },
+      at: now,
+    });
+    await em.flush();
+    throw new DomainError('INVALID_CREDENTIALS');
+  }
+  // A new token at every sign-in; the session the browser held before (if any) ends here.
+  if (previousSessionId) await deleteSession(em, previousSessionId);
+  const session = await createSession(em, user.id, origin, now, deps.config.sessions);
+  const actor: Actor = { type: 'user', userId: user.id, keyId: null, ...origin };
+  recordAudit(em, actor, { action: 'auth.sign_in', target: { type: 'session', id: session.id }, at: now });
+  await em.flush();
+  return {
+    user: { id: user.id, email: user.email, name: user.name },
+    token: session.token,
+    expiresAt: session.expiresAt,
+  };
+}

@@ -1,0 +1,114 @@
+import {
+  constantTimeEqual,
+  DomainError,
+  hashKey,
+  isKeyRole,
+  isRole,
+  KEY_USAGE_WRITE_INTERVAL_MS,
+  keyStatus,
+  parseKey,
+  type Role,
+} from '@crowdee/core';
+import type { Orm } from '@crowdee/db';
+import type { Logger } from '../logger.ts';
+import type { CachedKey, KeyCache } from './key-cache.ts';
+import { sqlDate } from './sql.ts';
+
+interface KeyRow {
+  id: string;
+  hash: string;
+  name: string;
+  hint: string;
+  role: string;
+  scope: string[] | null;
+  expires_at: Date | string | null;
+  revoked_at: Date | string | null;
+  created_at: Date | string;
+  last_used_at: Date | string | null;
+  creator_id: string;
+  creator_name: string;
+  creator_email: string;
+  roles: { orgId: string; role: string }[];
+}
+
+// One statement per cache miss: the key, its creator and the creator's memberships.
+const LOAD_KEY_SQL = `
+  select k.id, k.hash, k.name, k.hint, k.role, array_to_json(k.scope_org_ids) as scope,
+         k.expires_at, k.revoked_at, k.created_at, k.last_used_at,
+         u.id as creator_id, u.name as creator_name, u.email as creator_email,
+         coalesce((select json_agg(json_build_object('orgId', m.organization_id, 'role', m.role))
+                   from memberships m where m.user_id = u.id), '[]'::json) as roles
+    from api_keys k
+    join users u on u.id = k.creator_id
+   where k.hash = ?`;
+
+const unauthenticated = () => new DomainError('UNAUTHENTICATED');
+
+/**
+ * The one verification path for every transport: offline format check → lookup by hash (cached) → revoked /
+ * expired → the creator's current memberships, from which `packages/core` computes effective roles per request.
+ */
+export class KeyVerifier {
+  constructor(
+    private readonly orm: Orm,
+    private readonly cache: KeyCache,
+    private readonly clock: () => Date,
+    private readonly logger: Logger,
+  ) {}
+
+  async verify(candidate: string, ip: string | null): Promise<CachedKey> {
+    // Malformed keys (wrong prefix, length, alphabet, checksum) never reach the database.
+    if (!parseKey(candidate).ok) throw unauthenticated();
+    const hash = hashKey(candidate);
+    const now = this.clock();
+    let entry = this.cache.get(hash, now.getTime());
+    if (!entry) {
+      entry = await this.load(hash, now);
+      if (!entry) throw unauthenticated();
+    }
+    const status = keyStatus(entry, now);
+    if (status === 'revoked') throw new DomainError('KEY_REVOKED');
+    if (status === 'expired') throw new DomainError('KEY_EXPIRED');
+    this.recordUse(entry, now, ip);
+    return entry;
+  }
+
+  private async load(hash: string, now: Date): Promise<CachedKey | undefined> {
+    const generation = this.cache.currentGeneration;
+    const rows = await this.orm.em.getConnection().execute<KeyRow[]>(LOAD_KEY_SQL, [hash]);
+    const row = rows[0];
+    // The lookup was by hash; comparing again in constant time costs nothing and keeps the rule simple to audit.
+    if (!row || !constantTimeEqual(row.hash, hash) || !isKeyRole(row.role)) return undefined;
+    const creatorRoles = new Map<string, Role>();
+    for (const m of row.roles) if (isRole(m.role)) creatorRoles.set(m.orgId, m.role);
+    const entry: CachedKey = {
+      id: row.id,
+      hash: row.hash,
+      name: row.name,
+      hint: row.hint,
+      role: row.role,
+      scopeOrgIds: row.scope,
+      expiresAt: sqlDate(row.expires_at),
+      revokedAt: sqlDate(row.revoked_at),
+      createdAt: sqlDate(row.created_at),
+      creator: { id: row.creator_id, name: row.creator_name, email: row.creator_email },
+      creatorRoles,
+      loadedAt: now.getTime(),
+      usageWrittenAt: sqlDate(row.last_used_at)?.getTime() ?? 0,
+    };
+    this.cache.set(entry, generation);
+    return entry;
+  }
+
+  /** Last use (time and IP) is written at most once a minute per key: never a write per request. */
+  private recordUse(entry: CachedKey, now: Date, ip: string | null): void {
+    if (now.getTime() - entry.usageWrittenAt < KEY_USAGE_WRITE_INTERVAL_MS) return;
+    entry.usageWrittenAt = now.getTime();
+    this.orm.em
+      .getConnection()
+      .execute('update api_keys set last_used_at = ?, last_used_ip = ? where id = ?', [now, ip, entry.id])
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, keyId: entry.id }, 'could not record key use'),
+      );
+  }
+}

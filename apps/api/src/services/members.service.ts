@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DomainError,
+  decideAddMember,
+  decideLeave,
+  decideRemoveMember,
+  decideRoleChange,
+  type MembershipDecision,
+  normalizeEmail,
+  type Role,
+} from '@crowdee/core';
+import { Membership, Organization, User } from '@crowdee/db';
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppDeps } from '../context.ts';
+import { type Actor, recordAudit } from './audit.service.ts';
+
+export interface MemberView {
+  userId: string;
+  name: string;
+  email: string;
+  role: Role;
+  joinedAt: string;
+}
+
+function enforce(decision: MembershipDecision): void {
+  if (!decision.ok) throw new DomainError(decision.code, decision.reason);
+}
+
+const memberNotFound = () => new DomainError('NOT_FOUND', 'Member not found.');
+
+export async function listMembers(em: EntityManager, orgId: string): Promise<MemberView[]> {
+  const rows = await em.find(
+    Membership,
+    { organization: orgId },
+    { populate: ['user'], orderBy: { createdAt: 'asc' } },
+  );
+  return rows.map((m) => ({
+    userId: m.user.id,
+    name: m.user.name,
+    email: m.user.email,
+    role: m.role,
+    joinedAt: m.createdAt.toISOString(),
+  }));
+}
+
+/**
+ * Membership changes of one organization are serialised by locking its row: two owners demoting each other at
+ * the same moment must not leave the organization without an owner.
+ */
+async function inOrgTransaction<T>(
+  em: EntityManager,
+  orgId: string,
+  work: (tem: EntityManager) => Promise<T>,
+): Promise<T> {
+  return em.transactional(async (tem) => {
+    const org = await tem.findOne(Organization, { id: orgId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
+    return work(tem);
+  });
+}
+
+async function ownerCount(em: EntityManager, orgId: string): Promise<number> {
+  return em.count(Membership, { organization: orgId, role: 'owner' });
+}
+
+export async function addMember(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  orgId: string,
+  actorRole: Role,
+  input: { email: string; role: Role },
+): Promise<MemberView> {
+  enforce(decideAddMember(actorRole, input.role));
+  const user = await em.findOne(User, { email: normalizeEmail(input.email) });
+  if (!user) throw new DomainError('NOT_FOUND', 'No account uses that email. Ask them to sign up first.');
+  const now = deps.clock();
+  const view = await inOrgTransaction(em, orgId, async (tem) => {
+    if ((await tem.count(Membership, { organization: orgId, user: user.id })) > 0) {
+      throw new DomainError('CONFLICT', 'That person is already a member.');
+    }
+    const m = tem.create(Membership, {
+      id: randomUUID(),
+      user,
+      organization: orgId,
+      role: input.role,
+      createdAt: now,
+      updatedAt: now,
+    });
+    recordAudit(tem, actor, {
+      action: 'member.added',
+      organizationId: orgId,
+      target: { type: 'user', id: user.id },
+      metadata: { role: input.role },
+      at: now,
+    });
+    await tem.flush();
+    return { userId: user.id, name: user.name, email: user.email, role: m.role, joinedAt: now.toISOString() };
+  });
+  deps.keyCache.invalidateUser(user.id);
+  return view;
+}
+
+export async function updateMemberRole(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  orgId: string,
+  actorRole: Role,
+  input: { userId: string; role: Role },
+): Promise<MemberView> {
+  const now = deps.clock();
+  const view = await inOrgTransaction(em, orgId, async (tem) => {
+    const m = await tem.findOne(
+      Membership,
+      { organization: orgId, user: input.userId },
+      { populate: ['user'] },
+    );
+    if (!m) throw memberNotFound();
+    enforce(
+      decideRoleChange({
+        actor: actorRole,
+        targetCurrent: m.role,
+        targetNew: input.role,
+        ownerCount: await ownerCount(tem, orgId),
+      }),
+    );
+    const from = m.role;
+    m.role = input.role;
+    m.updatedAt = now;
+    recordAudit(tem, actor, {
+      action: 'member.role_changed',
+      organizationId: orgId,
+      target: { type: 'user', id: input.userId },
+      metadata: { from, to: input.role },
+      at: now,
+    });
+    await tem.flush();
+    return {
+      userId: m.user.id,
+      name: m.user.name,
+      email: m.user.email,
+      role: m.role,
+      joinedAt: m.createdAt.toISOString(),
+    };
+  });
+  // The member's keys shrink (or grow back up to their own role) on their very next request.
+  deps.keyCache.invalidateUser(input.userId);
+  return view;
+}
+
+export async function removeMember(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  orgId: string,
+  actorRole: Role,
+  userId: string,
+): Promise<void> {
+  const now = deps.clock();
+  await inOrgTransaction(em, orgId, async (tem) => {
+    const m = await tem.findOne(Membership, { organization: orgId, user: userId });
+    if (!m) throw memberNotFound();
+    enforce(
+      decideRemoveMember({ actor: actorRole, target: m.role, ownerCount: await ownerCount(tem, orgId) }),
+    );
+    tem.remove(m);
+    recordAudit(tem, actor, {
+      action: 'member.removed',
+      organizationId: orgId,
+      target: { type: 'user', id: userId },
+      metadata: { role: m.role },
+      at: now,
+    });
+    await tem.flush();
+  });
+  deps.keyCache.invalidateUser(userId);
+}
+
+export async function leaveOrganization(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor & { userId: string },
+  orgId: string,
+): Promise<void> {
+  const now = deps.clock();
+  await inOrgTransaction(em, orgId, async (tem) => {
+    const m = await tem.findOne(Membership, { organization: orgId, user: actor.userId });
+    if (!m) throw new DomainError('NOT_FOUND', 'Organization not found.');
+    enforce(decideLeave({ role: m.role, ownerCount: await ownerCount(tem, orgId) }));
+    tem.remove(m);
+    recordAudit(tem, actor, {
+      action: 'member.left',
+      organizationId: orgId,
+      target: { type: 'user', id: actor.userId },
+      metadata: { role: m.role },
+      at: now,
+    });
+    await tem.flush();
+  });
+  deps.keyCache.invalidateUser(actor.userId);
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, type KeyPolicy, type Role } from '@crowdee/core';
+import { Membership, Organization, Session } from '@crowdee/db';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppDeps } from '../context.ts';
+import { type Actor, recordAudit } from './audit.service.ts';
+
+export interface OrganizationView {
+  id: string;
+  name: string;
+  role: Role;
+  keyPolicy: KeyPolicy;
+  createdAt: string;
+}
+
+export function keyPolicyOf(
+  org: Pick<Organization, 'keyPolicyRequireExpiry' | 'keyPolicyMaxLifetimeDays'>,
+): KeyPolicy {
+  return { requireExpiry: org.keyPolicyRequireExpiry, maxLifetimeDays: org.keyPolicyMaxLifetimeDays ?? null };
+}
+
+function view(org: Organization, role: Role): OrganizationView {
+  return {
+    id: org.id,
+    name: org.name,
+    role,
+    keyPolicy: keyPolicyOf(org),
+    createdAt: org.createdAt.toISOString(),
+  };
+}
+
+export async function createOrganization(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor & { userId: string },
+  name: string,
+): Promise<OrganizationView> {
+  const now = deps.clock();
+  const org = em.create(Organization, { id: randomUUID(), name, createdAt: now, updatedAt: now });
+  em.create(Membership, {
+    id: randomUUID(),
+    user: actor.userId,
+    organization: org,
+    role: 'owner',
+    createdAt: now,
+    updatedAt: now,
+  });
+  recordAudit(em, actor, {
+    action: 'org.created',
+    organizationId: org.id,
+    target: { type: 'organization', id: org.id },
+    metadata: { name },
+    at: now,
+  });
+  await em.flush();
+  // The creator's unscoped keys can now act here: their cached memberships are out of date.
+  deps.keyCache.invalidateUser(actor.userId);
+  return view(org, 'owner');
+}
+
+export async function listMyOrganizations(em: EntityManager, userId: string): Promise<OrganizationView[]> {
+  const memberships = await em.find(
+    Membership,
+    { user: userId },
+    { populate: ['organization'], orderBy: { organization: { name: 'asc' } } },
+  );
+  return memberships.map((m) => view(m.organization, m.role));
+}
+
+export async function getOrganization(
+  em: EntityManager,
+  orgId: string,
+  role: Role,
+): Promise<OrganizationView> {
+  const org = await em.findOne(Organization, { id: orgId });
+  if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
+  return view(org, role);
+}
+
+export async function renameOrganization(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  orgId: string,
+  role: Role,
+  name: string,
+): Promise<OrganizationView> {
+  const org = await em.findOne(Organization, { id: orgId });
+  if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
+  const before = org.name;
+  org.name = name;
+  org.updatedAt = deps.clock();
+  recordAudit(em, actor, {
+    action: 'org.updated',
+    organizationId: orgId,
+    target: { type: 'organization', id: orgId },
+    metadata: { name: { from: before, to: name } },
+    at: org.updatedAt,
+  });
+  await em.flush();
+  return view(org, role);
+}
+
+export async function deleteOrganization(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  orgId: string,
+): Promise<void> {
+  const members = await em.find(Membership, { organization: orgId }, { fields: ['user'] });
+  const org = await em.findOne(Organization, { id: orgId });
+  if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
+  recordAudit(em, actor, {
+    action: 'org.deleted',
+    organizationId: orgId,
+    target: { type: 'organization', id: orgId },
+    metadata: { name: org.name, members: members.length },
+    at: deps.clock(),
+  });
+  em.remove(org);
+  await em.flush();
+  for (const m of members) deps.keyCache.invalidateUser(m.user.id);
+}
+
+export async function setActiveOrganization(
+  em: EntityManager,
+  sessionId: string,
+  orgId: string,
+): Promise<void> {
+  await em.nativeUpdate(Session, { id: sessionId }, { activeOrganization: orgId });
+}
+
+export async function setKeyPolicy(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  orgId: string,
+  role: Role,
+  policy: KeyPolicy,
+): Promise<OrganizationView> {
+  const org = await em.findOne(Organization, { id: orgId });
+  if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
+  const before = keyPolicyOf(org);
+  org.keyPolicyRequireExpiry = policy.requireExpiry;
+  org.keyPolicyMaxLifetimeDays = policy.maxLifetimeDays;
+  org.updatedAt = deps.clock();
+  recordAudit(em, actor, {
+    action: 'org.key_policy_changed',
+    organizationId: orgId,
+    target: { type: 'organization', id: orgId },
+    metadata: { from: before, to: policy },
+    at: org.updatedAt,
+  });
+  await em.flush();
+  return view(org, role);
+}

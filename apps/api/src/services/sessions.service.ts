@@ -1,0 +1,151 @@
+import {
+  generateSessionToken,
+  parseSessionToken,
+  type SessionTimeouts,
+  sessionExpiresAt,
+  sessionState,
+  shouldTouchSession,
+  verifySessionSecret,
+} from '@crowdee/core';
+import { Session } from '@crowdee/db';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { sqlDate } from './sql.ts';
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string;
+}
+
+export interface ActiveSession {
+  id: string;
+  userId: string;
+  activeOrganizationId: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  lastSeenAt: Date;
+}
+
+export interface RequestOrigin {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** A new session with a fresh random token (never reused: no session fixation). Returns the raw token once. */
+export async function createSession(
+  em: EntityManager,
+  userId: string,
+  origin: RequestOrigin,
+  now: Date,
+  timeouts: SessionTimeouts,
+): Promise<{ token: string; expiresAt: Date; id: string }> {
+  const { token, id, secretHash } = generateSessionToken();
+  const expiresAt = sessionExpiresAt(now, timeouts);
+  em.create(Session, {
+    id,
+    secretHash,
+    user: userId,
+    activeOrganization: null,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt,
+    ip: origin.ip,
+    userAgent: origin.userAgent?.slice(0, 512) ?? null,
+  });
+  await em.flush();
+  return { token, expiresAt, id };
+}
+
+interface SessionRow {
+  id: string;
+  secret_hash: string;
+  user_id: string;
+  active_organization_id: string | null;
+  created_at: Date | string;
+  last_seen_at: Date | string;
+  expires_at: Date | string;
+  email: string;
+  name: string;
+}
+
+/**
+ * Resolves a session token: lookup by its public id, constant-time check of the secret's hash, absolute and idle
+ * expiry enforced here on the server (an expired session is deleted). `lastSeenAt` is written at most once a minute.
+ */
+export async function resolveSession(
+  em: EntityManager,
+  token: string,
+  now: Date,
+  timeouts: SessionTimeouts,
+): Promise<{ session: ActiveSession; user: SessionUser } | null> {
+  const parsed = parseSessionToken(token);
+  if (!parsed) return null;
+  const rows = await em.getConnection().execute<SessionRow[]>(
+    `select s.id, s.secret_hash, s.user_id, s.active_organization_id, s.created_at, s.last_seen_at, s.expires_at,
+            u.email, u.name
+       from sessions s join users u on u.id = s.user_id
+      where s.id = ?`,
+    [parsed.id],
+  );
+  const row = rows[0];
+  if (!row || !verifySessionSecret(parsed.secret, row.secret_hash)) return null;
+  const expiresAt = sqlDate(row.expires_at);
+  const state = sessionState({ expiresAt, lastSeenAt: sqlDate(row.last_seen_at) }, now, timeouts);
+  if (state !== 'valid') {
+    await em.getConnection().execute('delete from sessions where id = ?', [row.id]);
+    return null;
+  }
+  let lastSeenAt = sqlDate(row.last_seen_at);
+  if (shouldTouchSession(lastSeenAt, now)) {
+    await em.getConnection().execute('update sessions set last_seen_at = ? where id = ?', [now, row.id]);
+    lastSeenAt = now;
+  }
+  return {
+    session: {
+      id: row.id,
+      userId: row.user_id,
+      activeOrganizationId: row.active_organization_id,
+      createdAt: sqlDate(row.created_at),
+      expiresAt,
+      lastSeenAt,
+    },
+    user: { id: row.user_id, email: row.email, name: row.name },
+  };
+}
+
+export async function deleteSession(em: EntityManager, id: string): Promise<void> {
+  await em.nativeDelete(Session, { id });
+}
+
+export async function listSessions(em: EntityManager, userId: string, currentId: string, now: Date) {
+  const sessions = await em.find(
+    Session,
+    { user: userId, expiresAt: { $gt: now } },
+    {
+      orderBy: { lastSeenAt: 'desc' },
+      fields: ['id', 'createdAt', 'lastSeenAt', 'expiresAt', 'ip', 'userAgent'],
+    },
+  );
+  return sessions.map((s) => ({
+    id: s.id,
+    createdAt: s.createdAt.toISOString(),
+    lastSeenAt: s.lastSeenAt.toISOString(),
+    expiresAt: s.expiresAt.toISOString(),
+    ip: s.ip ?? null,
+    userAgent: s.userAgent ?? null,
+    current: s.id === currentId,
+  }));
+}
+
+/** Returns how many sessions were ended. Only the user's own sessions can match. */
+export async function revokeSession(em: EntityManager, userId: string, id: string): Promise<number> {
+  return em.nativeDelete(Session, { id, user: userId });
+}
+
+export async function revokeOtherSessions(
+  em: EntityManager,
+  userId: string,
+  currentId: string,
+): Promise<number> {
+  return em.nativeDelete(Session, { user: userId, id: { $ne: currentId } });
+}

@@ -1,0 +1,151 @@
+import { authorize, DomainError, ERROR_TABLE, keyAccess, type Permission, type Role } from '@crowdee/core';
+import { Membership } from '@crowdee/db';
+import { initTRPC } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import { z } from 'zod';
+import type { Context } from './context.ts';
+import { toDomainError, toTrpcError } from './errors.ts';
+import type { CachedKey } from './services/key-cache.ts';
+import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
+
+/**
+ * Every procedure declares what it needs. The procedure kinds below set `access`; a procedure built any other way
+ * has none, and the router test fails (deny by default).
+ */
+export type Access = 'public' | 'session' | 'authenticated' | `org:${Permission}`;
+export interface Meta extends OpenApiMeta {
+  access?: Access;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    // No data transformer: plain JSON, dates as ISO strings, so any HTTP client can talk to /trpc.
+    isDev: false,
+    errorFormatter({ shape, error, path }) {
+      const domain = toDomainError(error);
+      const details = domain.details ?? {};
+      return {
+        message: domain.message,
+        code: TRPC_ERROR_CODES_BY_KEY[ERROR_TABLE[domain.code].trpc] ?? shape.code,
+        data: {
+          /** Our stable domain code (the same as REST's `code`), e.g. KEY_REVOKED or ORG_OUT_OF_SCOPE. */
+          code: domain.code,
+          /** tRPC's own code, for clients that branch on it. */
+          trpcCode: ERROR_TABLE[domain.code].trpc,
+          httpStatus: domain.status,
+          path: path ?? null,
+          ...(Array.isArray(details.fieldErrors) ? { fieldErrors: details.fieldErrors } : {}),
+          ...(typeof details.retryAfter === 'number' ? { retryAfter: details.retryAfter } : {}),
+          ...(typeof details.requiredRole === 'string' ? { requiredRole: details.requiredRole } : {}),
+        },
+      };
+    },
+  });
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** The caller on whose behalf a procedure acts: a signed-in user, or a key acting for its creator. */
+export type Caller =
+  | { kind: 'session'; userId: string; user: SessionUser; session: ActiveSession }
+  | { kind: 'key'; userId: string; key: CachedKey };
+
+const credentialsChecked = t.procedure.use(({ ctx, next }) => {
+  if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
+  return next();
+});
+
+export const publicProcedure = credentialsChecked.meta({ access: 'public' });
+
+/** Signed-in users only. Keys are refused with SESSION_REQUIRED: a key can never create, list or rotate keys. */
+export const sessionProcedure = credentialsChecked.meta({ access: 'session' }).use(({ ctx, next }) => {
+  if (ctx.auth.kind === 'session') {
+    const caller: Caller = {
+      kind: 'session',
+      userId: ctx.auth.user.id,
+      user: ctx.auth.user,
+      session: ctx.auth.session,
+    };
+    return next({ ctx: { caller, session: ctx.auth.session, user: ctx.auth.user } });
+  }
+  if (ctx.auth.kind === 'key') throw toTrpcError(new DomainError('SESSION_REQUIRED'));
+  throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+});
+
+/** A signed-in user or a valid key. */
+export const authenticatedProcedure = credentialsChecked
+  .meta({ access: 'authenticated' })
+  .use(({ ctx, next }) => {
+    if (ctx.auth.kind === 'session') {
+      const caller: Caller = {
+        kind: 'session',
+        userId: ctx.auth.user.id,
+        user: ctx.auth.user,
+        session: ctx.auth.session,
+      };
+      return next({ ctx: { caller } });
+    }
+    if (ctx.auth.kind === 'key') {
+      const caller: Caller = { kind: 'key', userId: ctx.auth.key.creator.id, key: ctx.auth.key };
+      return next({ ctx: { caller } });
+    }
+    throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+  });
+
+const notFound = () => new DomainError('NOT_FOUND', 'Organization not found.');
+
+/**
+ * The caller's role in an organization, right now. Sessions read the membership on every request; keys take
+ * min(key role, creator's current role) from `packages/core`, with scope checked first.
+ */
+export async function roleInOrganization(ctx: Context, caller: Caller, orgId: string): Promise<Role> {
+  if (caller.kind === 'key') {
+    const access = keyAccess(caller.key, orgId, caller.key.creatorRoles.get(orgId) ?? null);
+    if (access.ok) return access.role;
+    if (access.reason === 'out-of-scope') throw new DomainError('ORG_OUT_OF_SCOPE');
+    throw notFound();
+  }
+  const membership = await ctx.em.findOne(
+    Membership,
+    { user: caller.userId, organization: orgId },
+    { fields: ['role'], disableIdentityMap: true },
+  );
+  if (!membership) throw notFound();
+  return membership.role;
+}
+
+/** Throws FORBIDDEN / SESSION_REQUIRED unless `role` (via this kind of caller) holds `permission`. */
+export function assertPermission(role: Role, permission: Permission, caller: Caller): void {
+  const decision = authorize(role, permission, caller.kind);
+  if (decision.ok) return;
+  if (decision.code === 'SESSION_REQUIRED') throw new DomainError('SESSION_REQUIRED');
+  const who = caller.kind === 'key' ? 'this key acts with' : 'your role is';
+  throw new DomainError('FORBIDDEN', `This action needs the ${decision.required} role; ${who} ${role}.`, {
+    requiredRole: decision.required,
+  });
+}
+
+const orgInput = z.object({ orgId: z.uuid() });
+
+/**
+ * Procedures on an organization's resources. Takes the permission the procedure needs, resolves the organization
+ * from the input, and asks `packages/core`. Works unchanged for sessions and keys.
+ */
+export function orgProcedure(permission: Permission) {
+  return authenticatedProcedure
+    .meta({ access: `org:${permission}` })
+    .input(orgInput)
+    .use(async ({ ctx, input, next }) => {
+      let role: Role;
+      try {
+        role = await roleInOrganization(ctx, ctx.caller, input.orgId);
+        assertPermission(role, permission, ctx.caller);
+      } catch (error) {
+        throw toTrpcError(toDomainError(error));
+      }
+      return next({ ctx: { org: { id: input.orgId, role } } });
+    });
+}

@@ -1,0 +1,80 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { type Orm, openDatabase } from '@crowdee/db';
+import { createTestDatabase } from '@crowdee/db/testing';
+import { createApp } from '../../src/app.ts';
+import { type Config, testConfig } from '../../src/config.ts';
+import type { AppDeps } from '../../src/context.ts';
+import { createDeps } from '../../src/deps.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { PasswordHasherOptions } from '../../src/services/passwords.ts';
+
+/** A clock tests can move: session idle/absolute expiry, key expiry and grace periods without sleeping. */
+export class TestClock {
+  private offsetMs = 0;
+  readonly now = (): Date => new Date(Date.now() + this.offsetMs);
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+/** Captures every log line the app writes, so tests can assert what never reaches a log. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.lines.push(chunk.toString('utf8'));
+    done();
+  }
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
+export interface TestApp {
+  url: string;
+  deps: AppDeps;
+  orm: Orm;
+  dbUrl: string;
+  clock: TestClock;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+/** Cheap argon2id for tests that sign many users up; the real parameters are tested where timing matters. */
+export const FAST_HASHING: PasswordHasherOptions = { memoryCost: 1024, timeCost: 1 };
+
+export async function startTestApp(
+  options: { config?: Partial<Config>; passwordHashing?: PasswordHasherOptions; keyCacheTtlMs?: number } = {},
+): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const orm = await openDatabase({ url: db.url, poolMax: 10 });
+  const clock = new TestClock();
+  const logs = new LogCapture();
+  const config = testConfig({ logLevel: 'info', ...options.config });
+  const logger = createLogger(config, logs);
+  const deps = createDeps(config, logger, orm, {
+    clock: clock.now,
+    passwordHashing: options.passwordHashing ?? FAST_HASHING,
+    ...(options.keyCacheTtlMs !== undefined ? { keyCacheTtlMs: options.keyCacheTtlMs } : {}),
+  });
+  const app = createApp(deps);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deps,
+    orm,
+    dbUrl: db.url,
+    clock,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await orm.close();
+      await db.drop();
+    },
+  };
+}
