@@ -1,5 +1,6 @@
 import { authorize, DomainError, ERROR_TABLE, keyAccess, type Permission, type Role } from '@crowdee/core';
 import { Membership } from '@crowdee/db';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { initTRPC } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { OpenApiMeta } from 'trpc-to-openapi';
@@ -113,6 +114,30 @@ export async function roleInOrganization(ctx: Context, caller: Caller, orgId: st
     { user: caller.userId, organization: orgId },
     { fields: ['role'], disableIdentityMap: true },
   );
+  if (!membership) throw notFound();
+  return membership.role;
+}
+
+/**
+ * The caller's role read inside a transaction that holds the organization's lock: membership changes re-check the
+ * actor against this, not against the role read when the request began (which a concurrent change may have
+ * lowered). For a key, the creator's membership is read from the database, not the cache.
+ */
+export async function lockedRoleInOrganization(
+  tem: EntityManager,
+  caller: Caller,
+  orgId: string,
+): Promise<Role> {
+  const membership = await tem.findOne(
+    Membership,
+    { user: caller.userId, organization: orgId },
+    { fields: ['role'], disableIdentityMap: true },
+  );
+  if (caller.kind === 'key') {
+    const access = keyAccess(caller.key, orgId, membership?.role ?? null);
+    if (access.ok) return access.role;
+    throw access.reason === 'out-of-scope' ? new DomainError('ORG_OUT_OF_SCOPE') : notFound();
+  }
   if (!membership) throw notFound();
   return membership.role;
 }

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import {
@@ -7,7 +8,11 @@ import {
   removeMember,
   updateMemberRole,
 } from '../services/members.service.ts';
-import { orgProcedure, router } from '../trpc.ts';
+import { type Caller, lockedRoleInOrganization, orgProcedure, router } from '../trpc.ts';
+
+const lockedRole = (caller: Caller, orgId: string) => (tem: EntityManager) =>
+  lockedRoleInOrganization(tem, caller, orgId);
+
 import { emailSchema, memberOut, okOut, roleSchema, uuid } from './schemas.ts';
 
 export const membersRouter = router({
@@ -18,20 +23,29 @@ export const membersRouter = router({
   add: orgProcedure('members:manage')
     .input(z.object({ email: emailSchema, role: roleSchema }))
     .output(memberOut)
-    .mutation(({ ctx, input }) => addMember(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, ctx.org.role, input)),
+    .mutation(({ ctx, input }) =>
+      addMember(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, lockedRole(ctx.caller, ctx.org.id), input),
+    ),
 
   updateRole: orgProcedure('members:manage')
     .input(z.object({ userId: uuid, role: roleSchema }))
     .output(memberOut)
     .mutation(({ ctx, input }) =>
-      updateMemberRole(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, ctx.org.role, input),
+      updateMemberRole(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, lockedRole(ctx.caller, ctx.org.id), input),
     ),
 
   remove: orgProcedure('members:manage')
     .input(z.object({ userId: uuid }))
     .output(okOut)
     .mutation(async ({ ctx, input }) => {
-      await removeMember(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, ctx.org.role, input.userId);
+      await removeMember(
+        ctx.deps,
+        ctx.em,
+        actorOf(ctx),
+        ctx.org.id,
+        lockedRole(ctx.caller, ctx.org.id),
+        input.userId,
+      );
       return { ok: true as const };
     }),
 
@@ -39,7 +53,13 @@ export const membersRouter = router({
   leave: orgProcedure('org:read')
     .output(okOut)
     .mutation(async ({ ctx }) => {
-      await leaveOrganization(ctx.deps, ctx.em, { ...actorOf(ctx), userId: ctx.caller.userId }, ctx.org.id);
+      await leaveOrganization(
+        ctx.deps,
+        ctx.em,
+        { ...actorOf(ctx), userId: ctx.caller.userId },
+        ctx.org.id,
+        lockedRole(ctx.caller, ctx.org.id),
+      );
       return { ok: true as const };
     }),
 });

@@ -51,14 +51,18 @@ export async function listMembers(em: EntityManager, orgId: string): Promise<Mem
 async function inOrgTransaction<T>(
   em: EntityManager,
   orgId: string,
-  work: (tem: EntityManager) => Promise<T>,
+  actorRole: ActorRole,
+  work: (tem: EntityManager, role: Role) => Promise<T>,
 ): Promise<T> {
   return em.transactional(async (tem) => {
     const org = await tem.findOne(Organization, { id: orgId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
-    return work(tem);
+    return work(tem, await actorRole(tem));
   });
 }
+
+/** Reads the actor's role under the organization lock (see `lockedRoleInOrganization`). */
+export type ActorRole = (tem: EntityManager) => Promise<Role>;
 
 async function ownerCount(em: EntityManager, orgId: string): Promise<number> {
   return em.count(Membership, { organization: orgId, role: 'owner' });
@@ -69,14 +73,14 @@ export async function addMember(
   em: EntityManager,
   actor: Actor,
   orgId: string,
-  actorRole: Role,
+  actorRole: ActorRole,
   input: { email: string; role: Role },
 ): Promise<MemberView> {
-  enforce(decideAddMember(actorRole, input.role));
   const user = await em.findOne(User, { email: normalizeEmail(input.email) });
   if (!user) throw new DomainError('NOT_FOUND', 'No account uses that email. Ask them to sign up first.');
   const now = deps.clock();
-  const view = await inOrgTransaction(em, orgId, async (tem) => {
+  const view = await inOrgTransaction(em, orgId, actorRole, async (tem, role) => {
+    enforce(decideAddMember(role, input.role));
     if ((await tem.count(Membership, { organization: orgId, user: user.id })) > 0) {
       throw new DomainError('CONFLICT', 'That person is already a member.');
     }
@@ -107,11 +111,11 @@ export async function updateMemberRole(
   em: EntityManager,
   actor: Actor,
   orgId: string,
-  actorRole: Role,
+  actorRole: ActorRole,
   input: { userId: string; role: Role },
 ): Promise<MemberView> {
   const now = deps.clock();
-  const view = await inOrgTransaction(em, orgId, async (tem) => {
+  const view = await inOrgTransaction(em, orgId, actorRole, async (tem, role) => {
     const m = await tem.findOne(
       Membership,
       { organization: orgId, user: input.userId },
@@ -120,7 +124,7 @@ export async function updateMemberRole(
     if (!m) throw memberNotFound();
     enforce(
       decideRoleChange({
-        actor: actorRole,
+        actor: role,
         targetCurrent: m.role,
         targetNew: input.role,
         ownerCount: await ownerCount(tem, orgId),
@@ -155,16 +159,14 @@ export async function removeMember(
   em: EntityManager,
   actor: Actor,
   orgId: string,
-  actorRole: Role,
+  actorRole: ActorRole,
   userId: string,
 ): Promise<void> {
   const now = deps.clock();
-  await inOrgTransaction(em, orgId, async (tem) => {
+  await inOrgTransaction(em, orgId, actorRole, async (tem, role) => {
     const m = await tem.findOne(Membership, { organization: orgId, user: userId });
     if (!m) throw memberNotFound();
-    enforce(
-      decideRemoveMember({ actor: actorRole, target: m.role, ownerCount: await ownerCount(tem, orgId) }),
-    );
+    enforce(decideRemoveMember({ actor: role, target: m.role, ownerCount: await ownerCount(tem, orgId) }));
     tem.remove(m);
     recordAudit(tem, actor, {
       action: 'member.removed',
@@ -183,9 +185,10 @@ export async function leaveOrganization(
   em: EntityManager,
   actor: Actor & { userId: string },
   orgId: string,
+  actorRole: ActorRole,
 ): Promise<void> {
   const now = deps.clock();
-  await inOrgTransaction(em, orgId, async (tem) => {
+  await inOrgTransaction(em, orgId, actorRole, async (tem) => {
     const m = await tem.findOne(Membership, { organization: orgId, user: actor.userId });
     if (!m) throw new DomainError('NOT_FOUND', 'Organization not found.');
     enforce(decideLeave({ role: m.role, ownerCount: await ownerCount(tem, orgId) }));

@@ -1,0 +1,37 @@
+import { PERMISSION_NAMES } from '@crowdee/core';
+import { describe, expect, it } from 'vitest';
+import { appRouter } from '../src/routers/index.ts';
+import type { Meta } from '../src/trpc.ts';
+
+interface ProcedureDef {
+  _def: { meta?: Meta; type: string };
+}
+
+const procedures = Object.entries(appRouter._def.procedures as Record<string, ProcedureDef>);
+const ACCESS = new Set(['public', 'session', 'authenticated', ...PERMISSION_NAMES.map((p) => `org:${p}`)]);
+
+describe('deny by default', () => {
+  it('every procedure declares what it needs (built from one of the procedure kinds)', () => {
+    expect(procedures.length).toBeGreaterThan(20);
+    const undeclared = procedures
+      .filter(([, p]) => !ACCESS.has(p._def.meta?.access ?? ''))
+      .map(([path]) => path);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('only the intended procedures are public', () => {
+    const open = procedures
+      .filter(([, p]) => p._def.meta?.access === 'public')
+      .map(([path]) => path)
+      .sort();
+    expect(open).toEqual(['auth.signIn', 'auth.signUp']);
+  });
+
+  it('queries never change state: every state-changing procedure is a mutation', () => {
+    const stateChanging = /\.(create|update|delete|add|remove|revoke|rotate|leave|set|sign)/i;
+    const queries = procedures
+      .filter(([path, p]) => p._def.type === 'query' && stateChanging.test(path))
+      .map(([path]) => path);
+    expect(queries).toEqual([]);
+  });
+});
