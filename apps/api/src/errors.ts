@@ -33,7 +33,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       const message = (current as { message?: unknown }).message;
       if (
         typeof message === 'string' &&
-        /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(message)
+        /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Unable to acquire a connection|not currently accepting connections|database system is (starting up|shutting down)/i.test(
+          message,
+        )
       ) {
         return true;
       }

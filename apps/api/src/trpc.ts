@@ -14,7 +14,7 @@ import type { ActiveSession, SessionUser } from './services/sessions.service.ts'
  * Every procedure declares what it needs. The procedure kinds below set `access`; a procedure built any other way
  * has none, and the router test fails (deny by default).
  */
-export type Access = 'public' | 'session' | 'authenticated' | `org:${Permission}`;
+export type Access = 'public' | 'session' | 'key' | 'authenticated' | `org:${Permission}`;
 export interface Meta extends OpenApiMeta {
   access?: Access;
 }
@@ -73,6 +73,13 @@ export const sessionProcedure = credentialsChecked.meta({ access: 'session' }).u
     return next({ ctx: { caller, session: ctx.auth.session, user: ctx.auth.user } });
   }
   if (ctx.auth.kind === 'key') throw toTrpcError(new DomainError('SESSION_REQUIRED'));
+  throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+});
+
+/** API keys only: what a key can tell about itself (`GET /api/v1/me`) and do to itself (revoke). */
+export const keyProcedure = credentialsChecked.meta({ access: 'key' }).use(({ ctx, next }) => {
+  if (ctx.auth.kind === 'key') return next({ ctx: { key: ctx.auth.key } });
+  // One message for missing, malformed and unknown keys: the answer must not help anyone probe.
   throw toTrpcError(new DomainError('UNAUTHENTICATED'));
 });
 

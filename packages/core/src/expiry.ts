@@ -133,7 +133,7 @@ export const ROTATION_GRACE_PERIODS = {
   '7d': 7 * DAY_MS,
 } as const;
 export type RotationGrace = keyof typeof ROTATION_GRACE_PERIODS;
-export const ROTATION_GRACE_NAMES = Object.keys(ROTATION_GRACE_PERIODS) as RotationGrace[];
+export const ROTATION_GRACE_NAMES = ['now', '1h', '24h', '7d'] as const satisfies readonly RotationGrace[];
 
 /**
  * When a rotated-out key stops: after the grace period, but never later than it would have expired anyway.

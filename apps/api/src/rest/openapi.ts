@@ -64,7 +64,12 @@ a refused request gets 429 with \`Retry-After\`.
 
 **Found a leaked key?** \`POST /api/v1/keys/revoke-leaked\` with \`{"keys": ["cdk_…"]}\` revokes it — no key needed.`;
 
-type Operation = { responses?: Record<string, unknown>; security?: unknown[] };
+type Operation = { responses?: Record<string, unknown>; security?: unknown[]; operationId?: string };
+
+/** Creation procedures answer 201 Created on REST (see the adapter's responseMeta); both read this rule. */
+export function isCreation(procedurePath: string): boolean {
+  return procedurePath.endsWith('.create');
+}
 
 /** The OpenAPI 3.1 document, generated from the procedures, with our problem+json errors and rate-limit headers. */
 export function buildOpenApiDocument(router: AppRouter): OpenAPIObject {
@@ -91,9 +96,10 @@ export function buildOpenApiDocument(router: AppRouter): OpenAPIObject {
     for (const [method, value] of Object.entries(item as Record<string, Operation>)) {
       if (!value || typeof value !== 'object' || !('responses' in value)) continue;
       const responses: Record<string, unknown> = {};
+      const created = isCreation((value.operationId ?? '').replace(/-/g, '.'));
       for (const [status, response] of Object.entries(value.responses ?? {})) {
         if (status.startsWith('2')) {
-          responses[status] = {
+          responses[created && status === '200' ? '201' : status] = {
             ...(response as object),
             headers: {
               'RateLimit-Policy': { $ref: '#/components/headers/RateLimit-Policy' },

@@ -5,6 +5,7 @@ import type { AppDeps } from '../context.ts';
 import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
 import { createContextFromRequest } from '../http/trpc-context.ts';
 import type { AppRouter } from '../routers/index.ts';
+import { isCreation } from './openapi.ts';
 
 const restErrors = new WeakMap<Request, DomainError>();
 
@@ -35,7 +36,7 @@ export function restAdapter(deps: AppDeps, router: AppRouter): RequestHandler {
     createContext: ({ req, res }) => createContextFromRequest(deps, req, res),
     maxBodySize: deps.config.bodyLimitBytes,
     responseMeta: ({ errors, paths, type }) => {
-      if (errors.length === 0 && type === 'mutation' && paths?.every((p) => p.endsWith('.create'))) {
+      if (errors.length === 0 && type === 'mutation' && paths?.every(isCreation)) {
         return { status: 201 };
       }
       return {};

@@ -1,4 +1,5 @@
 import { router } from '../trpc.ts';
+import { apiKeysRouter } from './api-keys.router.ts';
 import { auditRouter } from './audit.router.ts';
 import { authRouter } from './auth.router.ts';
 import { membersRouter } from './members.router.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
   members: membersRouter,
   projects: projectsRouter,
   audit: auditRouter,
+  keys: apiKeysRouter,
 });
 
 export type AppRouter = typeof appRouter;

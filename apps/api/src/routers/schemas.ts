@@ -117,7 +117,7 @@ export const expiryInput = {
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 };
 
-export const graceSchema = z.enum(ROTATION_GRACE_NAMES as [string, ...string[]]);
+export const graceSchema = z.enum(ROTATION_GRACE_NAMES);
 
 export const pageInput = {
   limit: z.number().int().min(1).max(100).default(50),

@@ -14,6 +14,8 @@ export interface CachedKey {
   creator: { id: string; name: string; email: string };
   /** The creator's current role in each organization they belong to. */
   creatorRoles: ReadonlyMap<string, Role>;
+  /** Names of those organizations, so `GET /api/v1/me` needs no query (not security-relevant: may lag a rename). */
+  orgNames: ReadonlyMap<string, string>;
   /** When this entry was loaded from the database (ms). */
   loadedAt: number;
   /** When last-use time and IP were last written (ms); writes are coalesced to once a minute per key. */

@@ -28,7 +28,7 @@ interface KeyRow {
   creator_id: string;
   creator_name: string;
   creator_email: string;
-  roles: { orgId: string; role: string }[];
+  roles: { orgId: string; role: string; name: string }[];
 }
 
 // One statement per cache miss: the key, its creator and the creator's memberships.
@@ -36,8 +36,9 @@ const LOAD_KEY_SQL = `
   select k.id, k.hash, k.name, k.hint, k.role, array_to_json(k.scope_org_ids) as scope,
          k.expires_at, k.revoked_at, k.created_at, k.last_used_at,
          u.id as creator_id, u.name as creator_name, u.email as creator_email,
-         coalesce((select json_agg(json_build_object('orgId', m.organization_id, 'role', m.role))
-                   from memberships m where m.user_id = u.id), '[]'::json) as roles
+         coalesce((select json_agg(json_build_object('orgId', m.organization_id, 'role', m.role, 'name', o.name))
+                     from memberships m join organizations o on o.id = m.organization_id
+                    where m.user_id = u.id), '[]'::json) as roles
     from api_keys k
     join users u on u.id = k.creator_id
    where k.hash = ?`;
@@ -80,7 +81,12 @@ export class KeyVerifier {
     // The lookup was by hash; comparing again in constant time costs nothing and keeps the rule simple to audit.
     if (!row || !constantTimeEqual(row.hash, hash) || !isKeyRole(row.role)) return undefined;
     const creatorRoles = new Map<string, Role>();
-    for (const m of row.roles) if (isRole(m.role)) creatorRoles.set(m.orgId, m.role);
+    const orgNames = new Map<string, string>();
+    for (const m of row.roles) {
+      if (!isRole(m.role)) continue;
+      creatorRoles.set(m.orgId, m.role);
+      orgNames.set(m.orgId, m.name);
+    }
     const entry: CachedKey = {
       id: row.id,
       hash: row.hash,
@@ -93,6 +99,7 @@ export class KeyVerifier {
       createdAt: sqlDate(row.created_at),
       creator: { id: row.creator_id, name: row.creator_name, email: row.creator_email },
       creatorRoles,
+      orgNames,
       loadedAt: now.getTime(),
       usageWrittenAt: sqlDate(row.last_used_at)?.getTime() ?? 0,
     };

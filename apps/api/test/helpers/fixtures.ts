@@ -25,3 +25,20 @@ export async function people(baseUrl: string, names: string[]): Promise<Record<s
   for (const name of names) out[name] = await signUp(baseUrl, name);
   return out;
 }
+
+/** Creates a key as `person` with `orgId` active (the key's role is checked against the role there). */
+export async function keyFor(
+  person: Person,
+  orgId: string,
+  input: {
+    name?: string;
+    role: 'viewer' | 'member' | 'admin';
+    orgIds?: string[];
+    expiresInDays?: number;
+    expiresAt?: string;
+  },
+): Promise<{ key: string; id: string }> {
+  await person.browser.trpc.orgs.setActive.mutate({ orgId });
+  const created = await person.browser.trpc.keys.create.mutate({ name: input.name ?? 'test key', ...input });
+  return { key: created.key, id: created.apiKey.id };
+}

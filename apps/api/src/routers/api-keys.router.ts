@@ -1,0 +1,193 @@
+import { KEY_LENGTH, keyAccess } from '@crowdee/core';
+import { z } from 'zod';
+import { actorOf } from '../context.ts';
+import {
+  createKey,
+  listKeysForOrg,
+  listMyKeys,
+  renameKey,
+  revokeCurrentKey,
+  revokeKey,
+  revokeLeakedKeys,
+  rotateKey,
+} from '../services/api-keys.service.ts';
+import {
+  assertPermission,
+  keyProcedure,
+  orgProcedure,
+  publicProcedure,
+  roleInOrganization,
+  router,
+  sessionProcedure,
+} from '../trpc.ts';
+import {
+  apiKeyOut,
+  expiryInput,
+  graceSchema,
+  keyRoleSchema,
+  nameSchema,
+  okOut,
+  roleSchema,
+  uuid,
+} from './schemas.ts';
+
+const createdOut = z.object({
+  key: z.string().describe('The full key. Shown this once: store it now, it cannot be retrieved again.'),
+  apiKey: apiKeyOut,
+});
+
+const tags = ['keys'];
+
+/**
+ * Key management is session-only: a key can never create, list, rename or rotate keys (a leaked key must not
+ * be able to mint more). A key may only look at and revoke itself; anyone may report leaked keys.
+ */
+export const apiKeysRouter = router({
+  create: sessionProcedure
+    .input(
+      z.object({
+        name: nameSchema(100),
+        role: keyRoleSchema,
+        orgIds: z.array(uuid).min(1).max(50).optional(),
+        ...expiryInput,
+      }),
+    )
+    .output(createdOut)
+    .mutation(({ ctx, input }) =>
+      createKey(
+        ctx.deps,
+        ctx.em,
+        actorOf(ctx),
+        { id: ctx.user.id, activeOrganizationId: ctx.session.activeOrganizationId },
+        input,
+      ),
+    ),
+
+  list: sessionProcedure
+    .output(z.array(apiKeyOut))
+    .query(({ ctx }) => listMyKeys(ctx.em, ctx.user.id, ctx.deps.clock())),
+
+  listForOrg: orgProcedure('keys:manage-org')
+    .output(z.array(apiKeyOut.extend({ effectiveRole: keyRoleSchema })))
+    .query(({ ctx }) => listKeysForOrg(ctx.em, ctx.org.id, ctx.deps.clock())),
+
+  /** Revokes one of my keys; with `orgId`, an admin of that organization may revoke any key that can act on it. */
+  revoke: sessionProcedure
+    .input(z.object({ id: uuid, orgId: uuid.optional() }))
+    .output(apiKeyOut)
+    .mutation(async ({ ctx, input }) => {
+      let adminOfOrg = false;
+      if (input.orgId !== undefined) {
+        const role = await roleInOrganization(ctx, ctx.caller, input.orgId);
+        assertPermission(role, 'keys:manage-org', ctx.caller);
+        adminOfOrg = true;
+      }
+      return revokeKey(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, { ...input, adminOfOrg });
+    }),
+
+  update: sessionProcedure
+    .input(z.object({ id: uuid, name: nameSchema(100) }))
+    .output(apiKeyOut)
+    .mutation(({ ctx, input }) => renameKey(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, input)),
+
+  rotate: sessionProcedure
+    .input(z.object({ id: uuid, gracePeriod: graceSchema }))
+    .output(createdOut.extend({ previous: apiKeyOut }))
+    .mutation(({ ctx, input }) => rotateKey(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, input)),
+
+  current: keyProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/me',
+        protect: true,
+        tags,
+        summary: 'The calling key, its creator and where it can act',
+      },
+    })
+    .output(
+      z.object({
+        key: z.object({
+          id: uuid,
+          name: z.string(),
+          hint: z.string(),
+          role: keyRoleSchema,
+          scope: z.array(uuid).nullable(),
+          expiresAt: z.string().nullable(),
+        }),
+        creator: z.object({ id: uuid, name: z.string(), email: z.string() }),
+        organizations: z.array(
+          z.object({ id: uuid, name: z.string(), creatorRole: roleSchema, effectiveRole: keyRoleSchema }),
+        ),
+      }),
+    )
+    .query(({ ctx }) => {
+      const key = ctx.key;
+      const organizations = [];
+      for (const [orgId, creatorRole] of key.creatorRoles) {
+        const access = keyAccess(key, orgId, creatorRole);
+        if (!access.ok) continue;
+        organizations.push({
+          id: orgId,
+          name: key.orgNames.get(orgId) ?? '',
+          creatorRole,
+          effectiveRole: access.role,
+        });
+      }
+      organizations.sort((a, b) => a.name.localeCompare(b.name));
+      return {
+        key: {
+          id: key.id,
+          name: key.name,
+          hint: key.hint,
+          role: key.role,
+          scope: key.scopeOrgIds === null ? null : [...key.scopeOrgIds],
+          expiresAt: key.expiresAt?.toISOString() ?? null,
+        },
+        creator: key.creator,
+        organizations,
+      };
+    }),
+
+  revokeCurrent: keyProcedure
+    .meta({
+      openapi: {
+        method: 'DELETE',
+        path: '/keys/current',
+        protect: true,
+        tags,
+        summary: 'Revoke the calling key',
+        description: 'For a holder who finds the key exposed. The key stops working at once.',
+      },
+    })
+    .output(okOut)
+    .mutation(async ({ ctx }) => {
+      await revokeCurrentKey(ctx.deps, ctx.em, actorOf(ctx), ctx.key);
+      return { ok: true as const };
+    }),
+
+  revokeLeaked: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/keys/revoke-leaked',
+        protect: false,
+        tags,
+        summary: 'Report leaked keys',
+        description:
+          'Anyone who finds Crowdee keys where they should not be may post up to 100 of them; valid ones are revoked and their owners can see it in their audit log. The answer reveals only how many were revoked.',
+      },
+    })
+    .input(
+      z.object({
+        keys: z
+          .array(z.string().max(KEY_LENGTH * 2))
+          .min(1)
+          .max(100),
+      }),
+    )
+    .output(z.object({ revoked: z.number().int() }))
+    .mutation(async ({ ctx, input }) => ({
+      revoked: await revokeLeakedKeys(ctx.deps, ctx.em, actorOf(ctx), input.keys),
+    })),
+});

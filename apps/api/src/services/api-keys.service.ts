@@ -1,0 +1,442 @@
+import { randomUUID } from 'node:crypto';
+import {
+  canGrantKeyRole,
+  DomainError,
+  type ExpiryChoice,
+  effectiveKeyRole,
+  generateKey,
+  hashKey,
+  isKeyStale,
+  type KeyPolicy,
+  type KeyRole,
+  keyInScope,
+  keyStatus,
+  parseKey,
+  type Role,
+  type RotationGrace,
+  resolveKeyExpiry,
+  rotatedKeyEnd,
+  rotatedKeyExpiry,
+  scopeWithinMemberships,
+  strictestPolicy,
+} from '@crowdee/core';
+import { ApiKey, type ApiKeyRevocationReason, Membership, User } from '@crowdee/db';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppDeps } from '../context.ts';
+import { type Actor, type AuditAction, recordAudit } from './audit.service.ts';
+import type { CachedKey } from './key-cache.ts';
+import { keyPolicyOf } from './organizations.service.ts';
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  hint: string;
+  role: KeyRole;
+  scope: string[] | null;
+  creator: { id: string; name: string; email: string };
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  revokedReason: string | null;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  rotatedFrom: string | null;
+  status: 'active' | 'revoked' | 'expired';
+  stale: boolean;
+}
+
+const keyNotFound = () => new DomainError('NOT_FOUND', 'API key not found.');
+
+function iso(date: Date | null | undefined): string | null {
+  return date ? date.toISOString() : null;
+}
+
+export function apiKeyView(
+  key: ApiKey,
+  creator: { id: string; name: string; email: string },
+  now: Date,
+): ApiKeyView {
+  return {
+    id: key.id,
+    name: key.name,
+    hint: key.hint,
+    role: key.role,
+    scope: key.scopeOrgIds ?? null,
+    creator,
+    createdAt: key.createdAt.toISOString(),
+    expiresAt: iso(key.expiresAt),
+    revokedAt: iso(key.revokedAt),
+    revokedReason: key.revokedReason ?? null,
+    lastUsedAt: iso(key.lastUsedAt),
+    lastUsedIp: key.lastUsedIp ?? null,
+    rotatedFrom: key.rotatedFrom ?? null,
+    status: keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now),
+    stale: isKeyStale(key.lastUsedAt ?? null, now),
+  };
+}
+
+async function membershipsOf(
+  em: EntityManager,
+  userId: string,
+): Promise<Map<string, { role: Role; policy: KeyPolicy }>> {
+  const rows = await em.find(Membership, { user: userId }, { populate: ['organization'] });
+  return new Map(rows.map((m) => [m.organization.id, { role: m.role, policy: keyPolicyOf(m.organization) }]));
+}
+
+/** The organizations a key can reach right now: its scope (within the creator's memberships) or all of them. */
+function reachableOrgIds(
+  scope: readonly string[] | null,
+  memberships: ReadonlyMap<string, unknown>,
+): string[] {
+  return [...memberships.keys()].filter((orgId) => scope === null || scope.includes(orgId));
+}
+
+/** Key events are written into the audit log of every organization the key can act on, so their admins see them. */
+function auditKey(
+  em: EntityManager,
+  actor: Actor,
+  action: AuditAction,
+  key: { id: string; name: string; hint: string },
+  orgIds: string[],
+  at: Date,
+  metadata: Record<string, unknown> = {},
+): void {
+  const targets = orgIds.length > 0 ? orgIds : [null];
+  for (const organizationId of targets) {
+    recordAudit(em, actor, {
+      action,
+      organizationId,
+      target: { type: 'api_key', id: key.id },
+      metadata: { name: key.name, hint: key.hint, ...metadata },
+      at,
+    });
+  }
+}
+
+export interface CreateKeyInput {
+  name: string;
+  role: KeyRole;
+  orgIds?: string[] | undefined;
+  expiresInDays?: number | undefined;
+  expiresAt?: string | undefined;
+}
+
+function expiryChoice(input: {
+  expiresInDays?: number | undefined;
+  expiresAt?: string | undefined;
+}): ExpiryChoice {
+  if (input.expiresInDays !== undefined && input.expiresAt !== undefined) {
+    throw new DomainError('VALIDATION_FAILED', 'Choose either expiresInDays or expiresAt, not both.', {
+      fieldErrors: [{ path: 'expiresAt', message: 'Give either expiresInDays or expiresAt.' }],
+    });
+  }
+  if (input.expiresInDays !== undefined) return { expiresInDays: input.expiresInDays };
+  if (input.expiresAt !== undefined) return { expiresAt: new Date(input.expiresAt) };
+  return { never: true };
+}
+
+/**
+ * Issues a key. Its role must be at or below the creator's role in the active organization; its scope only
+ * organizations the creator belongs to; its expiry within the strictest policy of every organization it can reach.
+ * Returns the full key exactly once: only its SHA-256 is stored.
+ */
+export async function createKey(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  creator: { id: string; activeOrganizationId: string | null },
+  input: CreateKeyInput,
+): Promise<{ key: string; apiKey: ApiKeyView }> {
+  const now = deps.clock();
+  const memberships = await membershipsOf(em, creator.id);
+  const activeRole = creator.activeOrganizationId
+    ? (memberships.get(creator.activeOrganizationId)?.role ?? null)
+    : null;
+  if (activeRole === null) {
+    throw new DomainError(
+      'BAD_REQUEST',
+      "Choose an active organization first: a key's role is checked against your role there.",
+    );
+  }
+  if (!canGrantKeyRole(activeRole, input.role)) {
+    throw new DomainError(
+      'FORBIDDEN',
+      `Your role in the active organization is ${activeRole}: a key cannot be ${input.role}.`,
+      {
+        requiredRole: input.role,
+      },
+    );
+  }
+  let scope: string[] | null = null;
+  if (input.orgIds !== undefined) {
+    scope = [...new Set(input.orgIds)];
+    if (!scopeWithinMemberships(scope, new Set(memberships.keys()))) {
+      throw new DomainError('VALIDATION_FAILED', 'A key can only be scoped to organizations you belong to.', {
+        fieldErrors: [{ path: 'orgIds', message: 'Not one of your organizations.' }],
+      });
+    }
+  }
+  const reachable = reachableOrgIds(scope, memberships);
+  const policy = strictestPolicy(
+    reachable.map((id) => memberships.get(id)?.policy).filter((p): p is KeyPolicy => !!p),
+  );
+  const expiry = resolveKeyExpiry(expiryChoice(input), now, policy);
+  if (!expiry.ok) {
+    throw new DomainError(expiry.code, expiry.message, {
+      fieldErrors: [{ path: 'expiresAt', message: expiry.message }],
+    });
+  }
+  const { key, hash, hint } = generateKey();
+  const user = await em.findOneOrFail(User, { id: creator.id });
+  const apiKey = em.create(ApiKey, {
+    id: randomUUID(),
+    name: input.name,
+    hash,
+    hint,
+    role: input.role,
+    creator: user,
+    scopeOrgIds: scope,
+    expiresAt: expiry.expiresAt,
+    createdAt: now,
+  });
+  auditKey(em, actor, 'key.created', apiKey, reachable, now, {
+    role: input.role,
+    scope,
+    expiresAt: iso(expiry.expiresAt),
+  });
+  await em.flush();
+  return { key, apiKey: apiKeyView(apiKey, { id: user.id, name: user.name, email: user.email }, now) };
+}
+
+export async function listMyKeys(em: EntityManager, userId: string, now: Date): Promise<ApiKeyView[]> {
+  const keys = await em.find(
+    ApiKey,
+    { creator: userId },
+    { populate: ['creator'], orderBy: { createdAt: 'desc', id: 'desc' } },
+  );
+  return keys.map((k) =>
+    apiKeyView(k, { id: k.creator.id, name: k.creator.name, email: k.creator.email }, now),
+  );
+}
+
+/** Every active key that can act on the organization, with its creator and its effective role there. */
+export async function listKeysForOrg(
+  em: EntityManager,
+  orgId: string,
+  now: Date,
+): Promise<(ApiKeyView & { effectiveRole: KeyRole })[]> {
+  const members = await em.find(Membership, { organization: orgId }, { fields: ['user', 'role'] });
+  const roles = new Map(members.map((m) => [m.user.id, m.role]));
+  if (roles.size === 0) return [];
+  const keys = await em.find(
+    ApiKey,
+    {
+      creator: { $in: [...roles.keys()] },
+      $and: [
+        { $or: [{ revokedAt: null }, { revokedAt: { $gt: now } }] },
+        { $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
+      ],
+    },
+    { populate: ['creator'], orderBy: { createdAt: 'desc', id: 'desc' } },
+  );
+  const out: (ApiKeyView & { effectiveRole: KeyRole })[] = [];
+  for (const k of keys) {
+    const grant = { role: k.role, scopeOrgIds: k.scopeOrgIds ?? null };
+    if (!keyInScope(grant, orgId)) continue;
+    const effectiveRole = effectiveKeyRole(grant, orgId, roles.get(k.creator.id) ?? null);
+    if (effectiveRole === null) continue;
+    out.push({
+      ...apiKeyView(k, { id: k.creator.id, name: k.creator.name, email: k.creator.email }, now),
+      effectiveRole,
+    });
+  }
+  return out;
+}
+
+async function ownKey(em: EntityManager, userId: string, id: string): Promise<ApiKey> {
+  const key = await em.findOne(ApiKey, { id, creator: userId }, { populate: ['creator'] });
+  if (!key) throw keyNotFound();
+  return key;
+}
+
+async function revoke(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  key: ApiKey,
+  reason: ApiKeyRevocationReason,
+  now: Date,
+): Promise<void> {
+  const memberships = await membershipsOf(em, key.creator.id);
+  key.revokedAt = now;
+  key.revokedReason = reason;
+  key.revokedBy = actor.userId;
+  auditKey(em, actor, 'key.revoked', key, reachableOrgIds(key.scopeOrgIds ?? null, memberships), now, {
+    via: reason,
+  });
+  await em.flush();
+  // Refused on the very next request on this node: the cache may never stretch a revocation.
+  deps.keyCache.invalidateKey(key.id);
+}
+
+/** Revokes one of my keys, or — for an admin of `orgId` — any key that can act on that organization. */
+export async function revokeKey(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  userId: string,
+  input: { id: string; orgId?: string | undefined; adminOfOrg?: boolean },
+): Promise<ApiKeyView> {
+  const now = deps.clock();
+  let key: ApiKey;
+  let reason: ApiKeyRevocationReason = 'settings';
+  if (input.orgId !== undefined) {
+    if (!input.adminOfOrg) throw keyNotFound();
+    const candidate = await em.findOne(ApiKey, { id: input.id }, { populate: ['creator'] });
+    const creatorRole = candidate
+      ? ((
+          await em.findOne(
+            Membership,
+            { user: candidate.creator.id, organization: input.orgId },
+            { fields: ['role'] },
+          )
+        )?.role ?? null)
+      : null;
+    if (
+      !candidate ||
+      effectiveKeyRole(
+        { role: candidate.role, scopeOrgIds: candidate.scopeOrgIds ?? null },
+        input.orgId,
+        creatorRole,
+      ) === null
+    ) {
+      throw keyNotFound();
+    }
+    key = candidate;
+    if (key.creator.id !== userId) reason = 'admin';
+  } else {
+    key = await ownKey(em, userId, input.id);
+  }
+  if (keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now) === 'revoked') {
+    return apiKeyView(key, key.creator, now);
+  }
+  await revoke(deps, em, actor, key, reason, now);
+  return apiKeyView(key, key.creator, now);
+}
+
+export async function renameKey(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  userId: string,
+  input: { id: string; name: string },
+): Promise<ApiKeyView> {
+  const now = deps.clock();
+  const key = await ownKey(em, userId, input.id);
+  const before = key.name;
+  key.name = input.name;
+  const memberships = await membershipsOf(em, userId);
+  auditKey(em, actor, 'key.updated', key, reachableOrgIds(key.scopeOrgIds ?? null, memberships), now, {
+    from: before,
+  });
+  await em.flush();
+  deps.keyCache.invalidateKey(key.id);
+  return apiKeyView(key, key.creator, now);
+}
+
+/**
+ * Replaces a key with a new one (same name, role and scope; lifetime kept within today's policy), shown once.
+ * The old key keeps working until the end of the grace period, never past its own expiry.
+ */
+export async function rotateKey(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  userId: string,
+  input: { id: string; gracePeriod: RotationGrace },
+): Promise<{ key: string; apiKey: ApiKeyView; previous: ApiKeyView }> {
+  const now = deps.clock();
+  const old = await ownKey(em, userId, input.id);
+  const status = keyStatus({ revokedAt: old.revokedAt ?? null, expiresAt: old.expiresAt ?? null }, now);
+  if (status !== 'active')
+    throw new DomainError('CONFLICT', `This key is ${status}: create a new one instead.`);
+  if (old.revokedAt)
+    throw new DomainError('CONFLICT', 'This key has already been rotated; rotate its replacement instead.');
+  const memberships = await membershipsOf(em, userId);
+  const reachable = reachableOrgIds(old.scopeOrgIds ?? null, memberships);
+  const policy = strictestPolicy(
+    reachable.map((id) => memberships.get(id)?.policy).filter((p): p is KeyPolicy => !!p),
+  );
+  const expiry = resolveKeyExpiry(
+    rotatedKeyExpiry({ createdAt: old.createdAt, expiresAt: old.expiresAt ?? null }, now, policy),
+    now,
+    policy,
+  );
+  if (!expiry.ok) throw new DomainError(expiry.code, expiry.message);
+
+  const { key, hash, hint } = generateKey();
+  const replacement = em.create(ApiKey, {
+    id: randomUUID(),
+    name: old.name,
+    hash,
+    hint,
+    role: old.role,
+    creator: old.creator,
+    scopeOrgIds: old.scopeOrgIds ?? null,
+    expiresAt: expiry.expiresAt,
+    rotatedFrom: old.id,
+    createdAt: now,
+  });
+  old.revokedAt = rotatedKeyEnd(old.expiresAt ?? null, now, input.gracePeriod);
+  old.revokedReason = 'rotation';
+  old.revokedBy = userId;
+  auditKey(em, actor, 'key.rotated', old, reachable, now, {
+    replacement: replacement.id,
+    replacementHint: hint,
+    grace: input.gracePeriod,
+    oldKeyStopsAt: old.revokedAt.toISOString(),
+  });
+  await em.flush();
+  deps.keyCache.invalidateKey(old.id);
+  return {
+    key,
+    apiKey: apiKeyView(replacement, old.creator, now),
+    previous: apiKeyView(old, old.creator, now),
+  };
+}
+
+/** A key revoking itself: for a holder who finds it exposed. */
+export async function revokeCurrentKey(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  current: CachedKey,
+): Promise<void> {
+  const key = await em.findOne(ApiKey, { id: current.id }, { populate: ['creator'] });
+  if (!key) throw keyNotFound();
+  await revoke(deps, em, actor, key, 'self', deps.clock());
+}
+
+/**
+ * Public leak reporting: anyone who finds our keys (in a repository, a paste, a log) posts them and valid ones
+ * are revoked. The answer reveals only how many were revoked — never which, whose, or whether one existed.
+ */
+export async function revokeLeakedKeys(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  candidates: string[],
+): Promise<number> {
+  const hashes = [...new Set(candidates.filter((k) => parseKey(k).ok).map(hashKey))];
+  if (hashes.length === 0) return 0;
+  const now = deps.clock();
+  const keys = await em.find(ApiKey, { hash: { $in: hashes } }, { populate: ['creator'] });
+  let revoked = 0;
+  for (const key of keys) {
+    if (keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now) !== 'active')
+      continue;
+    await revoke(deps, em, actor, key, 'leak-report', now);
+    revoked++;
+  }
+  return revoked;
+}
