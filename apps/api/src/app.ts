@@ -25,7 +25,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   app.set('trust proxy', deps.config.trustedProxies);
   app.set('query parser', 'simple');
   const health = options.health ?? { rateLimitStore: () => 'off' };
-  const json = express.json({ limit: deps.config.bodyLimitBytes, type: 'application/json' });
+  const parseJson = express.json({ limit: deps.config.bodyLimitBytes, type: 'application/json' });
+  // Only methods that carry a body are parsed; GETs skip body-parser entirely.
+  const json: express.RequestHandler = (req, res, next) =>
+    req.method === 'GET' || req.method === 'HEAD' ? next() : parseJson(req, res, next);
 
   app.use(securityHeaders);
   app.use(requestLogger(deps.logger));

@@ -59,6 +59,7 @@ describe('public discovery and documentation', () => {
       '/me',
       '/orgs/{orgId}/projects',
       '/orgs/{orgId}/projects/{projectId}',
+      '/status',
     ]);
     expect(doc.paths['/me']?.get?.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths['/keys/revoke-leaked']?.post?.security).toBeUndefined();

@@ -1,4 +1,5 @@
 import { DomainError } from '@crowdee/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestHandler } from 'express';
 import type { AppDeps, Auth } from '../context.ts';
 import { isServerFault, toDomainError } from '../errors.ts';
@@ -14,7 +15,12 @@ const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
  */
 export function authenticate(deps: AppDeps, options: { acceptSession: boolean }): RequestHandler {
   return async (req, res, next) => {
-    const em = deps.orm.em.fork();
+    // Forked on first use: a request answered from the key cache never needs an EntityManager.
+    let forked: EntityManager | undefined;
+    const em = () => {
+      forked ??= deps.orm.em.fork();
+      return forked;
+    };
     const info = {
       ip: req.ip ?? req.socket.remoteAddress ?? null,
       userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
@@ -31,7 +37,7 @@ export function authenticate(deps: AppDeps, options: { acceptSession: boolean })
       } else if (options.acceptSession) {
         const token = readCookie(req, sessionCookieName(req));
         if (token) {
-          const resolved = await resolveSession(em, token, deps.clock(), deps.config.sessions);
+          const resolved = await resolveSession(em(), token, deps.clock(), deps.config.sessions);
           if (resolved) auth = { kind: 'session', ...resolved };
           else cookies.clear();
         }
@@ -42,7 +48,14 @@ export function authenticate(deps: AppDeps, options: { acceptSession: boolean })
       if (isServerFault(domain)) deps.logger.error({ err: error }, 'authentication failed');
       auth = { kind: 'rejected', error: domain };
     }
-    setRequestState(req, { em, auth, info, cookies });
+    setRequestState(req, {
+      get em() {
+        return em();
+      },
+      auth,
+      info,
+      cookies,
+    });
     next();
   };
 }

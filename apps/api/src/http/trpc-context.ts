@@ -16,5 +16,13 @@ export function createContextFromRequest(deps: AppDeps, req: Request, res: Respo
       cookies: cookieWriter(req, res),
     };
   }
-  return { deps, em: state.em, auth: state.auth, request: state.info, cookies: state.cookies };
+  return {
+    deps,
+    get em() {
+      return state.em;
+    },
+    auth: state.auth,
+    request: state.info,
+    cookies: state.cookies,
+  };
 }

@@ -3,11 +3,13 @@ import { apiKeysRouter } from './api-keys.router.ts';
 import { auditRouter } from './audit.router.ts';
 import { authRouter } from './auth.router.ts';
 import { membersRouter } from './members.router.ts';
+import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
 import { projectsRouter } from './projects.router.ts';
 import { sessionsRouter } from './sessions.router.ts';
 
 export const appRouter = router({
+  meta: metaRouter,
   auth: authRouter,
   sessions: sessionsRouter,
   orgs: organizationsRouter,

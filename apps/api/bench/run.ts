@@ -1,0 +1,174 @@
+/**
+ * `pnpm bench`: measures, in one run on one server, what authentication costs on the hot path.
+ *
+ *   - authenticated GET /api/v1/me (cached key verification + effective roles) against an unauthenticated route
+ *     of the same server (GET /, the discovery document), as a throughput ratio — this machine is noisy, so only
+ *     ratios measured side by side in the same run mean anything;
+ *   - SQL statements sent per 10,000 authenticated requests.
+ *
+ * Rounds alternate between the routes and the median of each is reported.
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { countStatements, openDatabase, type Orm, startEmbeddedPostgres } from '@crowdee/db';
+import { createApp } from '../src/app.ts';
+import { type Config, testConfig } from '../src/config.ts';
+import type { AppDeps } from '../src/context.ts';
+import { createDeps } from '../src/deps.ts';
+import { createLogger } from '../src/logger.ts';
+import { createKey } from '../src/services/api-keys.service.ts';
+import { signUp } from '../src/services/accounts.service.ts';
+import { createOrganization } from '../src/services/organizations.service.ts';
+import { setActiveOrganization } from '../src/services/organizations.service.ts';
+import type { LoadJob, LoadResult } from './load-worker.ts';
+
+const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function load(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(import.meta.dirname, 'load-worker.ts'), [], { execArgv: ['--import', 'tsx'] });
+    child.once('message', (msg: LoadResult | { error: string }) => {
+      child.kill();
+      if ('error' in msg) reject(new Error(msg.error));
+      else resolve(msg);
+    });
+    child.once('error', reject);
+    child.send(job);
+  });
+}
+
+export interface BenchServer {
+  url: string;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+export async function startBenchServer(orm: Orm, config: Config): Promise<BenchServer> {
+  const logger = createLogger({ logLevel: 'warn' });
+  const deps = createDeps(config, logger, orm);
+  const app = createApp(deps);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deps,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** A user, an organization and a key, created through the services (the bench measures requests, not set-up). */
+export async function seedKey(deps: AppDeps): Promise<string> {
+  const em = deps.orm.em.fork();
+  const origin = { ip: '127.0.0.1', userAgent: 'bench' };
+  const { user } = await signUp(deps, em, { email: `bench-${Date.now()}@example.com`, password: 'bench password 123', name: 'Bench' }, origin);
+  const actor = { type: 'user' as const, userId: user.id, keyId: null, ...origin };
+  const org = await createOrganization(deps, em, actor, 'Bench Org');
+  const session = await em.getConnection().execute<{ id: string }[]>('select id from sessions where user_id = ?', [user.id]);
+  await setActiveOrganization(em, session[0]?.id ?? '', org.id);
+  const created = await createKey(deps, em, actor, { id: user.id, activeOrganizationId: org.id }, { name: 'bench', role: 'admin' });
+  return created.key;
+}
+
+export interface RouteSpec {
+  label: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+export function benchRoutes(key: string): RouteSpec[] {
+  return [
+    { label: 'GET / (plain Express, public)', path: '/', headers: { accept: 'application/json' } },
+    { label: 'GET /api/v1/status (REST adapter, public)', path: '/api/v1/status', headers: {} },
+    { label: 'GET /api/v1/me (REST adapter, key)', path: '/api/v1/me', headers: { authorization: `Bearer ${key}` } },
+  ];
+}
+
+/** Rounds alternate between the routes; each route's median req/s is returned, in order. */
+export async function measureRoutes(url: string, routes: RouteSpec[], label: string): Promise<{ rps: number[]; failures: number }> {
+  const samples: number[][] = routes.map(() => []);
+  let failures = 0;
+  for (const r of routes) await load({ url: `${url}${r.path}`, headers: r.headers, connections: CONNECTIONS, durationSeconds: 2 });
+  for (let round = 0; round < ROUNDS; round++) {
+    const line: string[] = [];
+    for (const [i, r] of routes.entries()) {
+      const result = await load({ url: `${url}${r.path}`, headers: r.headers, connections: CONNECTIONS, durationSeconds: ROUND_SECONDS });
+      failures += result.non2xx + result.errors;
+      samples[i]?.push(result.rps);
+      line.push(`${r.path} ${result.rps.toFixed(0)}/s`);
+    }
+    console.log(`  [${label}] round ${round + 1}: ${line.join(' | ')}`);
+  }
+  return { rps: samples.map(median), failures };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1).padStart(6)} %`;
+
+async function main(): Promise<void> {
+  let stopPg: (() => Promise<void>) | undefined;
+  let url = process.env.DATABASE_URL;
+  if (!url) {
+    const dir = mkdtempSync(join(tmpdir(), 'crowdee-bench-'));
+    const pg = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
+    url = pg.url;
+    stopPg = async () => {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const orm = await openDatabase({ url });
+  try {
+    console.log(`Crowdee bench — ${ROUNDS} rounds of ${ROUND_SECONDS}s per route, ${CONNECTIONS} connections, Node ${process.version}\n`);
+    const server = await startBenchServer(orm, testConfig({ rateLimits: { ...testConfig().rateLimits, enabled: false } }));
+    const key = await seedKey(server.deps);
+
+    console.log('1. Authentication cost (rate limits off)');
+    const routes = benchRoutes(key);
+    const auth = await measureRoutes(server.url, routes, 'limits off');
+    const [plain = 0, status = 0, me = 0] = auth.rps;
+
+    console.log('\n2. Database statements per 10,000 authenticated requests (key already verified once)');
+    let statements = 0;
+    const stop = countStatements(orm, () => {
+      statements++;
+    });
+    const counted = await load({ url: `${server.url}/api/v1/me`, headers: { authorization: `Bearer ${key}` }, connections: CONNECTIONS, amount: 10_000 });
+    stop();
+    await server.close();
+
+    console.log('\n=== Results ===');
+    for (const [i, r] of routes.entries()) console.log(`${r.label.padEnd(44)} ${(auth.rps[i] ?? 0).toFixed(0).padStart(7)} req/s`);
+    console.log(`key-authenticated /me ÷ public /status (same adapter)   ${pct(me / status)}   target ≥ 90 %`);
+    console.log(`key-authenticated /me ÷ GET / (plain Express)           ${pct(me / plain)}   (informational: includes the tRPC/REST adapter's own cost)`);
+    console.log(
+      `SQL statements per 10,000 requests     ${String(statements).padStart(7)}     (${counted.requests} requests, ${counted.non2xx} non-2xx; target 0 for verification, ≤ 1 usage write a minute)`,
+    );
+    if (auth.failures > 0) console.log(`WARNING: ${auth.failures} failed requests during the comparison`);
+  } finally {
+    await orm.close();
+    await stopPg?.();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
