@@ -37,7 +37,8 @@ process.on('message', (job: LoadJob) => {
         return;
       }
       const statusCodes: Record<string, number> = {};
-      for (const [code, count] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = count.count;
+      for (const [code, count] of Object.entries(result.statusCodeStats ?? {}))
+        statusCodes[code] = count.count;
       const out: LoadResult = {
         requests: result.requests.total,
         rps: result.requests.total / (result.duration || 1),
@@ -50,5 +51,9 @@ process.on('message', (job: LoadJob) => {
       process.send?.(out);
     },
   );
-  autocannon.track(instance, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
+  autocannon.track(instance, {
+    renderProgressBar: false,
+    renderResultsTable: false,
+    renderLatencyTable: false,
+  });
 });

@@ -14,16 +14,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countStatements, openDatabase, type Orm, startEmbeddedPostgres } from '@crowdee/db';
+import { countStatements, type Orm, openDatabase, startEmbeddedPostgres } from '@crowdee/db';
 import { createApp } from '../src/app.ts';
 import { type Config, testConfig } from '../src/config.ts';
 import type { AppDeps } from '../src/context.ts';
 import { createDeps } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
-import { createKey } from '../src/services/api-keys.service.ts';
 import { signUp } from '../src/services/accounts.service.ts';
-import { createOrganization } from '../src/services/organizations.service.ts';
-import { setActiveOrganization } from '../src/services/organizations.service.ts';
+import { createKey } from '../src/services/api-keys.service.ts';
+import { createOrganization, setActiveOrganization } from '../src/services/organizations.service.ts';
 import type { LoadJob, LoadResult } from './load-worker.ts';
 
 const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 5);
@@ -77,12 +76,25 @@ export async function startBenchServer(orm: Orm, config: Config): Promise<BenchS
 export async function seedKey(deps: AppDeps): Promise<string> {
   const em = deps.orm.em.fork();
   const origin = { ip: '127.0.0.1', userAgent: 'bench' };
-  const { user } = await signUp(deps, em, { email: `bench-${Date.now()}@example.com`, password: 'bench password 123', name: 'Bench' }, origin);
+  const { user } = await signUp(
+    deps,
+    em,
+    { email: `bench-${Date.now()}@example.com`, password: 'bench password 123', name: 'Bench' },
+    origin,
+  );
   const actor = { type: 'user' as const, userId: user.id, keyId: null, ...origin };
   const org = await createOrganization(deps, em, actor, 'Bench Org');
-  const session = await em.getConnection().execute<{ id: string }[]>('select id from sessions where user_id = ?', [user.id]);
+  const session = await em
+    .getConnection()
+    .execute<{ id: string }[]>('select id from sessions where user_id = ?', [user.id]);
   await setActiveOrganization(em, session[0]?.id ?? '', org.id);
-  const created = await createKey(deps, em, actor, { id: user.id, activeOrganizationId: org.id }, { name: 'bench', role: 'admin' });
+  const created = await createKey(
+    deps,
+    em,
+    actor,
+    { id: user.id, activeOrganizationId: org.id },
+    { name: 'bench', role: 'admin' },
+  );
   return created.key;
 }
 
@@ -96,19 +108,33 @@ export function benchRoutes(key: string): RouteSpec[] {
   return [
     { label: 'GET / (plain Express, public)', path: '/', headers: { accept: 'application/json' } },
     { label: 'GET /api/v1/status (REST adapter, public)', path: '/api/v1/status', headers: {} },
-    { label: 'GET /api/v1/me (REST adapter, key)', path: '/api/v1/me', headers: { authorization: `Bearer ${key}` } },
+    {
+      label: 'GET /api/v1/me (REST adapter, key)',
+      path: '/api/v1/me',
+      headers: { authorization: `Bearer ${key}` },
+    },
   ];
 }
 
 /** Rounds alternate between the routes; each route's median req/s is returned, in order. */
-export async function measureRoutes(url: string, routes: RouteSpec[], label: string): Promise<{ rps: number[]; failures: number }> {
+export async function measureRoutes(
+  url: string,
+  routes: RouteSpec[],
+  label: string,
+): Promise<{ rps: number[]; failures: number }> {
   const samples: number[][] = routes.map(() => []);
   let failures = 0;
-  for (const r of routes) await load({ url: `${url}${r.path}`, headers: r.headers, connections: CONNECTIONS, durationSeconds: 2 });
+  for (const r of routes)
+    await load({ url: `${url}${r.path}`, headers: r.headers, connections: CONNECTIONS, durationSeconds: 2 });
   for (let round = 0; round < ROUNDS; round++) {
     const line: string[] = [];
     for (const [i, r] of routes.entries()) {
-      const result = await load({ url: `${url}${r.path}`, headers: r.headers, connections: CONNECTIONS, durationSeconds: ROUND_SECONDS });
+      const result = await load({
+        url: `${url}${r.path}`,
+        headers: r.headers,
+        connections: CONNECTIONS,
+        durationSeconds: ROUND_SECONDS,
+      });
       failures += result.non2xx + result.errors;
       samples[i]?.push(result.rps);
       line.push(`${r.path} ${result.rps.toFixed(0)}/s`);
@@ -134,8 +160,13 @@ async function main(): Promise<void> {
   }
   const orm = await openDatabase({ url });
   try {
-    console.log(`Crowdee bench — ${ROUNDS} rounds of ${ROUND_SECONDS}s per route, ${CONNECTIONS} connections, Node ${process.version}\n`);
-    const server = await startBenchServer(orm, testConfig({ rateLimits: { ...testConfig().rateLimits, enabled: false } }));
+    console.log(
+      `Crowdee bench — ${ROUNDS} rounds of ${ROUND_SECONDS}s per route, ${CONNECTIONS} connections, Node ${process.version}\n`,
+    );
+    const server = await startBenchServer(
+      orm,
+      testConfig({ rateLimits: { ...testConfig().rateLimits, enabled: false } }),
+    );
     const key = await seedKey(server.deps);
 
     console.log('1. Authentication cost (rate limits off)');
@@ -148,14 +179,24 @@ async function main(): Promise<void> {
     const stop = countStatements(orm, () => {
       statements++;
     });
-    const counted = await load({ url: `${server.url}/api/v1/me`, headers: { authorization: `Bearer ${key}` }, connections: CONNECTIONS, amount: 10_000 });
+    const counted = await load({
+      url: `${server.url}/api/v1/me`,
+      headers: { authorization: `Bearer ${key}` },
+      connections: CONNECTIONS,
+      amount: 10_000,
+    });
     stop();
     await server.close();
 
     console.log('\n=== Results ===');
-    for (const [i, r] of routes.entries()) console.log(`${r.label.padEnd(44)} ${(auth.rps[i] ?? 0).toFixed(0).padStart(7)} req/s`);
-    console.log(`key-authenticated /me ÷ public /status (same adapter)   ${pct(me / status)}   target ≥ 90 %`);
-    console.log(`key-authenticated /me ÷ GET / (plain Express)           ${pct(me / plain)}   (informational: includes the tRPC/REST adapter's own cost)`);
+    for (const [i, r] of routes.entries())
+      console.log(`${r.label.padEnd(44)} ${(auth.rps[i] ?? 0).toFixed(0).padStart(7)} req/s`);
+    console.log(
+      `key-authenticated /me ÷ public /status (same adapter)   ${pct(me / status)}   target ≥ 90 %`,
+    );
+    console.log(
+      `key-authenticated /me ÷ GET / (plain Express)           ${pct(me / plain)}   (informational: includes the tRPC/REST adapter's own cost)`,
+    );
     console.log(
       `SQL statements per 10,000 requests     ${String(statements).padStart(7)}     (${counted.requests} requests, ${counted.non2xx} non-2xx; target 0 for verification, ≤ 1 usage write a minute)`,
     );

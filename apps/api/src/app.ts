@@ -11,6 +11,7 @@ import { errorHandler, notFound, requireJsonBody } from './http/error-response.t
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
 import { createContextFromRequest } from './http/trpc-context.ts';
+import { rateLimit } from './rate-limit/index.ts';
 import { restAdapter } from './rest/rest.adapter.ts';
 import { appRouter } from './routers/index.ts';
 
@@ -24,7 +25,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.trustedProxies);
   app.set('query parser', 'simple');
-  const health = options.health ?? { rateLimitStore: () => 'off' };
+  const limits = deps.limits;
+  const health = options.health ?? { rateLimitStore: () => limits?.store.status() ?? 'off' };
+  const limited = (mode: 'api' | 'trpc' | 'public'): express.RequestHandler =>
+    limits ? rateLimit(limits, mode) : (_req, _res, next) => next();
   const parseJson = express.json({ limit: deps.config.bodyLimitBytes, type: 'application/json' });
   // Only methods that carry a body are parsed; GETs skip body-parser entirely.
   const json: express.RequestHandler = (req, res, next) =>
@@ -32,6 +36,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
 
   app.use(securityHeaders);
   app.use(requestLogger(deps.logger));
+  // Public discovery, docs and the web app's files are limited as anonymous traffic; /trpc and /api are limited
+  // below, once the caller is known.
+  const publicLimit = limited('public');
+  app.use((req, res, next) => (/^\/(trpc|api)(\/|$)/.test(req.path) ? next() : publicLimit(req, res, next)));
   app.use(discoveryRoutes(deps, appRouter, health));
 
   app.use(
@@ -40,6 +48,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     requireJsonBody,
     json,
     authenticate(deps, { acceptSession: true }),
+    limited('trpc'),
     csrfProtection(deps.config.allowedOrigins),
     createExpressMiddleware({
       router: appRouter,
@@ -60,6 +69,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     json,
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
+    limited('api'),
     restAdapter(deps, appRouter),
   );
 

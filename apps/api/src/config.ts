@@ -24,7 +24,8 @@ export interface Config {
   trustedProxies: string[] | false;
   /** Extra origins allowed to send cookie-authenticated mutations (CSRF allowlist), besides our own host. */
   allowedOrigins: string[];
-  rateLimits: { enabled: boolean; policies: Record<RateTier, RatePolicy> };
+  /** `namespace` prefixes every counter key, so several environments can share one Redis. */
+  rateLimits: { enabled: boolean; policies: Record<RateTier, RatePolicy>; namespace: string };
   /** The built settings app, served from our own origin; absent = API only. */
   webDist: string | undefined;
   /** Request body limit in bytes (413 above it). */
@@ -101,6 +102,10 @@ const EnvSchema = z.object({
   TRUSTED_PROXIES: list,
   ALLOWED_ORIGINS: list,
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  RATE_LIMIT_NAMESPACE: z
+    .string()
+    .regex(/^[\w.-]{1,40}$/)
+    .default('crowdee'),
   RATE_LIMIT_ANONYMOUS: rate('anonymous'),
   RATE_LIMIT_AUTHENTICATED: rate('authenticated'),
   RATE_LIMIT_SIGN_IN: rate('sign-in'),
@@ -130,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: e.ALLOWED_ORIGINS,
     rateLimits: {
       enabled: e.RATE_LIMITS === 'on',
+      namespace: e.RATE_LIMIT_NAMESPACE,
       policies: {
         anonymous: e.RATE_LIMIT_ANONYMOUS,
         authenticated: e.RATE_LIMIT_AUTHENTICATED,

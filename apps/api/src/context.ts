@@ -3,6 +3,7 @@ import type { Orm } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import type { RateLimiting } from './rate-limit/index.ts';
 import type { Actor } from './services/audit.service.ts';
 import type { CachedKey, KeyCache } from './services/key-cache.ts';
 import type { KeyVerifier } from './services/key-verifier.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   keyCache: KeyCache;
   keyVerifier: KeyVerifier;
   passwords: PasswordHasher;
+  /** Null when rate limiting is switched off (RATE_LIMITS=off). */
+  limits: RateLimiting | null;
 }
 
 /** Who is calling. `rejected` = credentials were presented and are bad: every procedure refuses, even public ones. */

@@ -2,12 +2,14 @@ import type { Orm } from '@crowdee/db';
 import type { Config } from './config.ts';
 import type { AppDeps } from './context.ts';
 import type { Logger } from './logger.ts';
+import type { RateLimiting } from './rate-limit/index.ts';
 import { KeyCache } from './services/key-cache.ts';
 import { KeyVerifier } from './services/key-verifier.ts';
 import { PasswordHasher, type PasswordHasherOptions } from './services/passwords.ts';
 
 export interface DepsOptions {
   clock?: () => Date;
+  limits?: RateLimiting | null;
   passwordHashing?: PasswordHasherOptions;
   keyCacheTtlMs?: number;
 }
@@ -23,5 +25,6 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
     keyCache,
     keyVerifier: new KeyVerifier(orm, keyCache, clock, logger),
     passwords: new PasswordHasher(options.passwordHashing),
+    limits: options.limits ?? null,
   };
 }

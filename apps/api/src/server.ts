@@ -6,6 +6,8 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createDeps } from './deps.ts';
 import type { Logger } from './logger.ts';
+import { createRateLimiting } from './rate-limit/index.ts';
+import { connectRedis } from './redis.ts';
 
 export interface RunningServer {
   url: string;
@@ -30,10 +32,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     url = embedded.url;
   }
   const orm = await openDatabase({ url, log: (message) => logger.debug({ orm: message }, 'mikro-orm') });
-  const deps = createDeps(config, logger, orm);
-  const app = createApp(deps, {
-    health: { rateLimitStore: () => (config.rateLimits.enabled ? 'memory' : 'off') },
-  });
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}) });
+  const deps = createDeps(config, logger, orm, { limits });
+  const app = createApp(deps);
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -55,6 +57,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           // Requests still running after 10 s are cut: a deploy must not hang on one slow client.
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
+        limits?.overrides.stop();
+        redis?.disconnect();
         await orm.close();
         await embedded?.stop();
         logger.info('shut down cleanly');

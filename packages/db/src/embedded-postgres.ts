@@ -349,3 +349,20 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * The connection string of an embedded PostgreSQL that is already running under `dataDir` (started by the API),
+ * or null when none is. Lets operator commands talk to the same database as the running server.
+ */
+export function runningEmbeddedUrl(dataDir: string): string | null {
+  const root = resolve(dataDir);
+  const pidFile = join(root, 'pgdata', 'postmaster.pid');
+  const passwordFile = join(root, 'password');
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return null;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]?.trim());
+  const port = Number(lines[3]?.trim());
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || !pidAlive(pid)) return null;
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}

@@ -5,7 +5,19 @@ import { publicProcedure, router } from '../trpc.ts';
 export const metaRouter = router({
   /** A cheap, public connectivity check for REST clients (the CLI's `crowdee status`, load balancers). */
   status: publicProcedure
-    .meta({ openapi: { method: 'GET', path: '/status', protect: false, tags: ['meta'], summary: 'API status and version' } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/status',
+        protect: false,
+        tags: ['meta'],
+        summary: 'API status and version',
+      },
+    })
     .output(z.object({ status: z.literal('ok'), version: z.string(), time: z.string() }))
-    .query(({ ctx }) => ({ status: 'ok' as const, version: API_VERSION, time: ctx.deps.clock().toISOString() })),
+    .query(({ ctx }) => ({
+      status: 'ok' as const,
+      version: API_VERSION,
+      time: ctx.deps.clock().toISOString(),
+    })),
 });

@@ -1,13 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import type { RatePolicy, RateTier } from '@crowdee/core';
 import { type Orm, openDatabase } from '@crowdee/db';
 import { createTestDatabase } from '@crowdee/db/testing';
+import type { Redis } from 'ioredis';
 import { createApp } from '../../src/app.ts';
 import { type Config, testConfig } from '../../src/config.ts';
 import type { AppDeps } from '../../src/context.ts';
 import { createDeps } from '../../src/deps.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createRateLimiting } from '../../src/rate-limit/index.ts';
+import { connectRedis } from '../../src/redis.ts';
 import type { PasswordHasherOptions } from '../../src/services/passwords.ts';
 
 /** A clock tests can move: session idle/absolute expiry, key expiry and grace periods without sleeping. */
@@ -38,23 +43,71 @@ export interface TestApp {
   dbUrl: string;
   clock: TestClock;
   logs: LogCapture;
+  redis: Redis | undefined;
   close(): Promise<void>;
 }
 
 /** Cheap argon2id for tests that sign many users up; the real parameters are tested where timing matters. */
 export const FAST_HASHING: PasswordHasherOptions = { memoryCost: 1024, timeCost: 1 };
 
+export interface TestLimits {
+  policies?: Partial<Record<RateTier, Partial<RatePolicy>>>;
+  namespace?: string;
+  redisUrl?: string;
+  overrideRefreshMs?: number;
+}
+
 export async function startTestApp(
-  options: { config?: Partial<Config>; passwordHashing?: PasswordHasherOptions; keyCacheTtlMs?: number } = {},
+  options: {
+    config?: Partial<Config>;
+    passwordHashing?: PasswordHasherOptions;
+    keyCacheTtlMs?: number;
+    /** Rate limits are off in tests unless asked for. */
+    limits?: TestLimits;
+    /** Share an existing test database (several API instances on one database). */
+    database?: { url: string };
+  } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase();
+  const db = options.database
+    ? { url: options.database.url, drop: async () => {} }
+    : await createTestDatabase();
   const orm = await openDatabase({ url: db.url, poolMax: 10 });
   const clock = new TestClock();
   const logs = new LogCapture();
-  const config = testConfig({ logLevel: 'info', ...options.config });
+  const base = testConfig({ logLevel: 'info', ...options.config });
+  const config: Config = options.limits
+    ? {
+        ...base,
+        rateLimits: {
+          enabled: true,
+          // Counters of one test never meet another's, even in a shared Redis.
+          namespace: options.limits.namespace ?? `test-${randomUUID().slice(0, 8)}`,
+          policies: Object.fromEntries(
+            Object.entries(base.rateLimits.policies).map(([tier, policy]) => [
+              tier,
+              { ...policy, ...options.limits?.policies?.[tier as RateTier] },
+            ]),
+          ) as Record<RateTier, RatePolicy>,
+        },
+      }
+    : base;
   const logger = createLogger(config, logs);
+  const redis = options.limits?.redisUrl ? connectRedis(options.limits.redisUrl, logger) : undefined;
+  if (redis)
+    await new Promise<void>((resolve) =>
+      redis.status === 'ready' ? resolve() : redis.once('ready', () => resolve()),
+    );
+  const limits = await createRateLimiting({
+    config,
+    logger,
+    orm,
+    clock: clock.now,
+    ...(redis ? { redis } : {}),
+    overrideRefreshMs: options.limits?.overrideRefreshMs ?? 200,
+  });
   const deps = createDeps(config, logger, orm, {
     clock: clock.now,
+    limits,
     passwordHashing: options.passwordHashing ?? FAST_HASHING,
     ...(options.keyCacheTtlMs !== undefined ? { keyCacheTtlMs: options.keyCacheTtlMs } : {}),
   });
@@ -70,9 +123,12 @@ export async function startTestApp(
     dbUrl: db.url,
     clock,
     logs,
+    redis,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      limits?.overrides.stop();
+      redis?.disconnect();
       await orm.close();
       await db.drop();
     },

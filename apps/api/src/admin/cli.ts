@@ -1,0 +1,115 @@
+/**
+ * Operator commands. Usage:
+ *   pnpm --filter @crowdee/api admin limits set --org <id> --quota 5000 --window 1m --reason "nightly sync" [--until 2027-01-31]
+ *   pnpm --filter @crowdee/api admin limits set --key <id> --quota 3000 --window 60 --reason "..."
+ *   pnpm --filter @crowdee/api admin limits list [--all] [--json]
+ *   pnpm --filter @crowdee/api admin limits remove <override-id>
+ * Uses DATABASE_URL, or the embedded database under DATA_DIR (the running server's, if it is up).
+ */
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isDomainError, parseRateSpec } from '@crowdee/core';
+import { openDatabase, type RunningPostgres, runningEmbeddedUrl, startEmbeddedPostgres } from '@crowdee/db';
+import { loadConfig } from '../config.ts';
+import { listOverrides, removeOverride, setOverride } from './rate-limit-overrides.ts';
+
+const HELP = `crowdee admin — operator commands
+
+  limits set (--org ID | --key ID) --quota N --window W --reason TEXT [--until DATE] [--by NAME]
+        Grant a higher rate limit to every key of an organization, or to one key. W is seconds or 30s/1m/1h.
+        Takes effect within seconds on running servers; no restart.
+  limits list [--all] [--json]     Active overrides (--all: expired ones too).
+  limits remove ID                 Remove an override.
+`;
+
+function fail(message: string): never {
+  console.error(`error: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      org: { type: 'string' },
+      key: { type: 'string' },
+      quota: { type: 'string' },
+      window: { type: 'string' },
+      reason: { type: 'string' },
+      until: { type: 'string' },
+      by: { type: 'string' },
+      all: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [area, command, arg] = positionals;
+  if (values.help || !area) {
+    console.log(HELP);
+    return;
+  }
+  if (area !== 'limits' || !command) fail(`unknown command "${positionals.join(' ')}"`);
+
+  const config = loadConfig();
+  let embedded: RunningPostgres | undefined;
+  let url = config.databaseUrl ?? runningEmbeddedUrl(join(config.dataDir, 'postgres'));
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'postgres') });
+    url = embedded.url;
+  }
+  const orm = await openDatabase({ url, poolMax: 2 });
+  const em = orm.em.fork();
+  const now = new Date();
+  try {
+    if (command === 'set') {
+      const quota = Number(values.quota);
+      const window = parseRateSpec(`1/${values.window ?? ''}`)?.windowSeconds;
+      if (!Number.isInteger(quota) || window === undefined)
+        fail('--quota (a whole number) and --window are required');
+      const until = values.until ? new Date(values.until) : null;
+      if (until && Number.isNaN(until.getTime())) fail('--until is not a date');
+      const created = await setOverride(
+        em,
+        {
+          orgId: values.org,
+          keyId: values.key,
+          quota,
+          windowSeconds: window,
+          reason: values.reason ?? '',
+          expiresAt: until,
+          createdBy: values.by ?? process.env.USER ?? userInfo().username,
+        },
+        now,
+      );
+      console.log(
+        values.json
+          ? JSON.stringify(created)
+          : `override ${created.id}: ${created.target} → ${created.quota} per ${created.windowSeconds} s`,
+      );
+    } else if (command === 'list') {
+      const rows = await listOverrides(em, values.all === true, now);
+      if (values.json) console.log(JSON.stringify(rows));
+      else if (rows.length === 0) console.log('no overrides');
+      else
+        for (const r of rows)
+          console.log(
+            `${r.id}  ${r.target}  ${r.quota}/${r.windowSeconds}s  until ${r.expiresAt ?? 'forever'}  by ${r.createdBy}: ${r.reason}`,
+          );
+    } else if (command === 'remove') {
+      if (!arg) fail('give the override id');
+      if (!(await removeOverride(em, arg))) fail(`no override ${arg}`);
+      console.log(`removed ${arg}`);
+    } else {
+      fail(`unknown command "limits ${command}"`);
+    }
+  } catch (error) {
+    if (isDomainError(error)) fail(error.message);
+    throw error;
+  } finally {
+    await orm.close();
+    await embedded?.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,129 @@
+/**
+ * Shared limits across API processes, and the fallback when Redis fails. Runs whenever REDIS_URL is set (always
+ * in .ci/run); the outage test also needs a `redis-server` binary to start a private Redis it can stop.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { freePort } from '@crowdee/db';
+import { createTestDatabase } from '@crowdee/db/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
+import { type Problem, rest } from './helpers/rest.ts';
+import { startTestApp, type TestApp } from './helpers/test-app.ts';
+
+const REDIS_URL = process.env.REDIS_URL;
+if (!REDIS_URL)
+  console.warn(
+    '[skip] rate-limit Redis tests: REDIS_URL is not set (.ci/run sets it; e.g. REDIS_URL=redis://127.0.0.1:6379)',
+  );
+
+function redisServerBinary(): string | null {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+const REDIS_SERVER = redisServerBinary();
+
+const apps: TestApp[] = [];
+afterAll(async () => {
+  for (const app of apps) await app.close().catch(() => undefined);
+});
+
+describe.skipIf(!REDIS_URL)('Redis store (REDIS_URL)', () => {
+  it('two API instances on one Redis admit the quota once in total, not twice', async () => {
+    const db = await createTestDatabase();
+    const namespace = `test-${randomUUID().slice(0, 8)}`;
+    const limits = {
+      redisUrl: REDIS_URL ?? '',
+      namespace,
+      policies: { authenticated: { quota: 20, windowSeconds: 60 } },
+    };
+    const a = await startTestApp({ database: db, limits });
+    const b = await startTestApp({ database: db, limits });
+    apps.push(a, b);
+    const kate = (await people(a.url, ['Kate'])).Kate as Person;
+    const org = await orgWith(kate, 'Shared');
+    const { key } = await keyFor(kate, org.id, { role: 'viewer' });
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        rest((i % 2 ? a : b).url, key, 'GET', '/me').then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+    expect((await (await fetch(`${a.url}/healthz`)).json()) as object).toMatchObject({
+      rateLimitStore: 'redis',
+    });
+    await a.close();
+    await b.close();
+    await db.drop();
+  });
+});
+
+describe.skipIf(!REDIS_URL || !REDIS_SERVER)('Redis outage (private redis-server)', () => {
+  if (REDIS_URL && !REDIS_SERVER) console.warn('[skip] Redis outage test: no redis-server binary on PATH');
+
+  it('keeps answering, falls back to per-process memory, shows it in /healthz, and never fails open on auth', async () => {
+    const port = await freePort();
+    const start = (): ChildProcess =>
+      spawn(
+        REDIS_SERVER ?? 'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+    let server = start();
+    await new Promise((r) => setTimeout(r, 300));
+    const app = await startTestApp({
+      limits: {
+        redisUrl: `redis://127.0.0.1:${port}`,
+        policies: {
+          authenticated: { quota: 1000, windowSeconds: 60 },
+          anonymous: { quota: 1000, windowSeconds: 60 },
+        },
+      },
+    });
+    apps.push(app);
+    const kate = (await people(app.url, ['Kate'])).Kate as Person;
+    const org = await orgWith(kate, 'Outage');
+    const { key } = await keyFor(kate, org.id, { role: 'viewer' });
+    expect((await rest(app.url, key, 'GET', '/me')).status).toBe(200);
+    expect(
+      ((await (await fetch(`${app.url}/healthz`)).json()) as { rateLimitStore: string }).rateLimitStore,
+    ).toBe('redis');
+
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    const during: number[] = [];
+    for (let i = 0; i < 20; i++) during.push((await rest(app.url, key, 'GET', '/me')).status);
+    expect(during.every((s) => s === 200)).toBe(true);
+    const health = (await (await fetch(`${app.url}/healthz`)).json()) as {
+      status: string;
+      rateLimitStore: string;
+    };
+    expect(health).toMatchObject({ status: 'ok', rateLimitStore: 'memory-fallback' });
+    // Authentication does not depend on the limiter's store: bad keys are still refused.
+    const bad = await rest<Problem>(
+      app.url,
+      `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`,
+      'GET',
+      '/me',
+    );
+    expect([bad.status, bad.body.code]).toEqual([401, 'UNAUTHENTICATED']);
+    expect(app.logs.text).toContain('falling back to per-process memory counters');
+
+    server = start();
+    const deadline = Date.now() + 10_000;
+    let store = '';
+    while (Date.now() < deadline && store !== 'redis') {
+      await new Promise((r) => setTimeout(r, 200));
+      store = ((await (await fetch(`${app.url}/healthz`)).json()) as { rateLimitStore: string })
+        .rateLimitStore;
+    }
+    expect(store).toBe('redis');
+    server.kill('SIGKILL');
+  });
+});
