@@ -1,0 +1,62 @@
+/**
+ * A whole running API (real database, real middleware, optionally the built web app) for end-to-end tests in
+ * other packages: the settings app's browser tests and the client library's tests.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openDatabase } from '@crowdee/db';
+import type { Redis } from 'ioredis';
+import { createApp } from './app.ts';
+import { type Config, testConfig } from './config.ts';
+import type { AppDeps } from './context.ts';
+import { createDeps } from './deps.ts';
+import { createLogger } from './logger.ts';
+import { createRateLimiting } from './rate-limit/index.ts';
+import { connectRedis } from './redis.ts';
+
+export interface E2EServer {
+  url: string;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+export interface E2EOptions {
+  databaseUrl: string;
+  /** Overrides of the test configuration (rate limits are off unless `config.rateLimits` turns them on). */
+  config?: Partial<Config>;
+  redisUrl?: string;
+  /** Cheap argon2id parameters for suites that sign many users up. */
+  fastPasswordHashing?: boolean;
+  port?: number;
+}
+
+export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
+  const config = testConfig({ logLevel: 'warn', ...options.config });
+  const logger = createLogger(config);
+  const orm = await openDatabase({ url: options.databaseUrl, poolMax: 10 });
+  let redis: Redis | undefined;
+  if (options.redisUrl) redis = connectRedis(options.redisUrl, logger);
+  const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}), overrideRefreshMs: 500 });
+  const deps = createDeps(config, logger, orm, {
+    limits,
+    ...(options.fastPasswordHashing ? { passwordHashing: { memoryCost: 1024, timeCost: 1 } } : {}),
+  });
+  const app = createApp(deps);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deps,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      limits?.overrides.stop();
+      redis?.disconnect();
+      await orm.close();
+    },
+  };
+}
+
+export { testConfig };
