@@ -52,7 +52,8 @@ local oldRemaining = tonumber(state[1])
 local oldResetAt = tonumber(state[2])
 if oldRemaining ~= nil and oldResetAt ~= nil and now < oldResetAt and resetAt < oldResetAt + 1000 then
   estimate = math.min(oldRemaining, estimate)
-  resetAt = math.max(oldResetAt, resetAt)
+  -- the tightest upper bound on the reset (see tighterReset in rate-limit-budget.ts)
+  resetAt = math.min(oldResetAt, resetAt)
 end
 redis.call('HSET', KEYS[1], 'remaining', estimate, 'resetAt', resetAt)
 redis.call('PEXPIRE', KEYS[1], math.max(1, resetAt - now))

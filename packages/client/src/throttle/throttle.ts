@@ -15,6 +15,7 @@ import {
   WaitTooLongError,
 } from './errors.ts';
 import { createLocalBackend, type SlotBackend } from './limiter-backend.ts';
+import { tighterReset } from './rate-limit-budget.ts';
 import {
   parseRateLimit,
   parseRateLimitPolicies,
@@ -263,6 +264,8 @@ class CrowdeeThrottle implements Throttle {
   readonly #underlying: FetchFunction;
   readonly #backend: SlotBackend;
   readonly #admission: AdmissionQueue;
+  /** Tightest known reset of the server's current window (monotonic ms). */
+  #resetAt: number | undefined;
   readonly #closer = new AbortController();
   readonly #counters: Counters = {
     sent: 0,
@@ -494,9 +497,13 @@ class CrowdeeThrottle implements Throttle {
       return { kind: 'rate-limited', response, wait, policy };
     }
 
-    // Pro-active: the window is spent, so wait for its reset instead of collecting 429s.
-    if (rateLimit && rateLimit.remaining === 0 && rateLimit.resetSeconds) {
-      await this.#pause(receivedAt + rateLimit.resetSeconds * 1000, 'quota-exhausted', rateLimit.policy);
+    // Pro-active: the window is spent, so wait for its reset instead of collecting 429s — for the tightest
+    // reset any response of this window has shown, not this response's rounded-up `t`.
+    if (rateLimit?.resetSeconds !== undefined) {
+      this.#resetAt = tighterReset(this.#resetAt, receivedAt + rateLimit.resetSeconds * 1000);
+      if (rateLimit.remaining === 0 && rateLimit.resetSeconds) {
+        await this.#pause(this.#resetAt, 'quota-exhausted', rateLimit.policy);
+      }
     }
     return { kind: 'response', response };
   }

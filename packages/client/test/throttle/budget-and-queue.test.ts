@@ -1,7 +1,8 @@
 /** The two in-memory building blocks, driven by a hand-moved clock. */
+
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AdmissionQueue } from '../../src/throttle/admission-queue.ts';
-import { RateLimitBudget } from '../../src/throttle/rate-limit-budget.ts';
+import { RateLimitBudget, tighterReset } from '../../src/throttle/rate-limit-budget.ts';
 
 describe('RateLimitBudget', () => {
   it('lets everything through until a response tells about the window', () => {
@@ -127,5 +128,25 @@ describe('AdmissionQueue', () => {
     await expect(closed).rejects.toThrow('closed');
     await expect(q.acquire({ signal, priority: false, tooLong })).rejects.toThrow('closed');
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('tighterReset (whole-second t, many responses)', () => {
+  it('converges on the true reset from above and is never early', () => {
+    const trueReset = 10_437; // ms, unknown to the client
+    let estimate: number | undefined;
+    // Responses every 7 ms from t=8000 to t=10000, each carrying t = ceil((trueReset - now) / 1000).
+    for (let now = 8_000; now <= 10_000; now += 7) {
+      const t = Math.ceil((trueReset - now) / 1000);
+      estimate = tighterReset(estimate, now + t * 1000);
+      expect(estimate).toBeGreaterThanOrEqual(trueReset);
+    }
+    expect((estimate ?? 0) - trueReset).toBeLessThan(10);
+  });
+
+  it('starts over for the next window', () => {
+    expect(tighterReset(10_500, 14_400)).toBe(14_400);
+    expect(tighterReset(10_500, 10_900)).toBe(10_500);
+    expect(tighterReset(10_500, 10_100)).toBe(10_100);
   });
 });

@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type E2EServer, startE2EServer, testConfig } from '@crowdee/api/testing';
+import { createTestDatabase } from '@crowdee/db/testing';
+
+export const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** The CLI as a script runs it: the built bin, in its own process. Rebuilt first (esbuild takes ~0.1 s). */
+export async function ensureCliBuilt(): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, ['build.mjs'], { cwd: PACKAGE_DIR }, (error) =>
+      error ? reject(error) : resolve(),
+    ),
+  );
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH, ...env }, maxBuffer: 32 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+export interface Api {
+  server: E2EServer;
+  close(): Promise<void>;
+}
+
+/** The real API on a fresh database, with the given authenticated quota (rate limits on). */
+export async function startApi(
+  authenticated: { quota: number; windowSeconds: number },
+  redisUrl?: string,
+): Promise<Api> {
+  const db = await createTestDatabase();
+  const base = testConfig();
+  const server = await startE2EServer({
+    databaseUrl: db.url,
+    fastPasswordHashing: true,
+    ...(redisUrl ? { redisUrl } : {}),
+    config: {
+      rateLimits: {
+        enabled: true,
+        namespace: `client-e2e-${Math.random().toString(36).slice(2, 8)}`,
+        policies: {
+          ...base.rateLimits.policies,
+          authenticated: { name: 'authenticated', ...authenticated },
+          anonymous: { name: 'anonymous', quota: 10_000, windowSeconds: 60 },
+        },
+      },
+    },
+  });
+  return {
+    server,
+    async close() {
+      await server.close();
+      await db.drop();
+    },
+  };
+}
+
+/** A user with an organization and a key of the given role, made through the API's own services. */
+export async function seed(api: Api, role: 'viewer' | 'member' | 'admin' = 'admin') {
+  const deps = api.server.deps;
+  const res = await fetch(`${api.server.url}/trpc/auth.signUp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      email: `e2e-${Date.now()}-${Math.random()}@example.com`,
+      password: 'client e2e password',
+      name: 'E2E',
+    }),
+  });
+  const cookie = (res.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+  const call = async <T>(path: string, input: unknown): Promise<T> => {
+    const r = await fetch(`${api.server.url}/trpc/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify(input),
+    });
+    const body = (await r.json()) as { result?: { data: T }; error?: unknown };
+    if (!body.result) throw new Error(`${path}: ${JSON.stringify(body.error)}`);
+    return body.result.data;
+  };
+  const org = await call<{ id: string }>('orgs.create', { name: 'E2E Org' });
+  await call('orgs.setActive', { orgId: org.id });
+  const other = await call<{ id: string }>('orgs.create', { name: 'Other Org' });
+  const created = await call<{ key: string; apiKey: { id: string } }>('keys.create', {
+    name: 'e2e',
+    role,
+    orgIds: [org.id],
+  });
+  return { deps, orgId: org.id, otherOrgId: other.id, key: created.key, keyId: created.apiKey.id, call };
+}
