@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: measures, in one run on one server, what authentication costs on the hot path.
+ * `pnpm bench` (API part): measures, in one run, what authentication and rate limiting cost on the hot path.
  *
  *   - authenticated GET /api/v1/me (cached key verification + effective roles) against an unauthenticated route
  *     of the same server (GET /, the discovery document), as a throughput ratio — this machine is noisy, so only
@@ -15,11 +15,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countStatements, type Orm, openDatabase, startEmbeddedPostgres } from '@crowdee/db';
+import { Redis } from 'ioredis';
 import { createApp } from '../src/app.ts';
 import { type Config, testConfig } from '../src/config.ts';
 import type { AppDeps } from '../src/context.ts';
 import { createDeps } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
+import { createRateLimiting } from '../src/rate-limit/index.ts';
 import { signUp } from '../src/services/accounts.service.ts';
 import { createKey } from '../src/services/api-keys.service.ts';
 import { createOrganization, setActiveOrganization } from '../src/services/organizations.service.ts';
@@ -54,9 +56,10 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-export async function startBenchServer(orm: Orm, config: Config): Promise<BenchServer> {
+export async function startBenchServer(orm: Orm, config: Config, redis?: Redis): Promise<BenchServer> {
   const logger = createLogger({ logLevel: 'warn' });
-  const deps = createDeps(config, logger, orm);
+  const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}) });
+  const deps = createDeps(config, logger, orm, { limits });
   const app = createApp(deps);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -68,6 +71,8 @@ export async function startBenchServer(orm: Orm, config: Config): Promise<BenchS
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      limits?.overrides.stop();
+      limits?.store.detach();
     },
   };
 }
@@ -146,6 +151,24 @@ export async function measureRoutes(
 
 const pct = (x: number) => `${(x * 100).toFixed(1).padStart(6)} %`;
 
+async function redisReachable(url: string): Promise<Redis | undefined> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch {
+    redis.disconnect();
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   let stopPg: (() => Promise<void>) | undefined;
   let url = process.env.DATABASE_URL;
@@ -159,14 +182,17 @@ async function main(): Promise<void> {
     };
   }
   const orm = await openDatabase({ url });
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = await redisReachable(redisUrl);
   try {
     console.log(
-      `Crowdee bench — ${ROUNDS} rounds of ${ROUND_SECONDS}s per route, ${CONNECTIONS} connections, Node ${process.version}\n`,
+      `Crowdee API bench — ${ROUNDS} rounds of ${ROUND_SECONDS}s per route, ${CONNECTIONS} connections, Node ${process.version}`,
     );
-    const server = await startBenchServer(
-      orm,
-      testConfig({ rateLimits: { ...testConfig().rateLimits, enabled: false } }),
+    console.log(
+      'Every figure below is a ratio of throughputs measured side by side in this run (this machine is noisy).\n',
     );
+    const off = testConfig();
+    const server = await startBenchServer(orm, off);
     const key = await seedKey(server.deps);
 
     console.log('1. Authentication cost (rate limits off)');
@@ -174,7 +200,7 @@ async function main(): Promise<void> {
     const auth = await measureRoutes(server.url, routes, 'limits off');
     const [plain = 0, status = 0, me = 0] = auth.rps;
 
-    console.log('\n2. Database statements per 10,000 authenticated requests (key already verified once)');
+    console.log('\n2. SQL statements per 10,000 authenticated requests (the key already verified once)');
     let statements = 0;
     const stop = countStatements(orm, () => {
       statements++;
@@ -188,23 +214,88 @@ async function main(): Promise<void> {
     stop();
     await server.close();
 
+    console.log('\n3. Rate limiter cost on GET /api/v1/me (quotas high enough that nothing is refused)');
+    const huge = { quota: 1_000_000, windowSeconds: 60 };
+    const limitsOn = (namespace: string) =>
+      testConfig({
+        rateLimits: {
+          enabled: true,
+          namespace,
+          policies: Object.fromEntries(
+            Object.entries(off.rateLimits.policies).map(([tier, p]) => [tier, { ...p, ...huge }]),
+          ) as typeof off.rateLimits.policies,
+        },
+      });
+    const variants: { label: string; config: typeof off; redis?: Redis }[] = [
+      { label: 'limits off', config: off },
+      { label: 'memory store', config: limitsOn('bench-memory') },
+    ];
+    if (redis) variants.push({ label: 'Redis store', config: limitsOn(`bench-${Date.now()}`), redis });
+    else console.log(`  (Redis store skipped: no Redis at ${redisUrl}; set REDIS_URL)`);
+    const limiterRps: number[] = [];
+    const servers: BenchServer[] = [];
+    for (const v of variants) servers.push(await startBenchServer(orm, v.config, v.redis));
+    const meRoute = (k: string): RouteSpec[] => [
+      { label: 'me', path: '/api/v1/me', headers: { authorization: `Bearer ${k}` } },
+    ];
+    const samples: number[][] = variants.map(() => []);
+    for (const s of servers)
+      await load({
+        url: `${s.url}/api/v1/me`,
+        headers: { authorization: `Bearer ${key}` },
+        connections: CONNECTIONS,
+        durationSeconds: 2,
+      });
+    for (let round = 0; round < ROUNDS; round++) {
+      const line: string[] = [];
+      for (const [i, s] of servers.entries()) {
+        const [r] = (await measureRoutesOnce(s.url, meRoute(key))) as [number];
+        samples[i]?.push(r);
+        line.push(`${variants[i]?.label} ${r.toFixed(0)}/s`);
+      }
+      console.log(`  round ${round + 1}: ${line.join(' | ')}`);
+    }
+    for (const s of samples) limiterRps.push(median(s));
+    for (const s of servers) await s.close();
+
     console.log('\n=== Results ===');
     for (const [i, r] of routes.entries())
       console.log(`${r.label.padEnd(44)} ${(auth.rps[i] ?? 0).toFixed(0).padStart(7)} req/s`);
     console.log(
-      `key-authenticated /me ÷ public /status (same adapter)   ${pct(me / status)}   target ≥ 90 %`,
+      `key-authenticated /me ÷ public /status (same REST adapter)   ${pct(me / status)}   target ≥ 90 %`,
     );
     console.log(
-      `key-authenticated /me ÷ GET / (plain Express)           ${pct(me / plain)}   (informational: includes the tRPC/REST adapter's own cost)`,
+      `key-authenticated /me ÷ GET / (plain Express)                ${pct(me / plain)}   (includes the REST adapter's own cost)`,
     );
     console.log(
-      `SQL statements per 10,000 requests     ${String(statements).padStart(7)}     (${counted.requests} requests, ${counted.non2xx} non-2xx; target 0 for verification, ≤ 1 usage write a minute)`,
+      `SQL statements per 10,000 authenticated requests            ${String(statements).padStart(7)}     (${counted.requests} requests, ${counted.non2xx} non-2xx; target 0)`,
     );
+    const base = limiterRps[0] ?? 1;
+    for (const [i, v] of variants.entries()) {
+      console.log(
+        `/me with rate limits, ${v.label.padEnd(14)} ÷ limits off   ${pct((limiterRps[i] ?? 0) / base)}   (${(limiterRps[i] ?? 0).toFixed(0)} req/s)`,
+      );
+    }
     if (auth.failures > 0) console.log(`WARNING: ${auth.failures} failed requests during the comparison`);
   } finally {
+    redis?.disconnect();
     await orm.close();
     await stopPg?.();
   }
+}
+
+async function measureRoutesOnce(url: string, routes: RouteSpec[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const r of routes) {
+    const result = await load({
+      url: `${url}${r.path}`,
+      headers: r.headers,
+      connections: CONNECTIONS,
+      durationSeconds: ROUND_SECONDS,
+    });
+    out.push(result.rps);
+  }
+  return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -75,6 +75,16 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
 
   const webDist = deps.config.webDist;
   if (webDist && existsSync(join(webDist, 'index.html'))) {
+    // Vite's hashed assets never change under a name: cache them for good, so a reload costs the page alone.
+    app.use(
+      '/assets',
+      express.static(join(webDist, 'assets'), {
+        index: false,
+        immutable: true,
+        maxAge: '365d',
+        fallthrough: false,
+      }),
+    );
     app.use(express.static(webDist, { index: false, maxAge: '1h' }));
     // The settings app routes on the client: any other HTML navigation gets its shell.
     app.get(/^\/(?!api\/|trpc\/|docs).*/, (req, res, next) => {

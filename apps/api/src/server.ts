@@ -58,6 +58,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
         limits?.overrides.stop();
+        limits?.store.detach();
         redis?.disconnect();
         await orm.close();
         await embedded?.stop();

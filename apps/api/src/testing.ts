@@ -36,7 +36,13 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
   const orm = await openDatabase({ url: options.databaseUrl, poolMax: 10 });
   let redis: Redis | undefined;
   if (options.redisUrl) redis = connectRedis(options.redisUrl, logger);
-  const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}), overrideRefreshMs: 500 });
+  const limits = await createRateLimiting({
+    config,
+    logger,
+    orm,
+    ...(redis ? { redis } : {}),
+    overrideRefreshMs: 500,
+  });
   const deps = createDeps(config, logger, orm, {
     limits,
     ...(options.fastPasswordHashing ? { passwordHashing: { memoryCost: 1024, timeCost: 1 } } : {}),
@@ -53,6 +59,7 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       limits?.overrides.stop();
+      limits?.store.detach();
       redis?.disconnect();
       await orm.close();
     },

@@ -1,9 +1,9 @@
 import { DomainError } from '@crowdee/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestHandler } from 'express';
 import type { AppDeps, Auth } from '../context.ts';
 import { isServerFault, toDomainError } from '../errors.ts';
 import { resolveSession } from '../services/sessions.service.ts';
+import { lazyFork } from './lazy-entity-manager.ts';
 import { cookieWriter, readCookie, sessionCookieName, setRequestState } from './request-state.ts';
 
 const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
@@ -16,11 +16,7 @@ const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
 export function authenticate(deps: AppDeps, options: { acceptSession: boolean }): RequestHandler {
   return async (req, res, next) => {
     // Forked on first use: a request answered from the key cache never needs an EntityManager.
-    let forked: EntityManager | undefined;
-    const em = () => {
-      forked ??= deps.orm.em.fork();
-      return forked;
-    };
+    const em = lazyFork(deps);
     const info = {
       ip: req.ip ?? req.socket.remoteAddress ?? null,
       userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
@@ -37,7 +33,7 @@ export function authenticate(deps: AppDeps, options: { acceptSession: boolean })
       } else if (options.acceptSession) {
         const token = readCookie(req, sessionCookieName(req));
         if (token) {
-          const resolved = await resolveSession(em(), token, deps.clock(), deps.config.sessions);
+          const resolved = await resolveSession(em, token, deps.clock(), deps.config.sessions);
           if (resolved) auth = { kind: 'session', ...resolved };
           else cookies.clear();
         }
@@ -49,9 +45,7 @@ export function authenticate(deps: AppDeps, options: { acceptSession: boolean })
       auth = { kind: 'rejected', error: domain };
     }
     setRequestState(req, {
-      get em() {
-        return em();
-      },
+      em,
       auth,
       info,
       cookies,

@@ -18,9 +18,7 @@ export function createContextFromRequest(deps: AppDeps, req: Request, res: Respo
   }
   return {
     deps,
-    get em() {
-      return state.em;
-    },
+    em: state.em,
     auth: state.auth,
     request: state.info,
     cookies: state.cookies,

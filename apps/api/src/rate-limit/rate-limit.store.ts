@@ -55,6 +55,16 @@ export class RateLimitStore {
     redis?.on('end', () => down('connection ended'));
   }
 
+  /** Stops listening to the Redis connection (before its owner closes it), so shutdown logs no outage. */
+  detach(): void {
+    this.redis?.removeAllListeners('ready');
+    this.redis?.removeAllListeners('close');
+    this.redis?.removeAllListeners('end');
+    this.redis?.removeAllListeners('error');
+    // ioredis must always have an error listener, or a late socket error would crash the process.
+    this.redis?.on('error', () => {});
+  }
+
   status(): StoreStatus {
     if (!this.redis) return 'memory';
     return this.redisHealthy && this.redis.status === 'ready' ? 'redis' : 'memory-fallback';

@@ -1,4 +1,4 @@
-import { KEY_LENGTH, keyAccess } from '@crowdee/core';
+import { KEY_LENGTH } from '@crowdee/core';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import {
@@ -11,6 +11,7 @@ import {
   revokeLeakedKeys,
   rotateKey,
 } from '../services/api-keys.service.ts';
+import { describeKey } from '../services/key-description.ts';
 import {
   assertPermission,
   keyProcedure,
@@ -121,33 +122,7 @@ export const apiKeysRouter = router({
         ),
       }),
     )
-    .query(({ ctx }) => {
-      const key = ctx.key;
-      const organizations = [];
-      for (const [orgId, creatorRole] of key.creatorRoles) {
-        const access = keyAccess(key, orgId, creatorRole);
-        if (!access.ok) continue;
-        organizations.push({
-          id: orgId,
-          name: key.orgNames.get(orgId) ?? '',
-          creatorRole,
-          effectiveRole: access.role,
-        });
-      }
-      organizations.sort((a, b) => a.name.localeCompare(b.name));
-      return {
-        key: {
-          id: key.id,
-          name: key.name,
-          hint: key.hint,
-          role: key.role,
-          scope: key.scopeOrgIds === null ? null : [...key.scopeOrgIds],
-          expiresAt: key.expiresAt?.toISOString() ?? null,
-        },
-        creator: key.creator,
-        organizations,
-      };
-    }),
+    .query(({ ctx }) => describeKey(ctx.key)),
 
   revokeCurrent: keyProcedure
     .meta({

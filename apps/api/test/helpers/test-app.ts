@@ -128,6 +128,7 @@ export async function startTestApp(
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       limits?.overrides.stop();
+      limits?.store.detach();
       redis?.disconnect();
       await orm.close();
       await db.drop();

@@ -1,0 +1,54 @@
+import { type KeyRole, keyAccess, type Role } from '@crowdee/core';
+import type { CachedKey } from './key-cache.ts';
+
+export interface KeyDescription {
+  key: {
+    id: string;
+    name: string;
+    hint: string;
+    role: KeyRole;
+    scope: string[] | null;
+    expiresAt: string | null;
+  };
+  creator: { id: string; name: string; email: string };
+  organizations: { id: string; name: string; creatorRole: Role; effectiveRole: KeyRole }[];
+}
+
+// A cache entry is immutable until it is invalidated (then replaced), so its description can be kept with it.
+const described = new WeakMap<CachedKey, KeyDescription>();
+
+/**
+ * What `GET /api/v1/me` answers: the key, its creator, and its effective role in every organization it can act
+ * on, computed by packages/core from the cached memberships. Computed once per cache entry; the hot path of a
+ * script polling /me costs a map lookup.
+ */
+export function describeKey(key: CachedKey): KeyDescription {
+  const cached = described.get(key);
+  if (cached) return cached;
+  const organizations: KeyDescription['organizations'] = [];
+  for (const [orgId, creatorRole] of key.creatorRoles) {
+    const access = keyAccess(key, orgId, creatorRole);
+    if (!access.ok) continue;
+    organizations.push({
+      id: orgId,
+      name: key.orgNames.get(orgId) ?? '',
+      creatorRole,
+      effectiveRole: access.role,
+    });
+  }
+  organizations.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+  const description: KeyDescription = {
+    key: {
+      id: key.id,
+      name: key.name,
+      hint: key.hint,
+      role: key.role,
+      scope: key.scopeOrgIds === null ? null : [...key.scopeOrgIds],
+      expiresAt: key.expiresAt?.toISOString() ?? null,
+    },
+    creator: key.creator,
+    organizations,
+  };
+  described.set(key, description);
+  return description;
+}
