@@ -1,0 +1,37 @@
+import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { useState } from 'react';
+import { describeError, shouldRetry } from '../lib/errors.ts';
+import { createApiClient, ME_QUERY_KEY, TRPCProvider } from '../lib/trpc.ts';
+import { Root } from './Root.tsx';
+
+function createQueryClient(): QueryClient {
+  const client: QueryClient = new QueryClient({
+    queryCache: new QueryCache({
+      onError(error, query) {
+        // A session that ended elsewhere (signed out, expired, revoked from another device): re-ask `auth.me`,
+        // whose failure shows the sign-in screen.
+        if (describeError(error).kind !== 'unauthenticated') return;
+        const key = query.queryKey[0];
+        const isMe = Array.isArray(key) && key[0] === 'auth' && key[1] === 'me';
+        if (!isMe) void client.invalidateQueries({ queryKey: ME_QUERY_KEY });
+      },
+    }),
+    defaultOptions: {
+      queries: { retry: shouldRetry, retryDelay: (attempt) => 500 * 2 ** attempt, staleTime: 15_000 },
+      mutations: { retry: false },
+    },
+  });
+  return client;
+}
+
+export function App() {
+  const [queryClient] = useState(createQueryClient);
+  const [trpcClient] = useState(createApiClient);
+  return (
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+        <Root />
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}

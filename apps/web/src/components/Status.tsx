@@ -1,0 +1,47 @@
+import type { ReactNode } from 'react';
+
+/** A polite loading message: screen readers hear it, sighted users see a spinner and the same words. */
+export function Loading({ label }: { label: string }) {
+  return (
+    <output className="loading" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      {label}
+    </output>
+  );
+}
+
+export function EmptyState({
+  title,
+  children,
+  action,
+}: {
+  title: string;
+  children?: ReactNode;
+  action?: ReactNode;
+}) {
+  return (
+    <div className="empty-state">
+      <p className="empty-state-title">{title}</p>
+      {children ? <div className="empty-state-text">{children}</div> : null}
+      {action ? <div className="empty-state-action">{action}</div> : null}
+    </div>
+  );
+}
+
+type BadgeTone = 'neutral' | 'green' | 'amber' | 'red' | 'blue' | 'purple';
+
+export function Badge({
+  tone = 'neutral',
+  children,
+  title,
+}: {
+  tone?: BadgeTone;
+  children: ReactNode;
+  title?: string;
+}) {
+  return (
+    <span className={`badge badge-${tone}`} title={title}>
+      {children}
+    </span>
+  );
+}

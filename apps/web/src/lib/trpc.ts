@@ -1,0 +1,33 @@
+import type { AppRouter } from '@crowdee/api';
+import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import type { inferRouterOutputs } from '@trpc/server';
+import { createTRPCContext } from '@trpc/tanstack-react-query';
+
+export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export type Me = RouterOutputs['auth']['me'];
+export type Organization = RouterOutputs['orgs']['list'][number];
+export type ApiKey = RouterOutputs['keys']['list'][number];
+export type OrgApiKey = RouterOutputs['keys']['listForOrg'][number];
+export type Member = RouterOutputs['members']['list'][number];
+export type SessionInfo = RouterOutputs['sessions']['list'][number];
+export type AuditEvent = RouterOutputs['audit']['list']['items'][number];
+
+/**
+ * Same-origin only: the API serves this app in production and Vite proxies /trpc in development, so the session
+ * cookie travels and the browser's `Sec-Fetch-Site: same-origin` satisfies the API's CSRF check.
+ */
+export function createApiClient(): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: '/trpc',
+        fetch: (url, init) => fetch(url, { ...init, credentials: 'same-origin' }),
+      }),
+    ],
+  });
+}
+
+/** The query key prefix of `auth.me`, for code outside React (the query cache's error handler). */
+export const ME_QUERY_KEY = [['auth', 'me']] as const;

@@ -1,0 +1,119 @@
+import { useId } from 'react';
+import { useSession } from '../../app/session.tsx';
+import { Badge } from '../../components/Status.tsx';
+import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
+import type { ApiKey } from '../../lib/trpc.ts';
+import { Expires, LastUsed, pendingRevocation, StatusBadge, scopeLabel } from './key-display.tsx';
+
+interface KeysTableProps {
+  keys: ApiKey[];
+  onRotate: (key: ApiKey) => void;
+  onRevoke: (key: ApiKey) => void;
+  caption: string;
+}
+
+/** My keys. The table only ever shows a key's hint: the full key exists in the browser once, in the reveal panel. */
+export function KeysTable({ keys, onRotate, onRevoke, caption }: KeysTableProps) {
+  const { organizations } = useSession();
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Key</th>
+            <th scope="col">Role</th>
+            <th scope="col">Organizations</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((key) => (
+            <KeyRow
+              key={key.id}
+              apiKey={key}
+              scope={scopeLabel(key.scope, organizations)}
+              onRotate={onRotate}
+              onRevoke={onRevoke}
+            />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function KeyRow({
+  apiKey,
+  scope,
+  onRotate,
+  onRevoke,
+}: {
+  apiKey: ApiKey;
+  scope: string;
+  onRotate: (key: ApiKey) => void;
+  onRevoke: (key: ApiKey) => void;
+}) {
+  const nameId = useId();
+  const active = apiKey.status === 'active';
+  const rotating = pendingRevocation(apiKey) !== null;
+  return (
+    <tr className={active ? undefined : 'row-inactive'}>
+      <th scope="row" id={nameId} className="cell-name">
+        {apiKey.name}
+      </th>
+      <td>
+        <code className="key-hint">{apiKey.hint}</code>
+      </td>
+      <td>
+        <Badge tone="blue">{roleLabel(apiKey.role)}</Badge>
+      </td>
+      <td className="cell-scope">{scope}</td>
+      <td>
+        <time dateTime={apiKey.createdAt} title={formatDateTime(apiKey.createdAt)}>
+          {formatDate(apiKey.createdAt)}
+        </time>
+      </td>
+      <td>
+        <LastUsed apiKey={apiKey} />
+      </td>
+      <td>
+        <Expires iso={apiKey.expiresAt} />
+      </td>
+      <td>
+        <StatusBadge apiKey={apiKey} />
+      </td>
+      <td className="cell-actions">
+        {active ? (
+          <div className="row-actions">
+            {rotating ? null : (
+              <button
+                type="button"
+                className="button button-secondary button-small"
+                aria-describedby={nameId}
+                onClick={() => onRotate(apiKey)}
+              >
+                Rotate
+              </button>
+            )}
+            <button
+              type="button"
+              className="button button-danger-quiet button-small"
+              aria-describedby={nameId}
+              onClick={() => onRevoke(apiKey)}
+            >
+              Revoke
+            </button>
+          </div>
+        ) : null}
+      </td>
+    </tr>
+  );
+}

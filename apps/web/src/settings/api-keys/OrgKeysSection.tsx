@@ -1,0 +1,163 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useId, useState } from 'react';
+import type { ActiveOrganization } from '../../app/session.tsx';
+import { useSession } from '../../app/session.tsx';
+import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { Badge, EmptyState, Loading } from '../../components/Status.tsx';
+import { roleLabel } from '../../lib/format.ts';
+import { type OrgApiKey, useTRPC } from '../../lib/trpc.ts';
+import { Expires, LastUsed } from './key-display.tsx';
+
+/** For admins: every active key that can act on the organization, whoever made it, with a revoke action. */
+export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
+  const trpc = useTRPC();
+  const { user } = useSession();
+  const queryClient = useQueryClient();
+  const headingId = useId();
+  const keys = useQuery(trpc.keys.listForOrg.queryOptions({ orgId: org.id }));
+  const [revoking, setRevoking] = useState<OrgApiKey | null>(null);
+  const revoke = useMutation(
+    trpc.keys.revoke.mutationOptions({
+      onSuccess: async () => {
+        await Promise.all([
+          queryClient.invalidateQueries(trpc.keys.pathFilter()),
+          queryClient.invalidateQueries(trpc.audit.pathFilter()),
+        ]);
+        setRevoking(null);
+      },
+    }),
+  );
+  const close = () => {
+    revoke.reset();
+    setRevoking(null);
+  };
+
+  return (
+    <section className="card" aria-labelledby={headingId}>
+      <div className="card-header">
+        <div>
+          <h2 id={headingId} className="card-title">
+            Keys with access to {org.name}
+          </h2>
+          <p className="card-description">
+            Every active key that can act on {org.name}, including other members’ keys, with the role it acts
+            with here. Only admins and owners see this list.
+          </p>
+        </div>
+      </div>
+      {keys.isPending ? (
+        <Loading label="Loading the organization’s keys…" />
+      ) : keys.isError ? (
+        <div className="card-body">
+          <ErrorNotice
+            error={keys.error}
+            onRetry={() => void keys.refetch()}
+            context="Couldn’t load the organization’s keys"
+          />
+        </div>
+      ) : keys.data.length === 0 ? (
+        <EmptyState title="No active keys">No key can act on {org.name} right now.</EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="visually-hidden">Keys with access to {org.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Created by</th>
+                <th scope="col">Role here</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((key) => (
+                <OrgKeyRow
+                  key={key.id}
+                  apiKey={key}
+                  mine={key.creator.id === user.id}
+                  onRevoke={setRevoking}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {revoking ? (
+        <ConfirmDialog
+          title="Revoke API key"
+          confirmLabel="Revoke key"
+          onConfirm={() => revoke.mutate({ id: revoking.id, orgId: org.id })}
+          onClose={close}
+          pending={revoke.isPending}
+          error={revoke.error}
+        >
+          <p>
+            <strong>{revoking.name}</strong> <code className="key-hint">{revoking.hint}</code>, created by{' '}
+            {revoking.creator.name}, will stop working at once, in every organization. Its creator will see
+            the revocation in the audit log.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+    </section>
+  );
+}
+
+function OrgKeyRow({
+  apiKey,
+  mine,
+  onRevoke,
+}: {
+  apiKey: OrgApiKey;
+  mine: boolean;
+  onRevoke: (key: OrgApiKey) => void;
+}) {
+  const nameId = useId();
+  const capped = apiKey.effectiveRole !== apiKey.role;
+  return (
+    <tr>
+      <th scope="row" id={nameId} className="cell-name">
+        <span className="cell-stack">
+          <span>{apiKey.name}</span>
+          <code className="key-hint">{apiKey.hint}</code>
+        </span>
+      </th>
+      <td>
+        <span className="cell-stack">
+          <span>
+            {apiKey.creator.name} {mine ? <Badge>You</Badge> : null}
+          </span>
+          <span className="cell-sub">{apiKey.creator.email}</span>
+        </span>
+      </td>
+      <td>
+        <span className="cell-stack">
+          <Badge tone="blue">{roleLabel(apiKey.effectiveRole)}</Badge>
+          {capped ? (
+            <span className="cell-sub">key says {apiKey.role}, capped by its creator’s role</span>
+          ) : null}
+        </span>
+      </td>
+      <td>
+        <LastUsed apiKey={apiKey} />
+      </td>
+      <td>
+        <Expires iso={apiKey.expiresAt} />
+      </td>
+      <td className="cell-actions">
+        <button
+          type="button"
+          className="button button-danger-quiet button-small"
+          aria-describedby={nameId}
+          onClick={() => onRevoke(apiKey)}
+        >
+          Revoke
+        </button>
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,422 @@
+import { can, requiredRole } from '@crowdee/core/permissions';
+import { type Role, roleRank } from '@crowdee/core/roles';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useId, useState } from 'react';
+import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { Dialog, DialogFooter } from '../../components/Dialog.tsx';
+import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
+import { Badge, EmptyState, Loading } from '../../components/Status.tsx';
+import { fieldError } from '../../lib/errors.ts';
+import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
+import {
+  canLeave,
+  canRemoveMember,
+  grantableRoles,
+  LAST_OWNER_REASON,
+  roleChangeChoices,
+} from '../../lib/member-rules.ts';
+import { describeRole } from '../../lib/roles.ts';
+import { type Member, useTRPC } from '../../lib/trpc.ts';
+
+type MemberDialog = { kind: 'role'; member: Member } | { kind: 'remove'; member: Member } | { kind: 'leave' };
+
+export function MembersPage() {
+  const { activeOrg } = useSession();
+  return (
+    <div className="page">
+      <header className="page-header">
+        <h1 tabIndex={-1}>Members</h1>
+        <p className="page-description">
+          {activeOrg
+            ? `People in ${activeOrg.name} and their roles. A role decides what a member can do, and caps the keys they create.`
+            : 'Create or join an organization to see its members.'}
+        </p>
+      </header>
+      {activeOrg ? <MembersContent org={activeOrg} /> : null}
+    </div>
+  );
+}
+
+function MembersContent({ org }: { org: ActiveOrganization }) {
+  const trpc = useTRPC();
+  const { user } = useSession();
+  const queryClient = useQueryClient();
+  const headingId = useId();
+  const members = useQuery(trpc.members.list.queryOptions({ orgId: org.id }));
+  const [dialog, setDialog] = useState<MemberDialog | null>(null);
+  const manage = can(org.role, 'members:manage');
+  const list = members.data ?? [];
+  const ownerCount = list.filter((m) => m.role === 'owner').length;
+
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries(trpc.members.pathFilter()),
+      queryClient.invalidateQueries(trpc.audit.pathFilter()),
+      queryClient.invalidateQueries(trpc.keys.pathFilter()),
+    ]);
+  const remove = useMutation(
+    trpc.members.remove.mutationOptions({
+      onSuccess: async () => {
+        await refresh();
+        setDialog(null);
+      },
+    }),
+  );
+  const leave = useMutation(
+    trpc.members.leave.mutationOptions({
+      // Leaving changes which organization is active: reload everything.
+      onSuccess: () => window.location.assign('/settings/api-keys'),
+    }),
+  );
+  const close = () => {
+    remove.reset();
+    leave.reset();
+    setDialog(null);
+  };
+
+  const me = list.find((m) => m.userId === user.id);
+  const mayLeave = me ? canLeave(me.role, ownerCount) : false;
+
+  return (
+    <>
+      {manage ? <AddMemberCard org={org} onAdded={refresh} /> : null}
+
+      <section className="card" aria-labelledby={headingId}>
+        <div className="card-header">
+          <div>
+            <h2 id={headingId} className="card-title">
+              {members.data ? `${list.length} ${list.length === 1 ? 'member' : 'members'}` : 'Members'}
+            </h2>
+            {manage ? null : (
+              <p className="card-description">
+                Adding, removing and changing members needs the {requiredRole('members:manage')} role; yours
+                is {org.role}.
+              </p>
+            )}
+          </div>
+        </div>
+        {members.isPending ? (
+          <Loading label="Loading members…" />
+        ) : members.isError ? (
+          <div className="card-body">
+            <ErrorNotice
+              error={members.error}
+              onRetry={() => void members.refetch()}
+              context="Couldn’t load members"
+            />
+          </div>
+        ) : list.length === 0 ? (
+          <EmptyState title="No members">This organization has no members you can see.</EmptyState>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="visually-hidden">Members of {org.name}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Member</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Joined</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((member) => (
+                  <MemberRow
+                    key={member.userId}
+                    member={member}
+                    isMe={member.userId === user.id}
+                    actor={org.role}
+                    ownerCount={ownerCount}
+                    onChangeRole={() => setDialog({ kind: 'role', member })}
+                    onRemove={() => setDialog({ kind: 'remove', member })}
+                  />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      {me ? (
+        <section className="card card-danger" aria-label="Leave organization">
+          <div className="card-header">
+            <div>
+              <h2 className="card-title">Leave {org.name}</h2>
+              <p className="card-description">
+                {mayLeave ? 'You lose access at once, and your keys stop working here.' : LAST_OWNER_REASON}
+              </p>
+            </div>
+            <button
+              type="button"
+              className="button button-danger-quiet"
+              disabled={!mayLeave}
+              onClick={() => setDialog({ kind: 'leave' })}
+            >
+              Leave organization
+            </button>
+          </div>
+        </section>
+      ) : null}
+
+      {dialog?.kind === 'role' ? (
+        <ChangeRoleDialog
+          org={org}
+          member={dialog.member}
+          ownerCount={ownerCount}
+          onClose={close}
+          onChanged={refresh}
+        />
+      ) : null}
+      {dialog?.kind === 'remove' ? (
+        <ConfirmDialog
+          title="Remove member"
+          confirmLabel="Remove member"
+          onConfirm={() => remove.mutate({ orgId: org.id, userId: dialog.member.userId })}
+          onClose={close}
+          pending={remove.isPending}
+          error={remove.error}
+        >
+          <p>
+            {dialog.member.name} ({dialog.member.email}) loses access to {org.name} at once, and their keys
+            stop working here.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+      {dialog?.kind === 'leave' ? (
+        <ConfirmDialog
+          title={`Leave ${org.name}`}
+          confirmLabel="Leave organization"
+          onConfirm={() => leave.mutate({ orgId: org.id })}
+          onClose={close}
+          pending={leave.isPending}
+          error={leave.error}
+        >
+          <p>You lose access at once. To come back, an admin must add you again.</p>
+        </ConfirmDialog>
+      ) : null}
+    </>
+  );
+}
+
+function MemberRow({
+  member,
+  isMe,
+  actor,
+  ownerCount,
+  onChangeRole,
+  onRemove,
+}: {
+  member: Member;
+  isMe: boolean;
+  actor: Role;
+  ownerCount: number;
+  onChangeRole: () => void;
+  onRemove: () => void;
+}) {
+  const nameId = useId();
+  const roleChoices = roleChangeChoices(actor, member.role, ownerCount);
+  // Leaving is its own action; removing yourself here would be a surprise.
+  const removable = !isMe && canRemoveMember(actor, member.role, ownerCount);
+  return (
+    <tr>
+      <th scope="row" id={nameId} className="cell-name">
+        <span className="cell-stack">
+          <span>
+            {member.name} {isMe ? <Badge>You</Badge> : null}
+          </span>
+          <span className="cell-sub">{member.email}</span>
+        </span>
+      </th>
+      <td>
+        <Badge tone={member.role === 'owner' || member.role === 'admin' ? 'purple' : 'neutral'}>
+          {roleLabel(member.role)}
+        </Badge>
+      </td>
+      <td>
+        <time dateTime={member.joinedAt} title={formatDateTime(member.joinedAt)}>
+          {formatDate(member.joinedAt)}
+        </time>
+      </td>
+      <td className="cell-actions">
+        {roleChoices.length > 0 || removable ? (
+          <div className="row-actions">
+            {roleChoices.length > 0 ? (
+              <button
+                type="button"
+                className="button button-secondary button-small"
+                aria-describedby={nameId}
+                onClick={onChangeRole}
+              >
+                Change role
+              </button>
+            ) : null}
+            {removable ? (
+              <button
+                type="button"
+                className="button button-danger-quiet button-small"
+                aria-describedby={nameId}
+                onClick={onRemove}
+              >
+                Remove
+              </button>
+            ) : null}
+          </div>
+        ) : null}
+      </td>
+    </tr>
+  );
+}
+
+function AddMemberCard({ org, onAdded }: { org: ActiveOrganization; onAdded: () => Promise<unknown> }) {
+  const trpc = useTRPC();
+  const headingId = useId();
+  const grantable = grantableRoles(org.role);
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('member');
+  const [added, setAdded] = useState<string | null>(null);
+  const add = useMutation(
+    trpc.members.add.mutationOptions({
+      onSuccess: async (member) => {
+        await onAdded();
+        setAdded(`${member.name} was added as ${member.role}.`);
+        setEmail('');
+      },
+    }),
+  );
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setAdded(null);
+    add.mutate({ orgId: org.id, email: email.trim(), role });
+  };
+  const emailError = fieldError(add.error, 'email');
+  return (
+    <section className="card" aria-labelledby={headingId}>
+      <div className="card-header">
+        <div>
+          <h2 id={headingId} className="card-title">
+            Add a member
+          </h2>
+          <p className="card-description">
+            They need a Crowdee account first. You can give roles up to your own ({org.role}).
+          </p>
+        </div>
+      </div>
+      <form className="card-body add-member-form" onSubmit={submit} noValidate>
+        <TextField
+          label="Email"
+          type="email"
+          autoComplete="off"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          required
+          error={emailError}
+          className="field-grow"
+        />
+        <SelectField
+          label="Role"
+          value={role}
+          onChange={(e) => setRole(e.target.value as Role)}
+          error={fieldError(add.error, 'role')}
+        >
+          {grantable.map((r) => (
+            <option key={r} value={r}>
+              {roleLabel(r)}
+            </option>
+          ))}
+        </SelectField>
+        <div className="add-member-submit">
+          <button type="submit" className="button button-primary" disabled={add.isPending}>
+            {add.isPending ? 'Adding…' : 'Add member'}
+          </button>
+        </div>
+      </form>
+      <div className="card-body card-body-tight">
+        {add.error && !emailError ? (
+          <ErrorNotice error={add.error} compact context="Couldn’t add the member" />
+        ) : null}
+        <output className="form-status" aria-live="polite">
+          {added ?? ''}
+        </output>
+      </div>
+    </section>
+  );
+}
+
+function ChangeRoleDialog({
+  org,
+  member,
+  ownerCount,
+  onClose,
+  onChanged,
+}: {
+  org: ActiveOrganization;
+  member: Member;
+  ownerCount: number;
+  onClose: () => void;
+  onChanged: () => Promise<unknown>;
+}) {
+  const trpc = useTRPC();
+  const choices = [member.role, ...roleChangeChoices(org.role, member.role, ownerCount)].sort(
+    (a, b) => roleRank(a) - roleRank(b),
+  );
+  const [role, setRole] = useState<Role>(member.role);
+  const update = useMutation(
+    trpc.members.updateRole.mutationOptions({
+      onSuccess: async () => {
+        await onChanged();
+        onClose();
+      },
+    }),
+  );
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (role === member.role) {
+      onClose();
+      return;
+    }
+    update.mutate({ orgId: org.id, userId: member.userId, role });
+  };
+  return (
+    <Dialog
+      title="Change role"
+      description={`${member.name} (${member.email}) is ${member.role} in ${org.name}. Their keys follow the new role at once.`}
+      onClose={onClose}
+      busy={update.isPending}
+    >
+      <form onSubmit={submit} className="form-stack" noValidate>
+        <RadioGroup<Role>
+          legend="Role"
+          name="member-role"
+          value={role}
+          onChange={setRole}
+          options={choices.map((r) => ({
+            value: r,
+            label: r === member.role ? `${roleLabel(r)} (current)` : roleLabel(r),
+            description: describeRole(r, 'session'),
+          }))}
+          hint={`You can grant roles up to your own (${org.role}).`}
+        />
+        {update.error ? (
+          <ErrorNotice error={update.error} compact context="Couldn’t change the role" />
+        ) : null}
+        <DialogFooter>
+          <button
+            type="button"
+            className="button button-secondary"
+            onClick={onClose}
+            disabled={update.isPending}
+          >
+            Cancel
+          </button>
+          <button type="submit" className="button button-primary" disabled={update.isPending}>
+            {update.isPending ? 'Saving…' : 'Save role'}
+          </button>
+        </DialogFooter>
+      </form>
+    </Dialog>
+  );
+}

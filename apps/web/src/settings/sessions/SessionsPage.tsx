@@ -1,0 +1,205 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useId, useState } from 'react';
+import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { RelativeTime } from '../../components/RelativeTime.tsx';
+import { Badge, EmptyState, Loading } from '../../components/Status.tsx';
+import { describeUserAgent, formatDate, formatDateTime } from '../../lib/format.ts';
+import { type SessionInfo, useTRPC } from '../../lib/trpc.ts';
+
+type SessionDialog = { kind: 'one'; session: SessionInfo } | { kind: 'others' };
+
+export function SessionsPage() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const headingId = useId();
+  const sessions = useQuery(trpc.sessions.list.queryOptions());
+  const [dialog, setDialog] = useState<SessionDialog | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const refresh = () => queryClient.invalidateQueries(trpc.sessions.pathFilter());
+  const revoke = useMutation(
+    trpc.sessions.revoke.mutationOptions({
+      onSuccess: async () => {
+        await refresh();
+        setDone('The session was signed out.');
+        setDialog(null);
+      },
+    }),
+  );
+  const revokeOthers = useMutation(
+    trpc.sessions.revokeOthers.mutationOptions({
+      onSuccess: async (result) => {
+        await refresh();
+        setDone(
+          result.revoked === 0
+            ? 'No other sessions were signed in.'
+            : `Signed out ${result.revoked} other ${result.revoked === 1 ? 'session' : 'sessions'}.`,
+        );
+        setDialog(null);
+      },
+    }),
+  );
+  const close = () => {
+    revoke.reset();
+    revokeOthers.reset();
+    setDialog(null);
+  };
+  const others = (sessions.data ?? []).filter((s) => !s.current);
+
+  return (
+    <div className="page">
+      <header className="page-header">
+        <h1 tabIndex={-1}>Sessions</h1>
+        <p className="page-description">
+          Where your account is signed in. If you don’t recognise a session, sign it out and change your
+          password.
+        </p>
+      </header>
+      <section className="card" aria-labelledby={headingId}>
+        <div className="card-header">
+          <div>
+            <h2 id={headingId} className="card-title">
+              Active sessions
+            </h2>
+            <p className="card-description">
+              Sessions end after a period of inactivity, and always after their expiry.
+            </p>
+          </div>
+          <button
+            type="button"
+            className="button button-secondary"
+            disabled={others.length === 0}
+            onClick={() => {
+              setDone(null);
+              setDialog({ kind: 'others' });
+            }}
+          >
+            Sign out other sessions
+          </button>
+        </div>
+        {done ? (
+          <output className="card-body form-status" aria-live="polite">
+            {done}
+          </output>
+        ) : null}
+        {sessions.isPending ? (
+          <Loading label="Loading sessions…" />
+        ) : sessions.isError ? (
+          <div className="card-body">
+            <ErrorNotice
+              error={sessions.error}
+              onRetry={() => void sessions.refetch()}
+              context="Couldn’t load sessions"
+            />
+          </div>
+        ) : sessions.data.length === 0 ? (
+          <EmptyState title="No sessions" />
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="visually-hidden">Active sessions</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Device</th>
+                  <th scope="col">IP address</th>
+                  <th scope="col">Signed in</th>
+                  <th scope="col">Last active</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {sessions.data.map((session) => (
+                  <SessionRow
+                    key={session.id}
+                    session={session}
+                    onRevoke={() => {
+                      setDone(null);
+                      setDialog({ kind: 'one', session });
+                    }}
+                  />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      {dialog?.kind === 'one' ? (
+        <ConfirmDialog
+          title="Sign out session"
+          confirmLabel="Sign out session"
+          onConfirm={() => revoke.mutate({ id: dialog.session.id })}
+          onClose={close}
+          pending={revoke.isPending}
+          error={revoke.error}
+        >
+          <p>
+            {describeUserAgent(dialog.session.userAgent)}
+            {dialog.session.ip ? ` at ${dialog.session.ip}` : ''} will be signed out at once.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+      {dialog?.kind === 'others' ? (
+        <ConfirmDialog
+          title="Sign out other sessions"
+          confirmLabel="Sign out other sessions"
+          onConfirm={() => revokeOthers.mutate()}
+          onClose={close}
+          pending={revokeOthers.isPending}
+          error={revokeOthers.error}
+        >
+          <p>
+            Every other browser and device signed in to your account will be signed out at once. This one
+            stays signed in. Your API keys are not affected.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+    </div>
+  );
+}
+
+function SessionRow({ session, onRevoke }: { session: SessionInfo; onRevoke: () => void }) {
+  const deviceId = useId();
+  return (
+    <tr>
+      <th scope="row" id={deviceId} className="cell-name">
+        <span className="cell-stack">
+          <span>
+            {describeUserAgent(session.userAgent)}{' '}
+            {session.current ? <Badge tone="green">This session</Badge> : null}
+          </span>
+        </span>
+      </th>
+      <td>
+        {session.ip ? <code className="ip">{session.ip}</code> : <span className="muted">Unknown</span>}
+      </td>
+      <td>
+        <time dateTime={session.createdAt} title={formatDateTime(session.createdAt)}>
+          {formatDate(session.createdAt)}
+        </time>
+      </td>
+      <td>
+        <RelativeTime iso={session.lastSeenAt} />
+      </td>
+      <td>
+        <time dateTime={session.expiresAt} title={formatDateTime(session.expiresAt)}>
+          {formatDate(session.expiresAt)}
+        </time>
+      </td>
+      <td className="cell-actions">
+        {session.current ? null : (
+          <button
+            type="button"
+            className="button button-danger-quiet button-small"
+            aria-describedby={deviceId}
+            onClick={onRevoke}
+          >
+            Sign out
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}

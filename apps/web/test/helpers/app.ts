@@ -1,0 +1,52 @@
+import type { Page } from 'playwright-core';
+import { screenshot } from './browser.ts';
+
+export interface TestUser {
+  name: string;
+  email: string;
+  password: string;
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export function testUser(name: string): TestUser {
+  const local = name.toLowerCase().replace(/[^a-z]+/g, '.');
+  return { name, email: `${local}.${Date.now().toString(36)}@example.com`, password: PASSWORD };
+}
+
+/** Signs up through the UI, starting from the sign-in page a signed-out visitor sees first. */
+export async function signUpThroughUi(page: Page, user: TestUser, screenshotName?: string): Promise<void> {
+  await page.goto('/');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(user.name);
+  await page.getByLabel('Email', { exact: true }).fill(user.email);
+  await page.getByLabel('Password', { exact: true }).fill(user.password);
+  if (screenshotName) await screenshot(page, screenshotName);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+}
+
+export async function signInThroughUi(page: Page, user: TestUser): Promise<void> {
+  await page.goto('/sign-in');
+  await page.getByLabel('Email', { exact: true }).fill(user.email);
+  await page.getByLabel('Password', { exact: true }).fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+}
+
+export async function goToSettings(page: Page, label: 'API keys' | 'Members' | 'Sessions' | 'Audit log') {
+  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: label }).click();
+  await page.getByRole('heading', { name: label, level: 1 }).waitFor();
+}
+
+export interface MeResponse {
+  key: { id: string; name: string; role: string; scope: string[] | null; expiresAt: string | null };
+  organizations: { id: string; name: string; creatorRole: string; effectiveRole: string }[];
+}
+
+/** `GET /api/v1/me` with a key, as a script would call it (Node's fetch: no browser, no cookies). */
+export async function callMe(baseUrl: string, key: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${baseUrl}/api/v1/me`, { headers: { Authorization: `Bearer ${key}` } });
+  return { status: response.status, body: await response.json() };
+}

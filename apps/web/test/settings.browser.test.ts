@@ -1,0 +1,388 @@
+/**
+ * The settings app in Chromium, against the real API (built app served from the API's origin, as in production)
+ * and a real PostgreSQL database. The tests in this file are one story told in order: an owner signs up, creates
+ * an organization and keys, adds a viewer, and so on; each test starts where the previous one left off.
+ */
+
+import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  callMe,
+  goToSettings,
+  type MeResponse,
+  signInThroughUi,
+  signUpThroughUi,
+  testUser,
+} from './helpers/app.ts';
+import {
+  chromiumAvailable,
+  focusedText,
+  launchBrowser,
+  openUserPage,
+  screenshot,
+  tabTo,
+  type UserPage,
+  warnIfNoChromium,
+} from './helpers/browser.ts';
+import { webDist } from './helpers/paths.ts';
+
+warnIfNoChromium('settings app in Chromium');
+
+const ORG = 'Acme Robotics';
+
+describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
+  let db: TestDatabase;
+  let server: E2EServer;
+  let browser: Browser;
+  let owner: UserPage;
+  let viewer: UserPage;
+  const ownerUser = testUser('Olivia Owner');
+  const viewerUser = testUser('Victor Viewer');
+  /** Keys as the reveal panel showed them, to call the REST API with. */
+  let firstKey = '';
+  let rotatedKey = '';
+  let viewerKey = '';
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startE2EServer({ databaseUrl: db.url, config: { webDist }, fastPasswordHashing: true });
+    browser = await launchBrowser();
+    owner = await openUserPage(browser, server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await db?.drop();
+  });
+
+  const dialog = (page: Page, name: string): Locator => page.getByRole('dialog', { name, exact: true });
+  const keyRow = (page: Page, name: string): Locator =>
+    page
+      .getByRole('region', { name: 'Your API keys' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+
+  /** Reads the key from the "New API key" panel, checks the warning, and closes the panel. */
+  async function takeRevealedKey(page: Page, screenshotName?: string): Promise<string> {
+    const panel = dialog(page, 'New API key');
+    await panel.waitFor();
+    const key = await panel.getByRole('textbox', { name: 'Secret key' }).inputValue();
+    expect(key).toMatch(/^cdk_[0-9A-Za-z]{36}$/);
+    expect(await panel.textContent()).toContain('It will not be shown again');
+    if (screenshotName) await screenshot(panel, screenshotName);
+    await panel.getByRole('button', { name: 'Done' }).click();
+    await panel.waitFor({ state: 'detached' });
+    return key;
+  }
+
+  it('signs up and creates an organization; the switcher shows it with my role', async () => {
+    const { page } = owner;
+    await signUpThroughUi(page, ownerUser, '01-sign-up');
+    await page.getByText('You are not in an organization yet', { exact: true }).first().waitFor();
+
+    await page.getByRole('button', { name: 'Create organization', exact: true }).click();
+    const create = dialog(page, 'Create organization');
+    await create.getByLabel('Organization name', { exact: true }).fill(ORG);
+    await create.getByRole('button', { name: 'Create organization' }).click();
+    await create.waitFor({ state: 'detached' });
+
+    const switcher = page.getByRole('combobox', { name: 'Organization', exact: true });
+    await expect.poll(() => switcher.locator('option:checked').textContent()).toBe(ORG);
+    expect(await page.getByText('Your role:').textContent()).toContain('Owner');
+    await page.getByText('No API keys yet').waitFor();
+    await screenshot(page, '02-api-keys-empty');
+  });
+
+  it('creates a member key with an expiry, shows it once, and the REST API sees its role', async () => {
+    const { page } = owner;
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const create = dialog(page, 'Create API key');
+    await create.getByLabel('Name', { exact: true }).fill('CI deploys');
+    const roles = create.getByRole('group', { name: 'Role' }).getByRole('radio');
+    // An owner may give a key any key role; owner power never goes into a key.
+    expect(await roles.evaluateAll((els) => els.map((e) => e.getAttribute('value')))).toEqual([
+      'viewer',
+      'member',
+      'admin',
+    ]);
+    await create.getByRole('radio', { name: 'Member', exact: true }).check();
+    const expiration = create.getByLabel('Expiration', { exact: true });
+    expect(await expiration.locator('option').allInnerTexts()).toEqual([
+      '7 days',
+      '30 days',
+      '60 days',
+      '90 days',
+      '365 days',
+      'Custom date…',
+      'No expiration',
+    ]);
+    await expiration.selectOption({ label: '90 days' });
+    await create.getByText('The key will expire on').waitFor();
+    await screenshot(create, '03-create-key-dialog');
+    await create.getByRole('button', { name: 'Create key' }).click();
+
+    const panel = dialog(page, 'New API key');
+    await panel.waitFor();
+    await panel.getByRole('button', { name: 'Copy' }).click();
+    await panel.getByText('Copied to the clipboard.').waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    firstKey = await takeRevealedKey(page, '04-new-api-key-panel');
+    expect(copied).toBe(firstKey);
+
+    const me = await callMe(server.url, firstKey);
+    expect(me.status).toBe(200);
+    const body = me.body as MeResponse;
+    expect(body.key.role).toBe('member');
+    expect(body.key.name).toBe('CI deploys');
+    expect(body.key.expiresAt).not.toBeNull();
+    expect(body.organizations).toEqual([expect.objectContaining({ name: ORG, effectiveRole: 'member' })]);
+  });
+
+  it('never shows the key again: not in the table, not after a reload', async () => {
+    const { page } = owner;
+    const row = keyRow(page, 'CI deploys');
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allInnerTexts();
+    expect(cells[0]).toMatch(/^cdk_\w{4}…\w{4}$/);
+    expect(cells).toContain('Member');
+    expect(cells).toContain('All organizations');
+    expect(cells.join(' ')).toContain('Never used');
+    expect(cells.join(' ')).toContain('Active');
+    await screenshot(page, '05-api-keys-table');
+
+    const secretPart = firstKey.slice(8, -4);
+    expect(await page.content()).not.toContain(secretPart);
+    await page.reload();
+    await keyRow(page, 'CI deploys').waitFor();
+    expect(await page.content()).not.toContain(secretPart);
+    expect(await page.evaluate(() => document.body.textContent)).not.toContain(secretPart);
+  });
+
+  it('rotates a key: the new one works and, with no grace period, the old one stops', async () => {
+    const { page } = owner;
+    await keyRow(page, 'CI deploys').getByRole('button', { name: 'Rotate' }).click();
+    const rotate = dialog(page, 'Rotate API key');
+    await rotate.getByRole('radio', { name: 'Immediately', exact: true }).check();
+    await screenshot(rotate, '06-rotate-dialog');
+    await rotate.getByRole('button', { name: 'Rotate key' }).click();
+    rotatedKey = await takeRevealedKey(page);
+    expect(rotatedKey).not.toBe(firstKey);
+
+    const fresh = await callMe(server.url, rotatedKey);
+    expect(fresh.status).toBe(200);
+    expect((fresh.body as MeResponse).key.role).toBe('member');
+    expect((await callMe(server.url, firstKey)).status).toBe(401);
+    // Only the replacement is active; the old key waits behind "Show revoked and expired keys".
+    await expect.poll(() => keyRow(page, 'CI deploys').count()).toBe(1);
+  });
+
+  it('revokes a key after confirmation, and the REST API answers 401', async () => {
+    const { page } = owner;
+    await keyRow(page, 'CI deploys').getByRole('button', { name: 'Revoke' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Revoke API key' });
+    expect(await confirm.textContent()).toContain('cannot be undone');
+    await confirm.getByRole('button', { name: 'Revoke key' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await page.getByRole('region', { name: 'Your API keys' }).getByText('No active keys').waitFor();
+    expect((await callMe(server.url, rotatedKey)).status).toBe(401);
+
+    await page.getByLabel(/Show revoked and expired keys/).check();
+    const statuses = await keyRow(page, 'CI deploys').locator('.badge').allInnerTexts();
+    expect(statuses.filter((s) => s === 'Revoked')).toHaveLength(2);
+    await page.getByLabel(/Show revoked and expired keys/).uncheck();
+  });
+
+  it('creates a key with the keyboard only (Tab, arrows, Enter, Escape)', async () => {
+    const { page } = owner;
+    await page.reload();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+
+    await tabTo(page, 'Create API key');
+    // Escape closes the dialog and gives focus back to the button that opened it.
+    await page.keyboard.press('Enter');
+    await dialog(page, 'Create API key').waitFor();
+    await page.keyboard.press('Escape');
+    await dialog(page, 'Create API key').waitFor({ state: 'detached' });
+    expect(await focusedText(page)).toBe('Create API key');
+
+    await page.keyboard.press('Enter');
+    const create = dialog(page, 'Create API key');
+    await create.waitFor();
+    expect(
+      await page.evaluate(
+        () => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent,
+      ),
+    ).toBe('Name');
+    await page.keyboard.type('Keyboard key');
+    await page.keyboard.press('Tab'); // the checked role, Viewer
+    await page.keyboard.press('ArrowDown'); // → Member
+    expect(await create.getByRole('radio', { name: 'Member', exact: true }).isChecked()).toBe(true);
+    await tabTo(page, 'Create key');
+    await page.keyboard.press('Enter');
+
+    const panel = dialog(page, 'New API key');
+    await panel.waitFor();
+    expect(await focusedText(page)).toBe('Copy');
+    const key = await panel.getByRole('textbox', { name: 'Secret key' }).inputValue();
+    await tabTo(page, 'Done');
+    await page.keyboard.press('Enter');
+    await panel.waitFor({ state: 'detached' });
+
+    const me = await callMe(server.url, key);
+    expect(me.status).toBe(200);
+    expect((me.body as MeResponse).key.role).toBe('member');
+    await keyRow(page, 'Keyboard key').waitFor();
+  });
+
+  it('adds a second user as viewer through the Members screen', async () => {
+    viewer = await openUserPage(browser, server.url);
+    await signUpThroughUi(viewer.page, viewerUser);
+
+    const { page } = owner;
+    await goToSettings(page, 'Members');
+    const add = page.getByRole('region', { name: 'Add a member' });
+    await add.getByLabel('Email', { exact: true }).fill(viewerUser.email);
+    const role = add.getByLabel('Role', { exact: true });
+    // An owner may grant every role.
+    expect(await role.locator('option').allInnerTexts()).toEqual(['Viewer', 'Member', 'Admin', 'Owner']);
+    await role.selectOption('viewer');
+    await add.getByRole('button', { name: 'Add member' }).click();
+    await page.getByText(`${viewerUser.name} was added as viewer.`).waitFor();
+    const row = page.getByRole('row').filter({ hasText: viewerUser.email });
+    expect(await row.textContent()).toContain('Viewer');
+    await screenshot(page, '07-members');
+  });
+
+  it('offers a viewer only the viewer role for a new key, and says why', async () => {
+    const { page } = viewer;
+    await page.reload();
+    // The new member's session picks the organization up by itself.
+    expect(await page.getByText('Your role:').textContent()).toContain('Viewer');
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const create = dialog(page, 'Create API key');
+    const roles = create.getByRole('group', { name: 'Role' }).getByRole('radio');
+    await roles.first().waitFor();
+    expect(await roles.count()).toBe(1);
+    expect(await create.getByRole('radio', { name: 'Viewer', exact: true }).isChecked()).toBe(true);
+    expect(await create.getByRole('group', { name: 'Role' }).textContent()).toContain(
+      `Your role in ${ORG} is viewer, so a key you create can be at most viewer`,
+    );
+    await screenshot(create, '08-create-key-dialog-viewer');
+    await create.getByLabel('Name', { exact: true }).fill('Viewer script');
+    await create.getByRole('button', { name: 'Create key' }).click();
+    viewerKey = await takeRevealedKey(page);
+    expect(((await callMe(server.url, viewerKey)).body as MeResponse).key.role).toBe('viewer');
+  });
+
+  it('tells a viewer which role the audit log needs (403 with the required role)', async () => {
+    const { page } = viewer;
+    await goToSettings(page, 'Audit log');
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const text = await alert.textContent();
+    expect(text).toContain('This needs the admin role');
+    expect(text).toContain('your role is viewer');
+    await screenshot(page, '09-audit-log-forbidden');
+  });
+
+  it('shows admins every key on the organization with its creator, and lets them revoke one', async () => {
+    const { page } = owner;
+    await goToSettings(page, 'API keys');
+    const orgKeys = page.getByRole('region', { name: `Keys with access to ${ORG}` });
+    const viewerRow = orgKeys.getByRole('row').filter({ hasText: 'Viewer script' });
+    await viewerRow.waitFor();
+    expect(await viewerRow.textContent()).toContain(viewerUser.name);
+    expect(await orgKeys.getByRole('row').filter({ hasText: 'Keyboard key' }).textContent()).toContain(
+      ownerUser.name,
+    );
+    await viewerRow.getByRole('button', { name: 'Revoke' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Revoke API key' });
+    await confirm.getByRole('button', { name: 'Revoke key' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await viewerRow.waitFor({ state: 'detached' });
+    expect((await callMe(server.url, viewerKey)).status).toBe(401);
+  });
+
+  it('edits the key policy, and the create dialog follows it', async () => {
+    const { page } = owner;
+    const policy = page.getByRole('region', { name: 'Key policy' });
+    await policy.getByLabel('Maximum lifetime (days)').fill('30');
+    await policy.getByRole('button', { name: 'Save key policy' }).click();
+    await policy.getByText('Keys must expire within 30 days.').waitFor();
+    await screenshot(page, '10-api-keys-admin');
+
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const create = dialog(page, 'Create API key');
+    const expiration = create.getByLabel('Expiration', { exact: true });
+    await expiration.waitFor();
+    expect(await expiration.locator('option').allInnerTexts()).toEqual(['7 days', '30 days', 'Custom date…']);
+    expect(await create.textContent()).toContain(`${ORG} allows at most 30 days`);
+    await create.getByRole('button', { name: 'Cancel' }).click();
+    await create.waitFor({ state: 'detached' });
+  });
+
+  it('lists sessions and signs out the other ones', async () => {
+    const second = await openUserPage(browser, server.url);
+    await signInThroughUi(second.page, ownerUser);
+
+    const { page } = owner;
+    await goToSettings(page, 'Sessions');
+    const rows = page.getByRole('region', { name: 'Active sessions' }).getByRole('row');
+    await expect.poll(() => rows.count()).toBe(3); // header + two sessions
+    expect(await page.getByText('This session').count()).toBe(1);
+    await screenshot(page, '11-sessions');
+
+    await page.getByRole('button', { name: 'Sign out other sessions' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Sign out other sessions' });
+    await confirm.getByRole('button', { name: 'Sign out other sessions' }).click();
+    await page.getByText('Signed out 1 other session.').waitFor();
+    await expect.poll(() => rows.count()).toBe(2);
+
+    await second.page.reload();
+    await second.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await second.context.close();
+  });
+
+  it('pages through the audit log with the cursor', async () => {
+    const { page } = owner;
+    // 25 renames of a key: each one is an audit event in the organization.
+    await page.evaluate(async () => {
+      const list = (await (await fetch('/trpc/keys.list')).json()) as { result: { data: { id: string }[] } };
+      const id = list.result.data[0]?.id;
+      for (let i = 0; i < 25; i++) {
+        await fetch('/trpc/keys.update', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id, name: `Keyboard key ${i}` }),
+        });
+      }
+    });
+    await goToSettings(page, 'Audit log');
+    const table = page.getByRole('table', { name: `Audit log of ${ORG}` });
+    const bodyRows = table.locator('tbody tr');
+    await expect.poll(() => bodyRows.count()).toBe(20);
+    await screenshot(page, '12-audit-log');
+    await page.getByRole('button', { name: 'Load older events' }).click();
+    await expect.poll(() => bodyRows.count()).toBeGreaterThan(20);
+    const actions = await table.locator('tbody tr code').allInnerTexts();
+    expect(actions).toContain('key.created');
+    expect(actions).toContain('member.added');
+    expect(actions).toContain('org.created');
+    await page.getByText('This is the oldest event.').waitFor();
+  });
+
+  it('offers a retry when the network fails, and the retry works', async () => {
+    const { page } = owner;
+    await page.route('**/trpc/**', (route) => route.abort('internetdisconnected'));
+    await page.reload();
+    const alert = page.getByRole('alert');
+    await alert.getByText('Can’t reach Crowdee').waitFor();
+    await screenshot(page, '13-network-error');
+    await page.unroute('**/trpc/**');
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+  });
+});
