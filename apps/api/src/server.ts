@@ -28,6 +28,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     embedded = await startEmbeddedPostgres({
       dataDir,
       log: (line) => logger.debug({ postgres: line }, 'postgres'),
+      notice: (line) => logger.warn(line),
     });
     url = embedded.url;
   }

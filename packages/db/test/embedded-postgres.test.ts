@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -106,6 +106,28 @@ describe('embedded PostgreSQL', () => {
       await fresh.stop();
     }
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'as root, reaches a data folder inside private (0700) folders',
+    async () => {
+      const outer = tempDir();
+      chmodSync(outer, 0o700);
+      const inner = join(outer, 'private', 'project');
+      mkdirSync(inner, { recursive: true, mode: 0o700 });
+      const notices: string[] = [];
+      const pg = await startEmbeddedPostgres({
+        dataDir: join(inner, '.data'),
+        notice: (line) => notices.push(line),
+      });
+      try {
+        expect(await query(pg.url, 'select 1 as ok')).toEqual([{ ok: 1 }]);
+        expect(notices.some((n) => n.includes(outer))).toBe(true);
+        expect(statSync(outer).mode & 0o007).toBe(0o001);
+      } finally {
+        await pg.stop();
+      }
+    },
+  );
 
   it('starts over when a first initialisation was interrupted', async () => {
     const dir = tempDir();
