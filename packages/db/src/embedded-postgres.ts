@@ -166,7 +166,7 @@ async function waitForExit(pid: number, ms: number): Promise<boolean> {
 async function handleStaleServer(
   dataDir: string,
   pgdata: string,
-  log: (line: string) => void,
+  notice: (line: string) => void,
 ): Promise<void> {
   const ownerFile = join(dataDir, 'owner.pid');
   if (existsSync(ownerFile)) {
@@ -186,7 +186,7 @@ async function handleStaleServer(
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]?.trim());
   if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid) || !isPostgresProcess(pid)) return;
-  log(`stopping a stale embedded PostgreSQL (pid ${pid}) left behind by an earlier run`);
+  notice(`stopping a stale embedded PostgreSQL (pid ${pid}) left behind by an earlier run`);
   process.kill(pid, 'SIGINT');
   if (await waitForExit(pid, 15_000)) return;
   process.kill(pid, 'SIGQUIT');
@@ -327,7 +327,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     ensureTraversable(dataDir, ids, notice);
     ensureTraversable(dirname(bin.postgres), ids, notice);
   }
-  await handleStaleServer(dataDir, pgdata, log);
+  await handleStaleServer(dataDir, pgdata, options.notice ?? log);
 
   if (!existsSync(initialisedMarker)) {
     // A half-made cluster (initdb interrupted) holds no data yet: start over.
