@@ -1,5 +1,5 @@
 import { redactKeys } from '@crowdee/core';
-import { type Logger, pino } from 'pino';
+import { type Logger, pino, stdSerializers } from 'pino';
 import type { Config } from './config.ts';
 
 export type { Logger };
@@ -27,6 +27,11 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
     {
       level: config.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Error messages and stacks are serialised after the formatter below runs, so they are scrubbed here.
+      serializers: {
+        err: (error: Error) =>
+          JSON.parse(redactKeys(JSON.stringify(stdSerializers.err(error)))) as Record<string, unknown>,
+      },
       hooks: {
         logMethod(args, method) {
           const scrubbed = args.map((a) => (typeof a === 'string' ? redactKeys(a) : a)) as typeof args;
