@@ -10,8 +10,6 @@
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countStatements, type Orm, openDatabase, startEmbeddedPostgres } from '@crowdee/db';
@@ -20,8 +18,9 @@ import { createApp } from '../src/app.ts';
 import { type Config, testConfig } from '../src/config.ts';
 import type { AppDeps } from '../src/context.ts';
 import { createDeps } from '../src/deps.ts';
+import { listen } from '../src/http/listen.ts';
 import { createLogger } from '../src/logger.ts';
-import { createRateLimiting } from '../src/rate-limit/index.ts';
+import { createRateLimiting, stopRateLimiting } from '../src/rate-limit/index.ts';
 import { signUp } from '../src/services/accounts.service.ts';
 import { createKey } from '../src/services/api-keys.service.ts';
 import { createOrganization, setActiveOrganization } from '../src/services/organizations.service.ts';
@@ -60,19 +59,14 @@ export async function startBenchServer(orm: Orm, config: Config, redis?: Redis):
   const logger = createLogger({ logLevel: 'warn' });
   const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}) });
   const deps = createDeps(config, logger, orm, { limits });
-  const app = createApp(deps);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  const http = await listen(createApp(deps), 0, '127.0.0.1');
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: http.url,
     deps,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      limits?.overrides.stop();
-      limits?.store.detach();
+      await http.closeNow();
+      // The Redis connection belongs to the bench, which reuses it for the next server.
+      stopRateLimiting(limits);
     },
   };
 }

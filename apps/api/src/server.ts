@@ -1,12 +1,11 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { openDatabase, type RunningPostgres, startEmbeddedPostgres } from '@crowdee/db';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createDeps } from './deps.ts';
+import { listen } from './http/listen.ts';
 import type { Logger } from './logger.ts';
-import { createRateLimiting } from './rate-limit/index.ts';
+import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
 
 export interface RunningServer {
@@ -38,13 +37,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const deps = createDeps(config, logger, orm, { limits });
   const app = createApp(deps);
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const base = `http://${host}:${address.port}`;
+  const { server, url: base } = await listen(app, config.port, config.host);
   logger.info({ url: base, database: embedded ? 'embedded' : 'DATABASE_URL' }, 'Crowdee API listening');
 
   let closing: Promise<void> | undefined;
@@ -58,9 +51,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           // Requests still running after 10 s are cut: a deploy must not hang on one slow client.
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
-        limits?.overrides.stop();
-        limits?.store.detach();
-        redis?.disconnect();
+        stopRateLimiting(limits, redis);
         await orm.close();
         await embedded?.stop();
         logger.info('shut down cleanly');

@@ -2,16 +2,15 @@
  * A whole running API (real database, real middleware, optionally the built web app) for end-to-end tests in
  * other packages: the settings app's browser tests and the client library's tests.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { openDatabase } from '@crowdee/db';
 import type { Redis } from 'ioredis';
 import { createApp } from './app.ts';
 import { type Config, testConfig } from './config.ts';
 import type { AppDeps } from './context.ts';
 import { createDeps } from './deps.ts';
+import { listen } from './http/listen.ts';
 import { createLogger } from './logger.ts';
-import { createRateLimiting } from './rate-limit/index.ts';
+import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
 
 export interface E2EServer {
@@ -47,20 +46,13 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
     limits,
     ...(options.fastPasswordHashing ? { passwordHashing: { memoryCost: 1024, timeCost: 1 } } : {}),
   });
-  const app = createApp(deps);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  const http = await listen(createApp(deps), options.port ?? 0, '127.0.0.1');
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: http.url,
     deps,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      limits?.overrides.stop();
-      limits?.store.detach();
-      redis?.disconnect();
+      await http.closeNow();
+      stopRateLimiting(limits, redis);
       await orm.close();
     },
   };

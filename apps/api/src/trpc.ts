@@ -54,6 +54,14 @@ export type Caller =
   | { kind: 'session'; userId: string; user: SessionUser; session: ActiveSession }
   | { kind: 'key'; userId: string; key: CachedKey };
 
+/** The caller behind valid credentials, or null when there are none. */
+function callerOf(auth: Context['auth']): Caller | null {
+  if (auth.kind === 'session')
+    return { kind: 'session', userId: auth.user.id, user: auth.user, session: auth.session };
+  if (auth.kind === 'key') return { kind: 'key', userId: auth.key.creator.id, key: auth.key };
+  return null;
+}
+
 const credentialsChecked = t.procedure.use(({ ctx, next }) => {
   if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
   return next();
@@ -63,17 +71,10 @@ export const publicProcedure = credentialsChecked.meta({ access: 'public' });
 
 /** Signed-in users only. Keys are refused with SESSION_REQUIRED: a key can never create, list or rotate keys. */
 export const sessionProcedure = credentialsChecked.meta({ access: 'session' }).use(({ ctx, next }) => {
-  if (ctx.auth.kind === 'session') {
-    const caller: Caller = {
-      kind: 'session',
-      userId: ctx.auth.user.id,
-      user: ctx.auth.user,
-      session: ctx.auth.session,
-    };
-    return next({ ctx: { caller, session: ctx.auth.session, user: ctx.auth.user } });
-  }
-  if (ctx.auth.kind === 'key') throw toTrpcError(new DomainError('SESSION_REQUIRED'));
-  throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+  const caller = callerOf(ctx.auth);
+  if (caller?.kind === 'session')
+    return next({ ctx: { caller, session: caller.session, user: caller.user } });
+  throw toTrpcError(new DomainError(caller ? 'SESSION_REQUIRED' : 'UNAUTHENTICATED'));
 });
 
 /** API keys only: what a key can tell about itself (`GET /api/v1/me`) and do to itself (revoke). */
@@ -87,42 +88,46 @@ export const keyProcedure = credentialsChecked.meta({ access: 'key' }).use(({ ct
 export const authenticatedProcedure = credentialsChecked
   .meta({ access: 'authenticated' })
   .use(({ ctx, next }) => {
-    if (ctx.auth.kind === 'session') {
-      const caller: Caller = {
-        kind: 'session',
-        userId: ctx.auth.user.id,
-        user: ctx.auth.user,
-        session: ctx.auth.session,
-      };
-      return next({ ctx: { caller } });
-    }
-    if (ctx.auth.kind === 'key') {
-      const caller: Caller = { kind: 'key', userId: ctx.auth.key.creator.id, key: ctx.auth.key };
-      return next({ ctx: { caller } });
-    }
+    const caller = callerOf(ctx.auth);
+    if (caller) return next({ ctx: { caller } });
     throw toTrpcError(new DomainError('UNAUTHENTICATED'));
   });
 
 const notFound = () => new DomainError('NOT_FOUND', 'Organization not found.');
 
 /**
- * The caller's role in an organization, right now. Sessions read the membership on every request; keys take
- * min(key role, creator's current role) from `packages/core`, with scope checked first.
+ * A caller's role in an organization given the membership role found for them (for a key, its creator's): for a
+ * key, min(key role, creator's role) from packages/core, with the scope checked first.
  */
-export async function roleInOrganization(ctx: Context, caller: Caller, orgId: string): Promise<Role> {
+function roleFromMembership(caller: Caller, orgId: string, membershipRole: Role | null): Role {
   if (caller.kind === 'key') {
-    const access = keyAccess(caller.key, orgId, caller.key.creatorRoles.get(orgId) ?? null);
+    const access = keyAccess(caller.key, orgId, membershipRole);
     if (access.ok) return access.role;
-    if (access.reason === 'out-of-scope') throw new DomainError('ORG_OUT_OF_SCOPE');
-    throw notFound();
+    throw access.reason === 'out-of-scope' ? new DomainError('ORG_OUT_OF_SCOPE') : notFound();
   }
-  const membership = await ctx.em.findOne(
+  if (membershipRole === null) throw notFound();
+  return membershipRole;
+}
+
+async function membershipRole(em: EntityManager, userId: string, orgId: string): Promise<Role | null> {
+  const membership = await em.findOne(
     Membership,
-    { user: caller.userId, organization: orgId },
+    { user: userId, organization: orgId },
     { fields: ['role'], disableIdentityMap: true },
   );
-  if (!membership) throw notFound();
-  return membership.role;
+  return membership?.role ?? null;
+}
+
+/**
+ * The caller's role in an organization, right now. Sessions read the membership on every request; keys use the
+ * creator's memberships from the key cache, which every membership change invalidates.
+ */
+export async function roleInOrganization(ctx: Context, caller: Caller, orgId: string): Promise<Role> {
+  const role =
+    caller.kind === 'key'
+      ? (caller.key.creatorRoles.get(orgId) ?? null)
+      : await membershipRole(ctx.em, caller.userId, orgId);
+  return roleFromMembership(caller, orgId, role);
 }
 
 /**
@@ -135,18 +140,7 @@ export async function lockedRoleInOrganization(
   caller: Caller,
   orgId: string,
 ): Promise<Role> {
-  const membership = await tem.findOne(
-    Membership,
-    { user: caller.userId, organization: orgId },
-    { fields: ['role'], disableIdentityMap: true },
-  );
-  if (caller.kind === 'key') {
-    const access = keyAccess(caller.key, orgId, membership?.role ?? null);
-    if (access.ok) return access.role;
-    throw access.reason === 'out-of-scope' ? new DomainError('ORG_OUT_OF_SCOPE') : notFound();
-  }
-  if (!membership) throw notFound();
-  return membership.role;
+  return roleFromMembership(caller, orgId, await membershipRole(tem, caller.userId, orgId));
 }
 
 /** Throws FORBIDDEN / SESSION_REQUIRED unless `role` (via this kind of caller) holds `permission`. */

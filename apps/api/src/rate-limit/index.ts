@@ -32,3 +32,10 @@ export async function createRateLimiting(options: RateLimitingOptions): Promise<
     clock: options.clock ?? (() => new Date()),
   };
 }
+
+/** Stops re-reading overrides and listening to Redis; disconnects Redis when this process owns it. */
+export function stopRateLimiting(limits: RateLimiting | null, redis?: Redis): void {
+  limits?.overrides.stop();
+  limits?.store.detach();
+  redis?.disconnect();
+}

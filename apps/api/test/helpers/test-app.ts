@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { RatePolicy, RateTier } from '@crowdee/core';
 import { type Orm, openDatabase } from '@crowdee/db';
@@ -10,8 +8,9 @@ import { createApp } from '../../src/app.ts';
 import { type Config, testConfig } from '../../src/config.ts';
 import type { AppDeps } from '../../src/context.ts';
 import { createDeps } from '../../src/deps.ts';
+import { listen } from '../../src/http/listen.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createRateLimiting } from '../../src/rate-limit/index.ts';
+import { createRateLimiting, stopRateLimiting } from '../../src/rate-limit/index.ts';
 import { connectRedis } from '../../src/redis.ts';
 import type { PasswordHasherOptions } from '../../src/services/passwords.ts';
 
@@ -111,13 +110,9 @@ export async function startTestApp(
     passwordHashing: options.passwordHashing ?? FAST_HASHING,
     ...(options.keyCacheTtlMs !== undefined ? { keyCacheTtlMs: options.keyCacheTtlMs } : {}),
   });
-  const app = createApp(deps);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  const http = await listen(createApp(deps), 0, '127.0.0.1');
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: http.url,
     deps,
     orm,
     dbUrl: db.url,
@@ -125,11 +120,8 @@ export async function startTestApp(
     logs,
     redis,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      limits?.overrides.stop();
-      limits?.store.detach();
-      redis?.disconnect();
+      await http.closeNow();
+      stopRateLimiting(limits, redis);
       await orm.close();
       await db.drop();
     },
