@@ -1,7 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef } from 'react';
-import { ErrorNotice } from '../components/ErrorNotice.tsx';
-import { Loading } from '../components/Status.tsx';
+import { FullPageError, FullPageLoading } from '../components/FullPage.tsx';
 import { navigate, usePath } from '../lib/router.tsx';
 import { type Me, useTRPC } from '../lib/trpc.ts';
 import { AppShell } from './AppShell.tsx';
@@ -53,30 +52,14 @@ export function SignedInApp({ me }: { me: Me }) {
 
   if (orgs.isError && !orgs.data) {
     return (
-      <div className="page-center">
-        <main className="center-card">
-          <h1 className="center-card-title">
-            <span className="brand-mark" aria-hidden="true">
-              C
-            </span>
-            Crowdee
-          </h1>
-          <ErrorNotice
-            error={orgs.error}
-            onRetry={() => void orgs.refetch()}
-            context="Couldn’t load your organizations"
-          />
-        </main>
-      </div>
+      <FullPageError
+        error={orgs.error}
+        onRetry={() => void orgs.refetch()}
+        context="Couldn’t load your organizations"
+      />
     );
   }
-  if (!session) {
-    return (
-      <div className="page-center">
-        <Loading label="Loading your organizations…" />
-      </div>
-    );
-  }
+  if (!session) return <FullPageLoading label="Loading your organizations…" />;
   return (
     <SessionProvider value={session}>
       <AppShell path={path} />

@@ -1,0 +1,36 @@
+import { ErrorNotice } from './ErrorNotice.tsx';
+import { Loading } from './Status.tsx';
+
+/** A whole-page loading state, for before the app knows who is signed in or where. */
+export function FullPageLoading({ label }: { label: string }) {
+  return (
+    <div className="page-center">
+      <Loading label={label} />
+    </div>
+  );
+}
+
+/** A whole-page failure with a retry, for when nothing else can be shown. */
+export function FullPageError({
+  error,
+  onRetry,
+  context,
+}: {
+  error: unknown;
+  onRetry: () => void;
+  context: ReactNode;
+}) {
+  return (
+    <div className="page-center">
+      <main className="center-card">
+        <h1 className="center-card-title">
+          <span className="brand-mark" aria-hidden="true">
+            C
+          </span>
+          Crowdee
+        </h1>
+        <ErrorNotice error={error} onRetry={onRetry} context={context} />
+      </main>
+    </div>
+  );
+}
