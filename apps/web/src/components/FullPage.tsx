@@ -18,7 +18,7 @@ export function FullPageError({
 }: {
   error: unknown;
   onRetry: () => void;
-  context: ReactNode;
+  context: string;
 }) {
   return (
     <div className="page-center">
