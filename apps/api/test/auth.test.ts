@@ -79,6 +79,33 @@ describe('accounts', () => {
   });
 });
 
+describe('sign-in timing', () => {
+  it('pays for one argon2id verification whether or not the email exists', async () => {
+    const { email } = await signUp(app.url, 'Timing');
+    const real = app.deps.passwords;
+    const calls: string[] = [];
+    // Delegates to the real hasher; only records which path ran.
+    app.deps.passwords = Object.assign(Object.create(real) as typeof real, {
+      verify: (hash: string, password: string) => {
+        calls.push('verify');
+        return real.verify(hash, password);
+      },
+      verifyDummy: (password: string) => {
+        calls.push('dummy');
+        return real.verifyDummy(password);
+      },
+    });
+    try {
+      const browser = new Browser(app.url);
+      await errorCode(browser.trpc.auth.signIn.mutate({ email: uniqueEmail('ghost'), password: PASSWORD }));
+      await errorCode(browser.trpc.auth.signIn.mutate({ email, password: 'wrong password!' }));
+      expect(calls).toEqual(['dummy', 'verify']);
+    } finally {
+      app.deps.passwords = real;
+    }
+  });
+});
+
 describe('sessions', () => {
   it('sets an HttpOnly, SameSite=Lax cookie holding only an opaque token (no Secure over plain HTTP)', async () => {
     const { browser } = await signUp(app.url, 'Cookie');
