@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { ErrorNotice } from './ErrorNotice.tsx';
 
 /** A polite loading message: screen readers hear it, sighted users see a spinner and the same words. */
 export function Loading({ label }: { label: string }) {
@@ -43,5 +44,22 @@ export function Badge({
     <span className={`badge badge-${tone}`} title={title}>
       {children}
     </span>
+  );
+}
+
+/** A section that failed to load: what failed, why, and a retry. */
+export function LoadError({
+  error,
+  onRetry,
+  context,
+}: {
+  error: unknown;
+  onRetry: () => void;
+  context: string;
+}) {
+  return (
+    <div className="card-body">
+      <ErrorNotice error={error} onRetry={onRetry} context={context} />
+    </div>
   );
 }

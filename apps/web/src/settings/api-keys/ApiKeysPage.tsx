@@ -4,8 +4,7 @@ import { useId, useState } from 'react';
 import { CreateOrganizationDialog } from '../../app/CreateOrganizationDialog.tsx';
 import { useSession } from '../../app/session.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
-import { EmptyState, Loading } from '../../components/Status.tsx';
+import { EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
 import { CreateKeyDialog } from './CreateKeyDialog.tsx';
 import { KeyPolicySection } from './KeyPolicySection.tsx';
@@ -91,13 +90,11 @@ export function ApiKeysPage() {
         {keys.isPending ? (
           <Loading label="Loading API keys…" />
         ) : keys.isError ? (
-          <div className="card-body">
-            <ErrorNotice
-              error={keys.error}
-              onRetry={() => void keys.refetch()}
-              context="Couldn’t load your API keys"
-            />
-          </div>
+          <LoadError
+            error={keys.error}
+            onRetry={() => void keys.refetch()}
+            context="Couldn’t load your API keys"
+          />
         ) : all.length === 0 ? (
           activeOrg ? (
             <EmptyState title="No API keys yet">

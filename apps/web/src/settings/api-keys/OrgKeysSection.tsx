@@ -3,8 +3,7 @@ import { useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
 import { useSession } from '../../app/session.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
-import { Badge, EmptyState, Loading } from '../../components/Status.tsx';
+import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { roleLabel } from '../../lib/format.ts';
 import { type OrgApiKey, useTRPC } from '../../lib/trpc.ts';
 import { Expires, LastUsed } from './key-display.tsx';
@@ -49,13 +48,11 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
       {keys.isPending ? (
         <Loading label="Loading the organization’s keys…" />
       ) : keys.isError ? (
-        <div className="card-body">
-          <ErrorNotice
-            error={keys.error}
-            onRetry={() => void keys.refetch()}
-            context="Couldn’t load the organization’s keys"
-          />
-        </div>
+        <LoadError
+          error={keys.error}
+          onRetry={() => void keys.refetch()}
+          context="Couldn’t load the organization’s keys"
+        />
       ) : keys.data.length === 0 ? (
         <EmptyState title="No active keys">No key can act on {org.name} right now.</EmptyState>
       ) : (

@@ -2,7 +2,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { useId } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
-import { EmptyState, Loading } from '../../components/Status.tsx';
+import { EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { formatDateTime, relativeTime } from '../../lib/format.ts';
 import { type AuditEvent, useTRPC } from '../../lib/trpc.ts';
 
@@ -73,13 +73,11 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
       {log.isPending ? (
         <Loading label="Loading the audit log…" />
       ) : log.isError && events.length === 0 ? (
-        <div className="card-body">
-          <ErrorNotice
-            error={log.error}
-            onRetry={() => void log.refetch()}
-            context="Couldn’t load the audit log"
-          />
-        </div>
+        <LoadError
+          error={log.error}
+          onRetry={() => void log.refetch()}
+          context="Couldn’t load the audit log"
+        />
       ) : events.length === 0 ? (
         <EmptyState title="No events yet" />
       ) : (

@@ -7,7 +7,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { Dialog, DialogFooter } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
-import { Badge, EmptyState, Loading } from '../../components/Status.tsx';
+import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { fieldError } from '../../lib/errors.ts';
 import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
 import {
@@ -100,13 +100,11 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
         {members.isPending ? (
           <Loading label="Loading members…" />
         ) : members.isError ? (
-          <div className="card-body">
-            <ErrorNotice
-              error={members.error}
-              onRetry={() => void members.refetch()}
-              context="Couldn’t load members"
-            />
-          </div>
+          <LoadError
+            error={members.error}
+            onRetry={() => void members.refetch()}
+            context="Couldn’t load members"
+          />
         ) : list.length === 0 ? (
           <EmptyState title="No members">This organization has no members you can see.</EmptyState>
         ) : (

@@ -1,9 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RelativeTime } from '../../components/RelativeTime.tsx';
-import { Badge, EmptyState, Loading } from '../../components/Status.tsx';
+import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { describeUserAgent, formatDate, formatDateTime } from '../../lib/format.ts';
 import { type SessionInfo, useTRPC } from '../../lib/trpc.ts';
 
@@ -85,13 +84,11 @@ export function SessionsPage() {
         {sessions.isPending ? (
           <Loading label="Loading sessions…" />
         ) : sessions.isError ? (
-          <div className="card-body">
-            <ErrorNotice
-              error={sessions.error}
-              onRetry={() => void sessions.refetch()}
-              context="Couldn’t load sessions"
-            />
-          </div>
+          <LoadError
+            error={sessions.error}
+            onRetry={() => void sessions.refetch()}
+            context="Couldn’t load sessions"
+          />
         ) : sessions.data.length === 0 ? (
           <EmptyState title="No sessions" />
         ) : (
