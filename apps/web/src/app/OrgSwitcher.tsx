@@ -1,3 +1,4 @@
+import { roleAtLeast } from '@crowdee/core/roles';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
@@ -48,7 +49,7 @@ export function OrgSwitcher() {
           {activeOrg ? (
             <p id={roleId} className="org-switcher-role">
               Your role:{' '}
-              <Badge tone={activeOrg.role === 'owner' || activeOrg.role === 'admin' ? 'purple' : 'neutral'}>
+              <Badge tone={roleAtLeast(activeOrg.role, 'admin') ? 'purple' : 'neutral'}>
                 {roleLabel(activeOrg.role)}
               </Badge>
             </p>

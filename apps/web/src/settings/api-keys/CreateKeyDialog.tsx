@@ -1,5 +1,5 @@
 import { allowedLifetimes, type KeyPolicy, strictestPolicy } from '@crowdee/core/expiry';
-import { type KeyRole, keyRolesFor } from '@crowdee/core/roles';
+import { isKeyRole, type KeyRole, keyRolesFor } from '@crowdee/core/roles';
 import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
@@ -181,8 +181,8 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
             <>
               Your role in <strong>{activeOrg.name}</strong> is {activeOrg.role}, so a key you create can be
               at most {maxRole}
-              {activeOrg.role === 'owner' ? ' (owner power never goes into a key)' : ''}. In any organization
-              a key never acts above your own role there.
+              {isKeyRole(activeOrg.role) ? '' : ' (owner power never goes into a key)'}. In any organization a
+              key never acts above your own role there.
             </>
           }
           error={fieldError(apiError, 'role')}

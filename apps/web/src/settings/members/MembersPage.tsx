@@ -1,5 +1,5 @@
 import { can, requiredRole } from '@crowdee/core/permissions';
-import { type Role, roleRank } from '@crowdee/core/roles';
+import { type Role, roleAtLeast, roleRank } from '@crowdee/core/roles';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
@@ -230,7 +230,7 @@ function MemberRow({
         </span>
       </th>
       <td>
-        <Badge tone={member.role === 'owner' || member.role === 'admin' ? 'purple' : 'neutral'}>
+        <Badge tone={roleAtLeast(member.role, 'admin') ? 'purple' : 'neutral'}>
           {roleLabel(member.role)}
         </Badge>
       </td>
