@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { Dialog, DialogFooter } from '../components/Dialog.tsx';
+import { Dialog, FormFooter } from '../components/Dialog.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { TextField } from '../components/Field.tsx';
 import { fieldError } from '../lib/errors.ts';
@@ -59,14 +59,12 @@ export function CreateOrganizationDialog({ onClose }: { onClose: () => void }) {
         {error && !fieldError(error, 'name') ? (
           <ErrorNotice error={error} compact context="Couldn’t create the organization" />
         ) : null}
-        <DialogFooter>
-          <button type="button" className="button button-secondary" onClick={onClose} disabled={pending}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={pending}>
-            {pending ? 'Creating…' : 'Create organization'}
-          </button>
-        </DialogFooter>
+        <FormFooter
+          onCancel={onClose}
+          pending={pending}
+          submitLabel="Create organization"
+          pendingLabel="Creating…"
+        />
       </form>
     </Dialog>
   );

@@ -87,3 +87,27 @@ export function Dialog({
 export function DialogFooter({ children }: { children: ReactNode }) {
   return <div className="dialog-footer">{children}</div>;
 }
+
+/** Cancel and submit for a dialog's form; both are disabled while the submission is pending. */
+export function FormFooter({
+  onCancel,
+  pending,
+  submitLabel,
+  pendingLabel,
+}: {
+  onCancel: () => void;
+  pending: boolean;
+  submitLabel: string;
+  pendingLabel: string;
+}) {
+  return (
+    <DialogFooter>
+      <button type="button" className="button button-secondary" onClick={onCancel} disabled={pending}>
+        Cancel
+      </button>
+      <button type="submit" className="button button-primary" disabled={pending}>
+        {pending ? pendingLabel : submitLabel}
+      </button>
+    </DialogFooter>
+  );
+}

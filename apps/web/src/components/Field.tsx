@@ -11,14 +11,21 @@ function describedBy(hintId: string | undefined, errorId: string | undefined): s
   return ids || undefined;
 }
 
-/** A labelled input with hint and error text bound through aria-describedby. */
-export function TextField({
+/** Label, hint and error around one control, bound to it by id and aria-describedby. */
+function FieldFrame({
   label,
   hint,
   error,
   className,
-  ...input
-}: FieldShell & InputHTMLAttributes<HTMLInputElement>) {
+  control,
+}: FieldShell & {
+  className: string | undefined;
+  control: (aria: {
+    id: string;
+    'aria-invalid': true | undefined;
+    'aria-describedby': string | undefined;
+  }) => ReactNode;
+}) {
   const id = useId();
   const hintId = hint ? `${id}-hint` : undefined;
   const errorId = error ? `${id}-error` : undefined;
@@ -27,13 +34,11 @@ export function TextField({
       <label htmlFor={id} className="field-label">
         {label}
       </label>
-      <input
-        id={id}
-        className="input"
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy(hintId, errorId)}
-        {...input}
-      />
+      {control({
+        id,
+        'aria-invalid': error ? true : undefined,
+        'aria-describedby': describedBy(hintId, errorId),
+      })}
       {hint ? (
         <p id={hintId} className="field-hint">
           {hint}
@@ -48,6 +53,25 @@ export function TextField({
   );
 }
 
+/** A labelled input with hint and error text bound through aria-describedby. */
+export function TextField({
+  label,
+  hint,
+  error,
+  className,
+  ...input
+}: FieldShell & InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <FieldFrame
+      label={label}
+      hint={hint}
+      error={error}
+      className={className}
+      control={(aria) => <input className="input" {...aria} {...input} />}
+    />
+  );
+}
+
 export function SelectField({
   label,
   hint,
@@ -56,34 +80,18 @@ export function SelectField({
   className,
   ...select
 }: FieldShell & SelectHTMLAttributes<HTMLSelectElement>) {
-  const id = useId();
-  const hintId = hint ? `${id}-hint` : undefined;
-  const errorId = error ? `${id}-error` : undefined;
   return (
-    <div className={`field${className ? ` ${className}` : ''}`}>
-      <label htmlFor={id} className="field-label">
-        {label}
-      </label>
-      <select
-        id={id}
-        className="select"
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy(hintId, errorId)}
-        {...select}
-      >
-        {children}
-      </select>
-      {hint ? (
-        <p id={hintId} className="field-hint">
-          {hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p id={errorId} className="field-error">
-          {error}
-        </p>
-      ) : null}
-    </div>
+    <FieldFrame
+      label={label}
+      hint={hint}
+      error={error}
+      className={className}
+      control={(aria) => (
+        <select className="select" {...aria} {...select}>
+          {children}
+        </select>
+      )}
+    />
   );
 }
 

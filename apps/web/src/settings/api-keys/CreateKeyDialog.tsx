@@ -4,7 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
 import { useSession } from '../../app/session.tsx';
-import { Dialog, DialogFooter } from '../../components/Dialog.tsx';
+import { Dialog, FormFooter } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
 import { describeError, fieldError } from '../../lib/errors.ts';
@@ -300,19 +300,12 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
           <ErrorNotice error={apiError} compact context="Couldn’t create the key" />
         ) : null}
 
-        <DialogFooter>
-          <button
-            type="button"
-            className="button button-secondary"
-            onClick={onClose}
-            disabled={create.isPending}
-          >
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={create.isPending}>
-            {create.isPending ? 'Creating…' : 'Create key'}
-          </button>
-        </DialogFooter>
+        <FormFooter
+          onCancel={onClose}
+          pending={create.isPending}
+          submitLabel="Create key"
+          pendingLabel="Creating…"
+        />
       </form>
     </Dialog>
   );

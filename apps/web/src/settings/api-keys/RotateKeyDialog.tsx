@@ -1,7 +1,7 @@
 import { ROTATION_GRACE_NAMES, type RotationGrace } from '@crowdee/core/expiry';
 import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { Dialog, DialogFooter } from '../../components/Dialog.tsx';
+import { Dialog, FormFooter } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup } from '../../components/Field.tsx';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
@@ -54,19 +54,12 @@ export function RotateKeyDialog({ apiKey, onClose, onRotated }: RotateKeyDialogP
           hint="Never later than the old key would have expired anyway."
         />
         {rotate.error ? <ErrorNotice error={rotate.error} compact context="Couldn’t rotate the key" /> : null}
-        <DialogFooter>
-          <button
-            type="button"
-            className="button button-secondary"
-            onClick={onClose}
-            disabled={rotate.isPending}
-          >
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={rotate.isPending}>
-            {rotate.isPending ? 'Rotating…' : 'Rotate key'}
-          </button>
-        </DialogFooter>
+        <FormFooter
+          onCancel={onClose}
+          pending={rotate.isPending}
+          submitLabel="Rotate key"
+          pendingLabel="Rotating…"
+        />
       </form>
     </Dialog>
   );

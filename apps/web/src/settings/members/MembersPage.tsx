@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { Dialog, DialogFooter } from '../../components/Dialog.tsx';
+import { Dialog, FormFooter } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
 import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
@@ -401,19 +401,12 @@ function ChangeRoleDialog({
         {update.error ? (
           <ErrorNotice error={update.error} compact context="Couldn’t change the role" />
         ) : null}
-        <DialogFooter>
-          <button
-            type="button"
-            className="button button-secondary"
-            onClick={onClose}
-            disabled={update.isPending}
-          >
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={update.isPending}>
-            {update.isPending ? 'Saving…' : 'Save role'}
-          </button>
-        </DialogFooter>
+        <FormFooter
+          onCancel={onClose}
+          pending={update.isPending}
+          submitLabel="Save role"
+          pendingLabel="Saving…"
+        />
       </form>
     </Dialog>
   );
