@@ -5,6 +5,8 @@ import {
   effectiveKeyRole,
   type KeyGrant,
   keyAccess,
+  keyInScope,
+  orgsInScope,
   scopeWithinMemberships,
 } from './access.ts';
 import { authorize, PERMISSION_NAMES } from './permissions.ts';
@@ -81,6 +83,21 @@ describe('keyAccess', () => {
         const now = effectiveKeyRole(grant, 'org-a', after);
         return now === null || (was !== null && roleAtLeast(was, now));
       }),
+    );
+  });
+});
+
+describe('orgsInScope', () => {
+  it('narrows the creator’s organizations to the scope, or keeps them all when unscoped', () => {
+    expect(orgsInScope({ scopeOrgIds: null }, ['org-a', 'org-b'])).toEqual(['org-a', 'org-b']);
+    expect(orgsInScope({ scopeOrgIds: ['org-b', 'org-z'] }, ['org-a', 'org-b'])).toEqual(['org-b']);
+  });
+
+  it('property: every reachable organization is in scope and among the creator’s', () => {
+    fc.assert(
+      fc.property(grantArb, fc.subarray(orgIds), (grant, mine) =>
+        orgsInScope(grant, mine).every((o) => mine.includes(o) && keyInScope(grant, o)),
+      ),
     );
   });
 });

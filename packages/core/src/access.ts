@@ -14,8 +14,13 @@ export type KeyAccess =
   /** The key's creator is not (or no longer) a member: the key sees nothing there, exactly like a stranger. */
   | { ok: false; reason: 'not-member' };
 
-export function keyInScope(grant: KeyGrant, orgId: string): boolean {
+export function keyInScope(grant: Pick<KeyGrant, 'scopeOrgIds'>, orgId: string): boolean {
   return grant.scopeOrgIds === null || grant.scopeOrgIds.includes(orgId);
+}
+
+/** The organizations a key can reach: its creator's, narrowed to its scope when it has one. */
+export function orgsInScope(grant: Pick<KeyGrant, 'scopeOrgIds'>, creatorOrgIds: Iterable<string>): string[] {
+  return [...creatorOrgIds].filter((orgId) => keyInScope(grant, orgId));
 }
 
 /**

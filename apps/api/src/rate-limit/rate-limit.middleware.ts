@@ -3,8 +3,8 @@ import {
   formatRateLimit,
   formatRateLimitPolicy,
   ipBucket,
-  keyInScope,
   normalizeEmail,
+  orgsInScope,
   type RatePolicy,
   type RateTier,
   resolveKeyPolicy,
@@ -60,7 +60,7 @@ function chargesFor(req: Request, limits: RateLimiting, mode: 'api' | 'trpc' | '
 
   if (auth?.kind === 'key') {
     const key = auth.key;
-    const orgIds = [...key.creatorRoles.keys()].filter((orgId) => keyInScope(key, orgId));
+    const orgIds = orgsInScope(key, key.creatorRoles.keys());
     const policy = resolveKeyPolicy(
       named(policies.authenticated, 'key'),
       limits.overrides.all,

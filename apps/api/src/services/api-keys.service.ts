@@ -11,6 +11,7 @@ import {
   type KeyRole,
   keyInScope,
   keyStatus,
+  orgsInScope,
   parseKey,
   type Role,
   type RotationGrace,
@@ -81,14 +82,6 @@ async function membershipsOf(
 ): Promise<Map<string, { role: Role; policy: KeyPolicy }>> {
   const rows = await em.find(Membership, { user: userId }, { populate: ['organization'] });
   return new Map(rows.map((m) => [m.organization.id, { role: m.role, policy: keyPolicyOf(m.organization) }]));
-}
-
-/** The organizations a key can reach right now: its scope (within the creator's memberships) or all of them. */
-function reachableOrgIds(
-  scope: readonly string[] | null,
-  memberships: ReadonlyMap<string, unknown>,
-): string[] {
-  return [...memberships.keys()].filter((orgId) => scope === null || scope.includes(orgId));
 }
 
 /** Key events are written into the audit log of every organization the key can act on, so their admins see them. */
@@ -176,7 +169,7 @@ export async function createKey(
       });
     }
   }
-  const reachable = reachableOrgIds(scope, memberships);
+  const reachable = orgsInScope({ scopeOrgIds: scope }, memberships.keys());
   const policy = strictestPolicy(
     reachable.map((id) => memberships.get(id)?.policy).filter((p): p is KeyPolicy => !!p),
   );
@@ -271,9 +264,17 @@ async function revoke(
   key.revokedAt = now;
   key.revokedReason = reason;
   key.revokedBy = actor.userId;
-  auditKey(em, actor, 'key.revoked', key, reachableOrgIds(key.scopeOrgIds ?? null, memberships), now, {
-    via: reason,
-  });
+  auditKey(
+    em,
+    actor,
+    'key.revoked',
+    key,
+    orgsInScope({ scopeOrgIds: key.scopeOrgIds ?? null }, memberships.keys()),
+    now,
+    {
+      via: reason,
+    },
+  );
   await em.flush();
   // Refused on the very next request on this node: the cache may never stretch a revocation.
   deps.keyCache.invalidateKey(key.id);
@@ -336,9 +337,17 @@ export async function renameKey(
   const before = key.name;
   key.name = input.name;
   const memberships = await membershipsOf(em, userId);
-  auditKey(em, actor, 'key.updated', key, reachableOrgIds(key.scopeOrgIds ?? null, memberships), now, {
-    from: before,
-  });
+  auditKey(
+    em,
+    actor,
+    'key.updated',
+    key,
+    orgsInScope({ scopeOrgIds: key.scopeOrgIds ?? null }, memberships.keys()),
+    now,
+    {
+      from: before,
+    },
+  );
   await em.flush();
   deps.keyCache.invalidateKey(key.id);
   return apiKeyView(key, key.creator, now);
@@ -363,7 +372,7 @@ export async function rotateKey(
   if (old.revokedAt)
     throw new DomainError('CONFLICT', 'This key has already been rotated; rotate its replacement instead.');
   const memberships = await membershipsOf(em, userId);
-  const reachable = reachableOrgIds(old.scopeOrgIds ?? null, memberships);
+  const reachable = orgsInScope({ scopeOrgIds: old.scopeOrgIds ?? null }, memberships.keys());
   const policy = strictestPolicy(
     reachable.map((id) => memberships.get(id)?.policy).filter((p): p is KeyPolicy => !!p),
   );
