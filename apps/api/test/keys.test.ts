@@ -45,7 +45,8 @@ describe('keys.create', () => {
       role: 'member',
       scope: null,
       status: 'active',
-      stale: true,
+      // Never used, but created just now: not stale (staleness counts from creation when never used).
+      stale: false,
       lastUsedAt: null,
       creator: { id: person('Kate').id, name: 'Kate' },
     });

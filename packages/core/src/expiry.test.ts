@@ -119,10 +119,31 @@ describe('key status, staleness and rotation', () => {
     expect(keyStatus({ revokedAt: new Date(now.getTime() + 1000), expiresAt: null }, now)).toBe('active');
   });
 
-  it('flags keys never used or unused for 30 days', () => {
-    expect(isKeyStale(null, now)).toBe(true);
-    expect(isKeyStale(new Date(now.getTime() - 29 * DAY), now)).toBe(false);
-    expect(isKeyStale(new Date(now.getTime() - 30 * DAY), now)).toBe(true);
+  it('flags keys unused for 30 days, counting from creation when never used', () => {
+    const createdAt = new Date(now.getTime() - 90 * DAY);
+    expect(isKeyStale({ lastUsedAt: null, createdAt }, now)).toBe(true);
+    expect(isKeyStale({ lastUsedAt: new Date(now.getTime() - 29 * DAY), createdAt }, now)).toBe(false);
+    expect(isKeyStale({ lastUsedAt: new Date(now.getTime() - 30 * DAY), createdAt }, now)).toBe(true);
+    // Created a minute ago and never used: "Never used", but not stale yet.
+    expect(isKeyStale({ lastUsedAt: null, createdAt: new Date(now.getTime() - 60_000) }, now)).toBe(false);
+    expect(isKeyStale({ lastUsedAt: null, createdAt: new Date(now.getTime() - 30 * DAY) }, now)).toBe(true);
+  });
+
+  it('calls a key stale exactly when 30 days passed since its last use (or creation)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 400 * DAY }),
+        fc.option(fc.integer({ min: 0, max: 400 * DAY }), { nil: null }),
+        (ageMs, usedAgoMs) => {
+          const createdAt = new Date(now.getTime() - ageMs);
+          const lastUsedAt = usedAgoMs === null ? null : new Date(now.getTime() - Math.min(usedAgoMs, ageMs));
+          const idleMs = now.getTime() - (lastUsedAt ?? createdAt).getTime();
+          expect(isKeyStale({ lastUsedAt, createdAt }, now)).toBe(idleMs >= 30 * DAY);
+          // Using a key can only make it fresher.
+          if (isKeyStale({ lastUsedAt: now, createdAt }, now)) throw new Error('a key used now is stale');
+        },
+      ),
+    );
   });
 
   it('ends a rotated-out key after the grace, never after its own expiry', () => {

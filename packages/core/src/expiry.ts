@@ -116,11 +116,15 @@ export function keyStatus(key: { revokedAt: Date | null; expiresAt: Date | null 
   return 'active';
 }
 
-/** Stale: never used, or unused for 30 days. Stale keys are the first ones to revoke. */
+/**
+ * Stale: not used for 30 days, counting from its creation when it was never used. Stale keys are the first ones to
+ * revoke. A key created a minute ago is "never used" but not stale: it has not had the chance yet.
+ */
 export const KEY_STALE_AFTER_MS = 30 * DAY_MS;
 
-export function isKeyStale(lastUsedAt: Date | null, now: Date): boolean {
-  return lastUsedAt === null || now.getTime() - lastUsedAt.getTime() >= KEY_STALE_AFTER_MS;
+export function isKeyStale(key: { lastUsedAt: Date | null; createdAt: Date }, now: Date): boolean {
+  const since = key.lastUsedAt ?? key.createdAt;
+  return now.getTime() - since.getTime() >= KEY_STALE_AFTER_MS;
 }
 
 /** How often a key's last-use time and IP are written: coalesced, never a write per request. */

@@ -109,7 +109,7 @@ export const apiKeyOut = z.object({
   lastUsedIp: z.string().nullable(),
   rotatedFrom: uuid.nullable(),
   status: z.enum(['active', 'revoked', 'expired']),
-  stale: z.boolean().describe('Never used, or unused for 30 days'),
+  stale: z.boolean().describe('Not used for 30 days (counting from creation when never used)'),
 });
 
 export const expiryInput = {

@@ -72,7 +72,7 @@ export function apiKeyView(
     lastUsedIp: key.lastUsedIp ?? null,
     rotatedFrom: key.rotatedFrom ?? null,
     status: keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now),
-    stale: isKeyStale(key.lastUsedAt ?? null, now),
+    stale: isKeyStale({ lastUsedAt: key.lastUsedAt ?? null, createdAt: key.createdAt }, now),
   };
 }
 

@@ -42,8 +42,8 @@ export function StatusBadge({ apiKey }: { apiKey: ApiKey }) {
 }
 
 /**
- * Last use, and a Stale badge when the API says the key is stale (packages/core's rule: never used, or unused
- * for 30 days) — the first keys to revoke when cleaning up.
+ * Last use, and a Stale badge when the API says the key is stale (packages/core's rule: not used for 30 days,
+ * counting from creation when never used) — the first keys to revoke when cleaning up.
  */
 export function LastUsed({ apiKey }: { apiKey: Pick<ApiKey, 'lastUsedAt' | 'stale' | 'status'> }) {
   const showStale = apiKey.status === 'active' && apiKey.stale;
@@ -55,7 +55,7 @@ export function LastUsed({ apiKey }: { apiKey: Pick<ApiKey, 'lastUsedAt' | 'stal
         <span className="muted">Never used</span>
       )}
       {showStale ? (
-        <Badge tone="amber" title="Never used, or not used for 30 days. Revoke it if nothing needs it.">
+        <Badge tone="amber" title="Not used for 30 days. Revoke it if nothing needs it.">
           Stale
         </Badge>
       ) : null}
