@@ -169,6 +169,34 @@ describe('sessions', () => {
     expect(await errorCode(replay.trpc.auth.me.query())).toBe('UNAUTHENTICATED');
   });
 
+  it('auth.session answers null, not an error, to anyone without a live browser session', async () => {
+    const anonymous = await fetch(`${app.url}/trpc/auth.session`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({ result: { data: null } });
+
+    const { browser, id } = await signUp(app.url, 'Present');
+    const session = await browser.trpc.auth.session.query();
+    expect(session).toEqual(await browser.trpc.auth.me.query());
+    expect(session?.user.id).toBe(id);
+
+    // A key is not a browser session: it learns nothing here.
+    const org = await browser.trpc.orgs.create.mutate({ name: 'Session probe' });
+    await browser.trpc.orgs.setActive.mutate({ orgId: org.id });
+    const { key } = await browser.trpc.keys.create.mutate({ name: 'probe', role: 'viewer' });
+    const withKey = await fetch(`${app.url}/trpc/auth.session`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(await withKey.json()).toEqual({ result: { data: null } });
+
+    // A cookie whose session ended is forgotten (and cleared), still without an error.
+    const cookie = browser.cookie;
+    await browser.trpc.auth.signOut.mutate();
+    const ended = await fetch(`${app.url}/trpc/auth.session`, { headers: { cookie: cookie ?? '' } });
+    expect(ended.status).toBe(200);
+    expect(await ended.json()).toEqual({ result: { data: null } });
+    expect(ended.headers.getSetCookie().join(';')).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/i);
+  });
+
   it('enforces the idle timeout on the server', async () => {
     const { browser } = await signUp(app.url, 'Idle');
     app.clock.advance(9 * 60_000);

@@ -31,7 +31,7 @@ describe('deny by default', () => {
       .filter(([, p]) => p._def.meta?.access === 'public')
       .map(([path]) => path)
       .sort();
-    expect(open).toEqual(['auth.signIn', 'auth.signUp', 'keys.revokeLeaked', 'meta.status']);
+    expect(open).toEqual(['auth.session', 'auth.signIn', 'auth.signUp', 'keys.revokeLeaked', 'meta.status']);
   });
 
   it('queries never change state: every state-changing procedure is a mutation', () => {

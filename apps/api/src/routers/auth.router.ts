@@ -1,13 +1,17 @@
-import { Membership, Organization } from '@crowdee/db';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import { signIn, signUp } from '../services/accounts.service.ts';
 import { recordAudit } from '../services/audit.service.ts';
-import { deleteSession } from '../services/sessions.service.ts';
+import { deleteSession, describeSignedIn } from '../services/sessions.service.ts';
 import { publicProcedure, router, sessionProcedure } from '../trpc.ts';
 import { emailSchema, nameSchema, okOut, passwordSchema, roleSchema, userOut, uuid } from './schemas.ts';
 
 const signedInOut = z.object({ user: userOut });
+const signedInDescription = z.object({
+  user: userOut,
+  session: z.object({ createdAt: z.string(), expiresAt: z.string() }),
+  activeOrganization: z.object({ id: uuid, name: z.string(), role: roleSchema }).nullable(),
+});
 
 export const authRouter = router({
   signUp: publicProcedure
@@ -42,35 +46,17 @@ export const authRouter = router({
   }),
 
   me: sessionProcedure
-    .output(
-      z.object({
-        user: userOut,
-        session: z.object({ createdAt: z.string(), expiresAt: z.string() }),
-        activeOrganization: z.object({ id: uuid, name: z.string(), role: roleSchema }).nullable(),
-      }),
-    )
-    .query(async ({ ctx }) => {
-      let activeOrganization = null;
-      const orgId = ctx.session.activeOrganizationId;
-      if (orgId) {
-        // Only while still a member: a removed member's session forgets the organization.
-        const membership = await ctx.em.findOne(
-          Membership,
-          { user: ctx.user.id, organization: orgId },
-          { fields: ['role'] },
-        );
-        const org = membership
-          ? await ctx.em.findOne(Organization, { id: orgId }, { fields: ['name'] })
-          : null;
-        if (membership && org) activeOrganization = { id: orgId, name: org.name, role: membership.role };
-      }
-      return {
-        user: ctx.user,
-        session: {
-          createdAt: ctx.session.createdAt.toISOString(),
-          expiresAt: ctx.session.expiresAt.toISOString(),
-        },
-        activeOrganization,
-      };
-    }),
+    .output(signedInDescription)
+    .query(({ ctx }) => describeSignedIn(ctx.em, ctx.user, ctx.session)),
+
+  /**
+   * Like `me`, but answers `null` instead of UNAUTHENTICATED when no browser session is signed in (an API key is
+   * not a browser session either): the settings app asks this on every load, and a signed-out visitor is normal,
+   * not an error.
+   */
+  session: publicProcedure
+    .output(signedInDescription.nullable())
+    .query(({ ctx }) =>
+      ctx.auth.kind === 'session' ? describeSignedIn(ctx.em, ctx.auth.user, ctx.auth.session) : null,
+    ),
 });

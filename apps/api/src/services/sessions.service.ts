@@ -1,3 +1,4 @@
+import type { Role } from '@crowdee/core';
 import {
   generateSessionToken,
   parseSessionToken,
@@ -7,7 +8,7 @@ import {
   shouldTouchSession,
   verifySessionSecret,
 } from '@crowdee/core';
-import { Session } from '@crowdee/db';
+import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sqlDate } from './sql.ts';
 
@@ -110,6 +111,37 @@ export async function resolveSession(
       lastSeenAt,
     },
     user: { id: row.user_id, email: row.email, name: row.name },
+  };
+}
+
+export interface SignedIn {
+  user: SessionUser;
+  session: { createdAt: string; expiresAt: string };
+  activeOrganization: { id: string; name: string; role: Role } | null;
+}
+
+/** Who is signed in with this session, and in which organization it acts (only while still a member of it). */
+export async function describeSignedIn(
+  em: EntityManager,
+  user: SessionUser,
+  session: ActiveSession,
+): Promise<SignedIn> {
+  let activeOrganization: SignedIn['activeOrganization'] = null;
+  const orgId = session.activeOrganizationId;
+  if (orgId) {
+    // A removed member's session forgets the organization.
+    const membership = await em.findOne(
+      Membership,
+      { user: user.id, organization: orgId },
+      { fields: ['role'] },
+    );
+    const org = membership ? await em.findOne(Organization, { id: orgId }, { fields: ['name'] }) : null;
+    if (membership && org) activeOrganization = { id: orgId, name: org.name, role: membership.role };
+  }
+  return {
+    user,
+    session: { createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
+    activeOrganization,
   };
 }
 

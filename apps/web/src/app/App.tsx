@@ -8,11 +8,11 @@ function createQueryClient(): QueryClient {
   const client: QueryClient = new QueryClient({
     queryCache: new QueryCache({
       onError(error, query) {
-        // A session that ended elsewhere (signed out, expired, revoked from another device): re-ask `auth.me`,
-        // whose failure shows the sign-in screen.
+        // A session that ended elsewhere (signed out, expired, revoked from another device): re-ask
+        // `auth.session`, whose null answer shows the sign-in screen.
         if (describeError(error).kind !== 'unauthenticated') return;
         const key = query.queryKey[0];
-        const isMe = Array.isArray(key) && key[0] === 'auth' && key[1] === 'me';
+        const isMe = Array.isArray(key) && key[0] === 'auth' && key[1] === 'session';
         if (!isMe) void client.invalidateQueries({ queryKey: ME_QUERY_KEY });
       },
     }),

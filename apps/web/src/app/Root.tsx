@@ -8,7 +8,8 @@ import { SignedInApp } from './SignedInApp.tsx';
 /** Who is here decides everything: no session → sign in; a session → the settings app. */
 export function Root() {
   const trpc = useTRPC();
-  const me = useQuery(trpc.auth.me.queryOptions());
+  // `auth.session` answers null to a signed-out visitor (no 401 for a normal visit).
+  const me = useQuery(trpc.auth.session.queryOptions());
 
   if (me.isPending) return <FullPageLoading label="Loading your account…" />;
   if (me.isError) {
@@ -21,5 +22,6 @@ export function Root() {
       />
     );
   }
+  if (me.data === null) return <AuthScreen />;
   return <SignedInApp me={me.data} />;
 }

@@ -29,5 +29,8 @@ export function createApiClient(): TRPCClient<AppRouter> {
   });
 }
 
-/** The query key prefix of `auth.me`, for code outside React (the query cache's error handler). */
-export const ME_QUERY_KEY = [['auth', 'me']] as const;
+/**
+ * The query key prefix of `auth.session` (who is signed in, or null), for code outside React (the query cache's
+ * error handler, sign-in and sign-up).
+ */
+export const ME_QUERY_KEY = [['auth', 'session']] as const;
