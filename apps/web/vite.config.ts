@@ -12,6 +12,8 @@ export default defineConfig({
     proxy: {
       '/trpc': { target: apiOrigin },
       '/api': { target: apiOrigin },
+      // The icon is the API's (the docs pages show it too): one file, served from one place.
+      '/favicon.svg': { target: apiOrigin },
     },
   },
   build: {

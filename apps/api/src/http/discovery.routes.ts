@@ -17,12 +17,18 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The product's icon, for the settings app and the docs pages alike (browsers also ask for /favicon.ico). */
+const FAVICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><title>Crowdee</title><rect width="32" height="32" rx="8" fill="#4f46e5"/><path d="M21.5 11.2A7 7 0 1 0 21.5 20.8" fill="none" stroke="#fff" stroke-width="3.2" stroke-linecap="round"/></svg>';
+const ICON_LINK = '<link rel="icon" type="image/svg+xml" href="/favicon.svg">';
+
 const DOCS_HTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Crowdee API reference</title>
+${ICON_LINK}
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
 <body>
@@ -38,7 +44,8 @@ const DOCS_INIT = `window.ui = SwaggerUIBundle({
   dom_id: '#swagger-ui',
   deepLinking: true,
   validatorUrl: null,
-  persistAuthorization: false,
+  // The Bearer key typed into "Authorize" survives a reload, in this browser's local storage only (the page says so).
+  persistAuthorization: true,
   tryItOutEnabled: true,
 });`;
 
@@ -49,7 +56,7 @@ function errorsPage(): string {
         `<tr id="${code}"><td><code>${code}</code></td><td>${spec.status}</td><td><code>${spec.trpc}</code></td><td>${escapeHtml(spec.message)}</td></tr>`,
     )
     .join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Crowdee API error codes</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Crowdee API error codes</title>${ICON_LINK}
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}</style>
 </head><body><h1>Error codes</h1><p>Every error carries one of these stable codes: in the <code>code</code> field of REST
 problem details, and in <code>error.data.code</code> for tRPC callers. <a href="/docs">Back to the API reference</a>.</p>
@@ -96,6 +103,11 @@ export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter, health: Hea
       res.status(503).setHeader('Cache-Control', 'no-store');
       res.json({ status: 'unavailable', database: 'unavailable', rateLimitStore });
     }
+  });
+
+  routes.get(['/favicon.svg', '/favicon.ico'], (_req, res) => {
+    res.type('image/svg+xml').setHeader('Cache-Control', 'public, max-age=86400');
+    res.send(FAVICON_SVG);
   });
 
   routes.get('/openapi.json', (_req, res) => {

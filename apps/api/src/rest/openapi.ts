@@ -62,7 +62,10 @@ and org-scoped keys are refused elsewhere with \`ORG_OUT_OF_SCOPE\`. Never put a
 ([draft-ietf-httpapi-ratelimit-headers](https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/));
 a refused request gets 429 with \`Retry-After\`.
 
-**Found a leaked key?** \`POST /api/v1/keys/revoke-leaked\` with \`{"keys": ["cdk_…"]}\` revokes it — no key needed.`;
+**Found a leaked key?** \`POST /api/v1/keys/revoke-leaked\` with \`{"keys": ["cdk_…"]}\` revokes it — no key needed.
+
+**Trying requests on this page.** A key entered under *Authorize* is remembered by this browser (its local storage)
+so it survives a reload; choose *Logout* in that dialog to forget it. Use a short-lived, narrowly scoped key here.`;
 
 type Operation = { responses?: Record<string, unknown>; security?: unknown[]; operationId?: string };
 

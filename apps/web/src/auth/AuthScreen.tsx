@@ -25,7 +25,9 @@ export function AuthScreen() {
         </div>
         {signingUp ? <SignUpForm /> : <SignInForm />}
       </main>
-      <p className="auth-footnote">API access for your organization: keys, members and an audit trail.</p>
+      <footer className="auth-footnote">
+        API access for your organization: keys, members and an audit trail.
+      </footer>
     </div>
   );
 }
