@@ -114,6 +114,12 @@ export const ERROR_TABLE = {
     title: 'Conflict',
     message: 'An organization must keep at least one owner.',
   },
+  KEY_LIMIT_REACHED: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message: 'You hold the maximum number of active API keys: revoke one you no longer use first.',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     trpc: 'PAYLOAD_TOO_LARGE',

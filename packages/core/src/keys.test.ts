@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BASE62_ALPHABET, crc32 } from './encoding.ts';
 import {
+  DEFAULT_MAX_ACTIVE_KEYS_PER_USER,
   generateKey,
   hashKey,
   KEY_ENTROPY_BITS,
@@ -9,6 +10,7 @@ import {
   KEY_PREFIX,
   keyChecksum,
   keyHint,
+  mayCreateAnotherKey,
   parseKey,
   redactKeys,
 } from './keys.ts';
@@ -148,5 +150,18 @@ describe('keyHint and redaction', () => {
     const { key, hash } = generateKey();
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(hash).not.toContain(key.slice(4));
+  });
+});
+
+describe('active keys per user', () => {
+  it('allows keys up to the cap and refuses the one beyond it', () => {
+    expect(DEFAULT_MAX_ACTIVE_KEYS_PER_USER).toBe(50);
+    expect(mayCreateAnotherKey(49, 50)).toBe(true);
+    expect(mayCreateAnotherKey(50, 50)).toBe(false);
+    fc.assert(
+      fc.property(fc.nat(200), fc.integer({ min: 1, max: 200 }), (active, cap) => {
+        expect(mayCreateAnotherKey(active, cap)).toBe(active + 1 <= cap);
+      }),
+    );
   });
 });

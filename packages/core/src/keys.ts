@@ -66,3 +66,14 @@ export const KEY_PATTERN = /cdk_[0-9A-Za-z]{36}/g;
 export function redactKeys(text: string): string {
   return text.replace(KEY_PATTERN, (match) => keyHint(match));
 }
+
+/** How many active keys one user may hold unless configured otherwise (`API_KEYS_PER_USER_MAX`). */
+export const DEFAULT_MAX_ACTIVE_KEYS_PER_USER = 50;
+
+/**
+ * Whether a user holding `active` keys (not revoked, not expired, not being rotated away) may create another one.
+ * Budgets are per user, so more keys never buy more requests; the cap bounds what a compromised account can mint.
+ */
+export function mayCreateAnotherKey(active: number, cap: number): boolean {
+  return active < cap;
+}

@@ -5,8 +5,13 @@ import {
   DEFAULT_RATE_POLICIES,
   formatRateLimit,
   formatRateLimitPolicy,
+  keyBudget,
+  PROCEDURE_RATE_TIERS,
   parseRateSpec,
+  planCharges,
+  type RatedCall,
   type RateOverride,
+  type RateTier,
   resolveKeyPolicy,
   retryAfterSeconds,
 } from './rate-limit.ts';
@@ -140,5 +145,95 @@ describe('ipBucket', () => {
   it('never throws on junk', () => {
     expect(ipBucket('not an ip')).toBe('invalid');
     expect(ipBucket('')).toBe('invalid');
+  });
+});
+
+describe('planCharges: the budget follows the procedure that runs', () => {
+  const rated = fc.oneof(
+    fc.constant(null),
+    fc.record({ tier: fc.constantFrom(null, ...PROCEDURE_RATE_TIERS) }),
+  ) as fc.Arbitrary<RatedCall>;
+
+  it('charges a sign-in its own tier and the anonymous one, with or without credentials', () => {
+    for (const authenticated of [false, true]) {
+      expect(planCharges([{ tier: 'sign-in' }], authenticated)).toEqual([
+        { tier: 'anonymous', units: 1, call: null },
+        { tier: 'sign-in', units: 1, call: 0 },
+      ]);
+    }
+  });
+
+  it('charges unknown calls as anonymous even for an authenticated caller', () => {
+    expect(planCharges([null, { tier: null }], true)).toEqual([
+      { tier: 'authenticated', units: 1, call: null },
+      { tier: 'anonymous', units: 1, call: null },
+    ]);
+  });
+
+  it('costs one caller-or-anonymous unit per call, plus one own-tier unit per call that declares one', () => {
+    fc.assert(
+      fc.property(fc.array(rated, { maxLength: 20 }), fc.boolean(), (calls, authenticated) => {
+        const plan = planCharges(calls, authenticated);
+        const units = (tier: RateTier) =>
+          plan.filter((c) => c.tier === tier).reduce((sum, c) => sum + c.units, 0);
+        expect(units('anonymous') + units('authenticated')).toBe(calls.length);
+        const declared = calls.filter((c) => c !== null && c.tier !== null);
+        for (const tier of PROCEDURE_RATE_TIERS) {
+          expect(units(tier)).toBe(declared.filter((c) => c?.tier === tier).length);
+        }
+        // Credentials never lower what a declared or unknown call pays the anonymous budget.
+        const anonymousFloor = calls.filter((c) => c === null || c.tier !== null).length;
+        expect(units('anonymous')).toBeGreaterThanOrEqual(anonymousFloor);
+        if (!authenticated) expect(units('authenticated')).toBe(0);
+        expect(plan.every((c) => c.units > 0)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('keyBudget: one budget per user', () => {
+  const base = DEFAULT_RATE_POLICIES.authenticated;
+  const now = new Date('2026-06-01T00:00:00Z');
+
+  it('puts every key of a user in the user budget', () => {
+    expect(keyBudget(base, [], { id: 'k1', creatorId: 'u1' }, [], now)).toEqual({
+      policy: { ...base, name: 'user' },
+      bucket: 'user:u1',
+    });
+    expect(keyBudget(base, [], { id: 'k2', creatorId: 'u1' }, [], now).bucket).toBe('user:u1');
+  });
+
+  it('raises the shared budget for an organization override and separates a key with its own override', () => {
+    const overrides: RateOverride[] = [
+      { target: { kind: 'org', orgId: 'o1' }, quota: 5000, windowSeconds: 60, expiresAt: null },
+      { target: { kind: 'key', keyId: 'k9' }, quota: 3000, windowSeconds: 60, expiresAt: null },
+      { target: { kind: 'key', keyId: 'k8' }, quota: 9000, windowSeconds: 60, expiresAt: now },
+    ];
+    expect(keyBudget(base, overrides, { id: 'k1', creatorId: 'u1' }, ['o1'], now)).toEqual({
+      policy: { name: 'user', quota: 5000, windowSeconds: 60 },
+      bucket: 'user:u1',
+    });
+    expect(keyBudget(base, overrides, { id: 'k9', creatorId: 'u1' }, ['o1'], now)).toEqual({
+      policy: { name: 'key', quota: 3000, windowSeconds: 60 },
+      bucket: 'key:k9',
+    });
+    // An expired key override no longer separates the key.
+    expect(keyBudget(base, overrides, { id: 'k8', creatorId: 'u1' }, [], now).bucket).toBe('user:u1');
+  });
+
+  it('never lets a key without its own override leave its user budget', () => {
+    fc.assert(
+      fc.property(fc.uuid(), fc.uuid(), fc.array(fc.uuid(), { maxLength: 3 }), (keyId, userId, orgIds) => {
+        const overrides: RateOverride[] = orgIds.map((orgId) => ({
+          target: { kind: 'org', orgId },
+          quota: 2000,
+          windowSeconds: 60,
+          expiresAt: null,
+        }));
+        expect(keyBudget(base, overrides, { id: keyId, creatorId: userId }, orgIds, now).bucket).toBe(
+          `user:${userId}`,
+        );
+      }),
+    );
   });
 });

@@ -2,8 +2,23 @@
  * Rate-limit policy model. Headers follow draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy` describes the
  * quota (`q`) per window (`w` seconds); `RateLimit` says what remains (`r`) and when the window resets (`t`).
  */
-export const RATE_TIERS = ['anonymous', 'authenticated', 'sign-in', 'sign-up', 'leak-report'] as const;
+export const RATE_TIERS = [
+  'anonymous',
+  'authenticated',
+  'sign-in',
+  'sign-up',
+  'leak-report',
+  'health',
+] as const;
 export type RateTier = (typeof RATE_TIERS)[number];
+
+/**
+ * The tiers a procedure may declare for itself (in its meta, beside its declaration): the public procedures that
+ * attackers aim at. Such a procedure always pays its own tier and the anonymous one, whatever credentials come
+ * with it, so a key or a cookie never lifts it off its budget.
+ */
+export const PROCEDURE_RATE_TIERS = ['sign-in', 'sign-up', 'leak-report'] as const;
+export type ProcedureRateTier = (typeof PROCEDURE_RATE_TIERS)[number];
 
 export interface RatePolicy {
   /** Appears in the headers as the policy's name: `"key";q=1200;w=60`. */
@@ -18,6 +33,8 @@ export const DEFAULT_RATE_POLICIES: Readonly<Record<RateTier, RatePolicy>> = {
   'sign-in': { name: 'sign-in', quota: 10, windowSeconds: 900 },
   'sign-up': { name: 'sign-up', quota: 10, windowSeconds: 900 },
   'leak-report': { name: 'leak-report', quota: 10, windowSeconds: 60 },
+  // Monitors and load balancers poll /healthz from shared addresses: a budget of its own, never the anonymous one.
+  health: { name: 'health', quota: 600, windowSeconds: 60 },
 };
 
 export const RATE_QUOTA_MAX = 1_000_000;
@@ -87,6 +104,74 @@ export function resolveKeyPolicy(
     }
   }
   return best;
+}
+
+/**
+ * How one call of a request is rated: `null` for a procedure or route that does not exist (it is refused before
+ * any work, and still costs its sender), otherwise the tier its declaration names, if any.
+ */
+export type RatedCall = { tier: ProcedureRateTier | null } | null;
+
+/** One tier's share of a request: `call` says which call a per-call tier (sign-in is per email) is for. */
+export interface PlannedCharge {
+  tier: RateTier;
+  units: number;
+  call: number | null;
+}
+
+/**
+ * What a request costs, decided from the procedures that will run (never from the URL's spelling): each call costs
+ * one unit of the caller's budget (authenticated, or anonymous per IP), except that a call of a procedure with its
+ * own tier pays that tier and the anonymous one whatever credentials are attached, and an unknown call pays the
+ * anonymous one. Calls of the same tier are summed, except per-call tiers (sign-in, keyed by email).
+ */
+export function planCharges(calls: readonly RatedCall[], authenticated: boolean): PlannedCharge[] {
+  let anonymous = 0;
+  let caller = 0;
+  const own: PlannedCharge[] = [];
+  calls.forEach((call, index) => {
+    if (call === null) {
+      anonymous++;
+    } else if (call.tier !== null) {
+      own.push({ tier: call.tier, units: 1, call: index });
+      anonymous++;
+    } else if (authenticated) {
+      caller++;
+    } else {
+      anonymous++;
+    }
+  });
+  const plan: PlannedCharge[] = [];
+  if (caller > 0) plan.push({ tier: 'authenticated', units: caller, call: null });
+  if (anonymous > 0) plan.push({ tier: 'anonymous', units: anonymous, call: null });
+  return [...plan, ...own];
+}
+
+/**
+ * The authenticated budget a key draws from. A user's session and all their keys share one budget (`user:<id>`),
+ * so creating keys never multiplies it; an organization override raises that shared budget while the key acts
+ * within the organization's reach. Only an operator's override for one key gives that key a budget of its own.
+ */
+export function keyBudget(
+  base: RatePolicy,
+  overrides: readonly RateOverride[],
+  key: { id: string; creatorId: string },
+  orgIds: readonly string[],
+  now: Date,
+): { policy: RatePolicy; bucket: string } {
+  const own = overrides.some(
+    (o) => o.target.kind === 'key' && o.target.keyId === key.id && overrideActive(o, now),
+  );
+  if (own) {
+    return {
+      policy: resolveKeyPolicy({ ...base, name: 'key' }, overrides, key.id, orgIds, now),
+      bucket: `key:${key.id}`,
+    };
+  }
+  return {
+    policy: resolveKeyPolicy({ ...base, name: 'user' }, overrides, key.id, orgIds, now),
+    bucket: `user:${key.creatorId}`,
+  };
 }
 
 function sfString(value: string): string {
