@@ -6,12 +6,18 @@ import type { AppDeps } from './context.ts';
 import { isServerFault, toDomainError } from './errors.ts';
 import { authenticate } from './http/authenticate.middleware.ts';
 import { csrfProtection } from './http/csrf.middleware.ts';
-import { discoveryRoutes, type HealthSource } from './http/discovery.routes.ts';
+import { discoveryRoutes, type HealthSource, healthCheck } from './http/discovery.routes.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/error-response.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
 import { createContextFromRequest } from './http/trpc-context.ts';
-import { rateLimit } from './rate-limit/index.ts';
+import {
+  publicRateLimit,
+  rateLimit,
+  resolveCalls,
+  restCallResolver,
+  trpcCallResolver,
+} from './rate-limit/index.ts';
 import { restAdapter } from './rest/rest.adapter.ts';
 import { appRouter } from './routers/index.ts';
 
@@ -27,8 +33,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   app.set('query parser', 'simple');
   const limits = deps.limits;
   const health = options.health ?? { rateLimitStore: () => limits?.store.status() ?? 'off' };
-  const limited = (mode: 'api' | 'trpc' | 'public'): express.RequestHandler =>
-    limits ? rateLimit(limits, mode) : (_req, _res, next) => next();
+  const pass: express.RequestHandler = (_req, _res, next) => next();
+  const limited = limits ? rateLimit(limits) : pass;
+  const limitedAs = (tier: 'anonymous' | 'health') => (limits ? publicRateLimit(limits, tier) : pass);
   const parseJson = express.json({ limit: deps.config.bodyLimitBytes, type: 'application/json' });
   // Only methods that carry a body are parsed; GETs skip body-parser entirely.
   const json: express.RequestHandler = (req, res, next) =>
@@ -36,19 +43,16 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
 
   app.use(securityHeaders);
   app.use(requestLogger(deps.logger));
-  // Public discovery, docs and the web app's files are limited as anonymous traffic; /trpc and /api are limited
-  // below, once the caller is known.
-  const publicLimit = limited('public');
-  app.use((req, res, next) => (/^\/(trpc|api)(\/|$)/.test(req.path) ? next() : publicLimit(req, res, next)));
-  app.use(discoveryRoutes(deps, appRouter, health));
-
+  // /trpc and /api/v1 first: Express's own mount matching (case-insensitive, as it routes) decides which requests
+  // they own, and each charges its calls by the procedure that will run. Everything else is anonymous traffic.
   app.use(
     '/trpc',
     noStore,
+    resolveCalls(limits, trpcCallResolver(appRouter)),
     requireJsonBody,
     json,
     authenticate(deps, { acceptSession: true }),
-    limited('trpc'),
+    limited,
     csrfProtection(deps.config.allowedOrigins),
     createExpressMiddleware({
       router: appRouter,
@@ -65,13 +69,19 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     '/api/v1',
     noStore,
     cors,
+    resolveCalls(limits, restCallResolver(appRouter)),
     requireJsonBody,
     json,
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
-    limited('api'),
+    limited,
     restAdapter(deps, appRouter),
   );
+
+  // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.
+  app.get('/healthz', limitedAs('health'), healthCheck(deps, health));
+  app.use(limitedAs('anonymous'));
+  app.use(discoveryRoutes(deps, appRouter));
 
   const webDist = deps.config.webDist;
   if (webDist && existsSync(join(webDist, 'index.html'))) {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
+  DEFAULT_MAX_ACTIVE_KEYS_PER_USER,
   DEFAULT_RATE_POLICIES,
   DEFAULT_SESSION_TIMEOUTS,
   parseRateSpec,
@@ -30,6 +31,8 @@ export interface Config {
   webDist: string | undefined;
   /** Request body limit in bytes (413 above it). */
   bodyLimitBytes: number;
+  /** Active API keys one user may hold (KEY_LIMIT_REACHED beyond it). */
+  maxActiveKeysPerUser: number;
 }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -111,6 +114,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_SIGN_IN: rate('sign-in'),
   RATE_LIMIT_SIGN_UP: rate('sign-up'),
   RATE_LIMIT_LEAK_REPORT: rate('leak-report'),
+  RATE_LIMIT_HEALTH: rate('health'),
+  API_KEYS_PER_USER_MAX: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MAX_ACTIVE_KEYS_PER_USER),
   WEB_DIST: z.string().optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
 });
@@ -142,10 +147,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'sign-in': e.RATE_LIMIT_SIGN_IN,
         'sign-up': e.RATE_LIMIT_SIGN_UP,
         'leak-report': e.RATE_LIMIT_LEAK_REPORT,
+        health: e.RATE_LIMIT_HEALTH,
       },
     },
     webDist: e.WEB_DIST ?? `${repoRoot}apps/web/dist`,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    maxActiveKeysPerUser: e.API_KEYS_PER_USER_MAX,
   };
 }
 

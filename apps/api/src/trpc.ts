@@ -1,4 +1,12 @@
-import { authorize, DomainError, ERROR_TABLE, keyAccess, type Permission, type Role } from '@crowdee/core';
+import {
+  authorize,
+  DomainError,
+  ERROR_TABLE,
+  keyAccess,
+  type Permission,
+  type ProcedureRateTier,
+  type Role,
+} from '@crowdee/core';
 import { Membership } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { initTRPC } from '@trpc/server';
@@ -17,6 +25,11 @@ import type { ActiveSession, SessionUser } from './services/sessions.service.ts'
 export type Access = 'public' | 'session' | 'key' | 'authenticated' | `org:${Permission}`;
 export interface Meta extends OpenApiMeta {
   access?: Access;
+  /**
+   * A budget of the procedure's own (sign-in, sign-up, leak report), paid on every call together with the anonymous
+   * per-IP budget, whatever credentials come with it. Without it a call costs the caller's budget.
+   */
+  rateLimit?: ProcedureRateTier;
 }
 
 const t = initTRPC

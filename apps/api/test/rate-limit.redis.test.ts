@@ -51,8 +51,10 @@ describe.skipIf(!REDIS_URL)('Redis store (REDIS_URL)', () => {
         rest((i % 2 ? a : b).url, key, 'GET', '/me').then((r) => r.status),
       ),
     );
-    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+    // Kate's session spent 3 units of her one budget creating the org and the key (orgs.create, setActive,
+    // keys.create); the key shares what is left, across both instances.
+    expect(statuses.filter((s) => s === 200)).toHaveLength(17);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(23);
     expect((await (await fetch(`${a.url}/healthz`)).json()) as object).toMatchObject({
       rateLimitStore: 'redis',
     });

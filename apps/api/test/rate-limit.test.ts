@@ -12,10 +12,20 @@ async function hammer(n: number, send: () => Promise<{ status: number }>): Promi
 }
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
 
+/**
+ * A user's session and all their keys share one authenticated budget: a fresh user with an organization and a key
+ * has already spent three units of it through the settings app (orgs.create, orgs.setActive, keys.create).
+ */
+const SETUP_UNITS = 3;
+
+async function userWithKey(url: string, name: string): Promise<{ key: string }> {
+  const person = (await people(url, [name]))[name] as Person;
+  const orgId = (await orgWith(person, `${name}'s org`)).id;
+  return { key: (await keyFor(person, orgId, { role: 'viewer', name })).key };
+}
+
 describe('tiers and bursts', () => {
   let app: TestApp;
-  let kate: Person;
-  let orgId: string;
 
   beforeAll(async () => {
     app = await startTestApp({
@@ -26,51 +36,49 @@ describe('tiers and bursts', () => {
         },
       },
     });
-    kate = (await people(app.url, ['Kate'])).Kate as Person;
-    orgId = (await orgWith(kate, 'Limits')).id;
   });
   afterAll(async () => {
     await app?.close();
   });
 
   it('admits exactly the quota under a 50-way concurrent burst', async () => {
-    const fresh = (await keyFor(kate, orgId, { role: 'viewer', name: 'burst' })).key;
-    const statuses = await hammer(50, () => rest(app.url, fresh, 'GET', '/me'));
-    expect(count(statuses, 200)).toBe(30);
-    expect(count(statuses, 429)).toBe(20);
+    const { key } = await userWithKey(app.url, 'Burst');
+    const statuses = await hammer(50, () => rest(app.url, key, 'GET', '/me'));
+    expect(count(statuses, 200)).toBe(30 - SETUP_UNITS);
+    expect(count(statuses, 429)).toBe(20 + SETUP_UNITS);
   });
 
   it('puts the draft RateLimit headers on every answer and a complete problem on a REST 429', async () => {
-    const fresh = (await keyFor(kate, orgId, { role: 'viewer', name: 'headers' })).key;
+    const { key: fresh } = await userWithKey(app.url, 'Headers');
     const first = await rest(app.url, fresh, 'GET', '/me');
-    expect(first.headers.get('ratelimit-policy')).toBe('"key";q=30;w=60');
-    expect(first.headers.get('ratelimit')).toMatch(/^"key";r=29;t=(60|59)$/);
+    expect(first.headers.get('ratelimit-policy')).toBe('"user";q=30;w=60');
+    expect(first.headers.get('ratelimit')).toMatch(/^"user";r=26;t=(60|59)$/);
     expect(first.headers.get('access-control-expose-headers')).toMatch(
       /RateLimit, RateLimit-Policy, Retry-After/,
     );
     let last = first;
-    for (let i = 0; i < 30; i++) last = await rest(app.url, fresh, 'GET', '/me');
+    for (let i = 0; i < 30 - SETUP_UNITS; i++) last = await rest(app.url, fresh, 'GET', '/me');
     expect(last.status).toBe(429);
     const t = Number(/t=(\d+)/.exec(last.headers.get('ratelimit') ?? '')?.[1]);
     const retryAfter = Number(last.headers.get('retry-after'));
     expect(Number.isInteger(retryAfter)).toBe(true);
     expect(retryAfter).toBeGreaterThanOrEqual(t);
-    expect(last.headers.get('ratelimit')).toMatch(/^"key";r=0;t=\d+$/);
+    expect(last.headers.get('ratelimit')).toMatch(/^"user";r=0;t=\d+$/);
     expect(last.contentType).toMatch(/^application\/problem\+json/);
     expect(last.body).toMatchObject({
       type: QUOTA_TYPE,
       status: 429,
       code: 'RATE_LIMITED',
       retryAfter,
-      'violated-policies': ['key'],
+      'violated-policies': ['user'],
     });
   });
 
   it('limits public discovery and docs as anonymous traffic', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await fetch(`${app.url}/openapi.json`)).status);
-    // Kate's sign-up spent one of 127.0.0.1's ten anonymous units.
-    expect(count(statuses, 429)).toBe(3);
+    // The two sign-ups above spent two of 127.0.0.1's ten anonymous units.
+    expect(count(statuses, 429)).toBe(4);
     const limited = await fetch(`${app.url}/`);
     expect(limited.headers.get('ratelimit-policy')).toBe('"anonymous";q=10;w=60');
   });
@@ -248,8 +256,9 @@ describe('overrides', () => {
       const kate = (await people(app.url, ['Kate'])).Kate as Person;
       const org = await orgWith(kate, 'Heavy');
       const { key } = await keyFor(kate, org.id, { role: 'viewer' });
+      // Kate's session spent SETUP_UNITS of her 5 making the org and the key: her keys share that budget.
       const before = await hammer(8, () => rest(app.url, key, 'GET', '/me'));
-      expect(count(before, 429)).toBe(3);
+      expect(count(before, 429)).toBe(3 + SETUP_UNITS);
       await setOverride(
         app.orm.em.fork(),
         { orgId: org.id, quota: 100, windowSeconds: 60, reason: 'nightly sync', createdBy: 'test' },
@@ -259,7 +268,8 @@ describe('overrides', () => {
       const after = await hammer(20, () => rest(app.url, key, 'GET', '/me'));
       expect(after).not.toContain(429);
       const res = await rest(app.url, key, 'GET', '/me');
-      expect(res.headers.get('ratelimit-policy')).toBe('"key";q=100;w=60');
+      // The organization's override raises Kate's one budget while her key acts within its reach.
+      expect(res.headers.get('ratelimit-policy')).toBe('"user";q=100;w=60');
     } finally {
       await app.close();
     }

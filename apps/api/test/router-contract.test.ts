@@ -34,6 +34,19 @@ describe('deny by default', () => {
     expect(open).toEqual(['auth.session', 'auth.signIn', 'auth.signUp', 'keys.revokeLeaked', 'meta.status']);
   });
 
+  it('every public mutation declares a budget of its own, so no credential lifts it off that budget', () => {
+    const tiers = Object.fromEntries(
+      procedures
+        .filter(([, p]) => p._def.meta?.access === 'public' && p._def.type === 'mutation')
+        .map(([path, p]) => [path, p._def.meta?.rateLimit ?? 'none']),
+    );
+    expect(tiers).toEqual({
+      'auth.signIn': 'sign-in',
+      'auth.signUp': 'sign-up',
+      'keys.revokeLeaked': 'leak-report',
+    });
+  });
+
   it('queries never change state: every state-changing procedure is a mutation', () => {
     const stateChanging = /\.(create|update|delete|add|remove|revoke|rotate|leave|set|sign)/i;
     const queries = procedures

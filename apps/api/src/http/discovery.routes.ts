@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { ERROR_TABLE } from '@crowdee/core';
 import { pingDatabase } from '@crowdee/db';
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import type { AppDeps } from '../context.ts';
 import { API_VERSION, buildOpenApiDocument } from '../rest/openapi.ts';
 import type { AppRouter } from '../routers/index.ts';
@@ -65,8 +65,24 @@ ${rows}
 </tbody></table></body></html>`;
 }
 
-/** Public, read-only routes: discovery, health, the OpenAPI document and the docs pages. */
-export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter, health: HealthSource): Router {
+/** `GET /healthz`: whether the database answers, and where rate limits are counted. */
+export function healthCheck(deps: AppDeps, health: HealthSource): RequestHandler {
+  return async (_req, res) => {
+    const rateLimitStore = health.rateLimitStore();
+    try {
+      await pingDatabase(deps.orm);
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ status: 'ok', database: 'ok', rateLimitStore });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'health check: database unavailable');
+      res.status(503).setHeader('Cache-Control', 'no-store');
+      res.json({ status: 'unavailable', database: 'unavailable', rateLimitStore });
+    }
+  };
+}
+
+/** Public, read-only routes: discovery, the OpenAPI document and the docs pages. */
+export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter): Router {
   const routes = express.Router();
   const openapi = buildOpenApiDocument(appRouter);
   const openapiJson = JSON.stringify(openapi);
@@ -90,19 +106,6 @@ export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter, health: Hea
         errors: '/docs/errors',
       },
     });
-  });
-
-  routes.get('/healthz', async (_req, res) => {
-    const rateLimitStore = health.rateLimitStore();
-    try {
-      await pingDatabase(deps.orm);
-      res.setHeader('Cache-Control', 'no-store');
-      res.json({ status: 'ok', database: 'ok', rateLimitStore });
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'health check: database unavailable');
-      res.status(503).setHeader('Cache-Control', 'no-store');
-      res.json({ status: 'unavailable', database: 'unavailable', rateLimitStore });
-    }
   });
 
   routes.get(['/favicon.svg', '/favicon.ico'], (_req, res) => {

@@ -25,12 +25,19 @@ export function trpcErrorEnvelope(error: DomainError, path: string | null) {
 
 /** Procedure paths of a /trpc request: `a.b` or, batched, `a.b,c.d`. */
 export function trpcPaths(req: Request): string[] {
-  const path = decodeURIComponent((req.path || '/').replace(/^\//, ''));
+  let path: string;
+  try {
+    path = decodeURIComponent((req.path || '/').replace(/^\//, ''));
+  } catch {
+    // A path that is not valid percent-encoding names no procedure; the error must still be answered.
+    return [];
+  }
   return path ? path.split(',') : [];
 }
 
+/** Express mounts /trpc case-insensitively, so `/TRPC/…` is a tRPC request too. */
 export function isTrpcRequest(req: Request): boolean {
-  return req.baseUrl === '/trpc' || req.originalUrl.startsWith('/trpc');
+  return req.baseUrl.toLowerCase() === '/trpc' || /^\/trpc(\/|\?|$)/i.test(req.originalUrl);
 }
 
 /** Answers with an error in the caller's dialect: tRPC envelopes on /trpc, problem+json everywhere else. */

@@ -6,8 +6,9 @@ import { OverrideCache } from './override-cache.ts';
 import type { RateLimiting } from './rate-limit.middleware.ts';
 import { RateLimitStore } from './rate-limit.store.ts';
 
+export { type CallResolver, restCallResolver, trpcCallResolver } from './call-resolver.ts';
 export type { RateLimiting } from './rate-limit.middleware.ts';
-export { rateLimit } from './rate-limit.middleware.ts';
+export { publicRateLimit, rateLimit, resolveCalls } from './rate-limit.middleware.ts';
 export { RateLimitStore } from './rate-limit.store.ts';
 
 export interface RateLimitingOptions {

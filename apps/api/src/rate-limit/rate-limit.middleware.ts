@@ -3,18 +3,22 @@ import {
   formatRateLimit,
   formatRateLimitPolicy,
   ipBucket,
+  keyBudget,
   normalizeEmail,
   orgsInScope,
+  type PlannedCharge,
+  planCharges,
   type RatePolicy,
   type RateTier,
-  resolveKeyPolicy,
   retryAfterSeconds,
 } from '@crowdee/core';
-import type { Request, RequestHandler } from 'express';
-import { sendError, trpcPaths } from '../http/error-response.ts';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Auth } from '../context.ts';
+import { sendError } from '../http/error-response.ts';
 import { getRequestState } from '../http/request-state.ts';
+import type { CallResolver, ResolvedCalls } from './call-resolver.ts';
 import type { OverrideCache } from './override-cache.ts';
-import type { LimitDecision, RateLimitStore } from './rate-limit.store.ts';
+import type { Charge, LimitDecision, RateLimitStore } from './rate-limit.store.ts';
 
 export interface RateLimiting {
   store: RateLimitStore;
@@ -23,121 +27,159 @@ export interface RateLimiting {
   clock: () => Date;
 }
 
-interface Charge {
-  policy: RatePolicy;
-  key: string;
-  points: number;
-}
+const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
 
-export const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
-
-function named(policy: RatePolicy, name: string): RatePolicy {
-  return { ...policy, name };
-}
+const resolved = new WeakMap<Request, ResolvedCalls>();
 
 /** The client's address: the socket's, or X-Forwarded-For only when Express trusts the proxy it came through. */
 function clientBucket(req: Request): string {
   return ipBucket(req.ip ?? req.socket.remoteAddress ?? 'unknown');
 }
 
-/** The email of a sign-in attempt (batched or not), normalised, for the per IP + email budget. */
-function signInEmail(req: Request, index: number, batched: boolean): string {
+/** The input of call `index` as the adapter will read it (a batch's body is keyed by call index). */
+function callInput(req: Request, calls: ResolvedCalls, index: number): unknown {
   const body = req.body as Record<string, unknown> | undefined;
-  const input = (batched ? body?.[String(index)] : body) as { email?: unknown } | undefined;
-  return typeof input?.email === 'string' ? normalizeEmail(input.email).slice(0, 254) : '';
+  return calls.batched ? body?.[String(index)] : body;
 }
 
-/** What a request costs, and to whom: the caller's tier, plus the stricter budgets of the sensitive endpoints. */
-function chargesFor(req: Request, limits: RateLimiting, mode: 'api' | 'trpc' | 'public'): Charge[] {
-  const { policies } = limits;
+/** The email of a sign-in attempt, normalised, for the per IP + email budget. */
+function signInEmail(input: unknown): string {
+  const email = (input as { email?: unknown } | undefined)?.email;
+  return typeof email === 'string' ? normalizeEmail(email).slice(0, 254) : '';
+}
+
+/** The budget behind valid credentials: one per user, shared by their session and every key they hold. */
+function authenticatedBudget(auth: Auth, limits: RateLimiting): { policy: RatePolicy; key: string } | null {
+  const base = limits.policies.authenticated;
+  if (auth.kind === 'session') return { policy: { ...base, name: 'user' }, key: `user:${auth.user.id}` };
+  if (auth.kind !== 'key') return null;
+  const key = auth.key;
+  const budget = keyBudget(
+    base,
+    limits.overrides.all,
+    { id: key.id, creatorId: key.creator.id },
+    orgsInScope(key, key.creatorRoles.keys()),
+    limits.clock(),
+  );
+  return { policy: budget.policy, key: budget.bucket };
+}
+
+/** Counters for a plan; repeats (two sign-ups in one batch) are merged, so the store sees each counter once. */
+function chargesFor(
+  req: Request,
+  limits: RateLimiting,
+  calls: ResolvedCalls,
+  auth: Auth | undefined,
+): Charge[] {
   const ip = clientBucket(req);
-  const state = mode === 'public' ? undefined : getRequestState(req);
-  const auth = state?.auth;
-  const paths = mode === 'trpc' ? trpcPaths(req) : [];
-  // A tRPC batch costs one unit per call in it.
-  const units = mode === 'trpc' ? Math.max(1, paths.length) : 1;
-  const charges: Charge[] = [];
-
-  if (auth?.kind === 'key') {
-    const key = auth.key;
-    const orgIds = orgsInScope(key, key.creatorRoles.keys());
-    const policy = resolveKeyPolicy(
-      named(policies.authenticated, 'key'),
-      limits.overrides.all,
-      key.id,
-      orgIds,
-      limits.clock(),
-    );
-    charges.push({ policy, key: `key:${key.id}`, points: units });
-  } else if (auth?.kind === 'session') {
-    charges.push({
-      policy: named(policies.authenticated, 'user'),
-      key: `user:${auth.user.id}`,
-      points: units,
-    });
-  } else {
-    charges.push({ policy: policies.anonymous, key: `ip:${ip}`, points: units });
+  const caller = auth ? authenticatedBudget(auth, limits) : null;
+  const merged = new Map<string, Charge>();
+  const add = (policy: RatePolicy, key: string, points: number) => {
+    const existing = merged.get(key);
+    if (existing) existing.points += points;
+    else merged.set(key, { policy, key, points });
+  };
+  const { policies } = limits;
+  for (const planned of planCharges(calls.calls, caller !== null)) {
+    const { tier, units } = planned;
+    if (tier === 'authenticated' && caller) add(caller.policy, caller.key, units);
+    else if (tier === 'sign-in')
+      add(policies[tier], `signin:${ip}:${signInEmail(inputOf(req, calls, planned))}`, units);
+    else if (tier === 'sign-up') add(policies[tier], `signup:${ip}`, units);
+    else if (tier === 'leak-report') add(policies[tier], `leak:${ip}`, units);
+    else add(policies.anonymous, `ip:${ip}`, units);
   }
+  return [...merged.values()];
+}
 
-  if (req.method === 'POST') {
-    const batched = req.query.batch === '1' || req.query.batch === 'true';
-    paths.forEach((path, index) => {
-      if (path === 'auth.signIn') {
-        charges.push({
-          policy: policies['sign-in'],
-          key: `signin:${ip}:${signInEmail(req, index, batched)}`,
-          points: 1,
-        });
-      } else if (path === 'auth.signUp') {
-        charges.push({ policy: policies['sign-up'], key: `signup:${ip}`, points: 1 });
-      } else if (path === 'keys.revokeLeaked') {
-        charges.push({ policy: policies['leak-report'], key: `leak:${ip}`, points: 1 });
-      }
-    });
-    if (mode === 'api' && req.path === '/keys/revoke-leaked') {
-      charges.push({ policy: policies['leak-report'], key: `leak:${ip}`, points: 1 });
-    }
-  }
-  return charges;
+function inputOf(req: Request, calls: ResolvedCalls, planned: PlannedCharge): unknown {
+  return planned.call === null ? undefined : callInput(req, calls, planned.call);
 }
 
 /**
- * One middleware in front of /trpc, /api and the public routes (in front of the tRPC adapter, so a limited batch
- * gets a real 429 rather than a 207). Every answer carries RateLimit-Policy and RateLimit; a refusal is a 429
- * with Retry-After (whole seconds, never earlier than the window's reset).
+ * Takes every charge or none, sets the draft RateLimit headers, and answers 429 (with Retry-After, never earlier
+ * than a violated window resets) when any budget refuses. Returns whether the request may go on.
  */
-export function rateLimit(limits: RateLimiting, mode: 'api' | 'trpc' | 'public'): RequestHandler {
+async function charge(
+  req: Request,
+  res: Response,
+  limits: RateLimiting,
+  charges: Charge[],
+): Promise<boolean> {
+  const { allowed, decisions } = await limits.store.consumeAll(charges);
+  res.setHeader('RateLimit-Policy', decisions.map((d) => formatRateLimitPolicy(d.policy)).join(', '));
+  res.setHeader(
+    'RateLimit',
+    decisions.map((d) => formatRateLimit(d.policy, d.remaining, d.resetSeconds)).join(', '),
+  );
+  res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+  if (allowed) return true;
+  const violated = decisions.filter((d: LimitDecision) => !d.allowed);
+  const retryAfter = Math.max(
+    ...violated.map((d) => Math.max(retryAfterSeconds(d.msBeforeNext), d.resetSeconds)),
+  );
+  res.setHeader('Retry-After', String(retryAfter));
+  const names = violated.map((d) => d.policy.name);
+  sendError(
+    req,
+    res,
+    new DomainError('RATE_LIMITED', `Rate limit exceeded (${names.join(', ')}). Retry in ${retryAfter} s.`, {
+      retryAfter,
+      violatedPolicies: names,
+    }),
+  );
+  return false;
+}
+
+/**
+ * First in front of /trpc and /api/v1, before any work (no body parsing, no credential lookup): finds the calls the
+ * request will run with the adapter's own rules. A request naming a procedure that does not exist, or whose path
+ * cannot be decoded, is charged as anonymous traffic and refused here (404, or 400 for a malformed path).
+ */
+export function resolveCalls(limits: RateLimiting | null, resolve: CallResolver): RequestHandler {
   return async (req, res, next) => {
-    if (req.method === 'OPTIONS') return next();
-    const charges = chargesFor(req, limits, mode);
-    const decisions: LimitDecision[] = await Promise.all(
-      charges.map((c) => limits.store.consume(c.policy, c.key, c.points)),
-    );
-    res.setHeader('RateLimit-Policy', decisions.map((d) => formatRateLimitPolicy(d.policy)).join(', '));
-    res.setHeader(
-      'RateLimit',
-      decisions.map((d) => formatRateLimit(d.policy, d.remaining, d.resetSeconds)).join(', '),
-    );
-    res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
-    const violated = decisions.filter((d) => !d.allowed);
-    if (violated.length === 0) return next();
-    // Never earlier than any violated window resets.
-    const retryAfter = Math.max(
-      ...violated.map((d) => Math.max(retryAfterSeconds(d.msBeforeNext), d.resetSeconds)),
-    );
-    res.setHeader('Retry-After', String(retryAfter));
-    const names = violated.map((d) => d.policy.name);
+    const calls = resolve(req);
+    if (!calls.malformed && calls.calls.every((call) => call !== null)) {
+      resolved.set(req, calls);
+      return next();
+    }
+    if (limits) {
+      const units = calls.calls.length;
+      const anonymous = [
+        { policy: limits.policies.anonymous, key: `ip:${clientBucket(req)}`, points: units },
+      ];
+      if (!(await charge(req, res, limits, anonymous))) return;
+    }
     sendError(
       req,
       res,
-      new DomainError(
-        'RATE_LIMITED',
-        `Rate limit exceeded (${names.join(', ')}). Retry in ${retryAfter} s.`,
-        {
-          retryAfter,
-          violatedPolicies: names,
-        },
-      ),
+      calls.malformed
+        ? new DomainError('BAD_REQUEST', 'The request path is not valid percent-encoding.')
+        : new DomainError(
+            'NOT_FOUND',
+            `No procedure or route for ${req.method} ${req.originalUrl.split('?')[0]}.`,
+          ),
     );
+  };
+}
+
+/**
+ * After authentication, in front of the tRPC and REST adapters (so a limited batch gets a real 429 rather than a
+ * 207): charges the calls `resolveCalls` found, each to the budget its procedure declares.
+ */
+export function rateLimit(limits: RateLimiting): RequestHandler {
+  return async (req, res, next) => {
+    const calls = resolved.get(req);
+    if (!calls) return next(new Error('rate limits: calls were not resolved before charging'));
+    const charges = chargesFor(req, limits, calls, getRequestState(req)?.auth);
+    if (await charge(req, res, limits, charges)) next();
+  };
+}
+
+/** Everything outside /trpc and /api/v1 (discovery, docs, the app's files): one unit of `tier` per client IP. */
+export function publicRateLimit(limits: RateLimiting, tier: 'anonymous' | 'health'): RequestHandler {
+  return async (req, res, next) => {
+    const key = `${tier === 'health' ? 'health' : 'ip'}:${clientBucket(req)}`;
+    if (await charge(req, res, limits, [{ policy: limits.policies[tier], key, points: 1 }])) next();
   };
 }

@@ -1,11 +1,5 @@
 import type { RatePolicy } from '@crowdee/core';
 import type { Redis } from 'ioredis';
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
 import type { Logger } from '../logger.ts';
 
 export interface LimitDecision {
@@ -18,16 +12,106 @@ export interface LimitDecision {
   msBeforeNext: number;
 }
 
+/** Units of one policy's budget, counted under `key` (e.g. `user:<id>`, `ip:<bucket>`, `signin:<ip>:<email>`). */
+export interface Charge {
+  policy: RatePolicy;
+  key: string;
+  points: number;
+}
+
 export type StoreStatus = 'memory' | 'redis' | 'memory-fallback' | 'off';
 
+/** A counter's state as the store sees it when it decides. */
+interface Counted {
+  count: number;
+  ttlMs: number;
+}
+
 /**
- * Counters for every policy. In memory by default; with Redis, every API process shares one budget. Each Redis
- * limiter carries a per-process memory limiter as insurance: when Redis fails, counting continues per process
- * (logged, and visible in /healthz) — a store outage never turns into a 429 for everyone, and never touches
- * authentication, which does not depend on this store at all.
+ * Checks every counter, and increments them only when all of them admit the request: a refused request costs
+ * nothing anywhere, and two concurrent requests can never both see a unit that only one of them may take. One
+ * script, so Redis runs it atomically. Windows are fixed: a counter's first unit starts its window.
+ * KEYS: counters. ARGV: per counter quota, window in ms, points (in KEYS order). Returns
+ * [admitted, count1, ttl1, count2, ttl2, ...] with counts after the increment when admitted.
+ */
+const CONSUME_ALL_LUA = `
+local n = #KEYS
+local counts = {}
+local ttls = {}
+local admitted = 1
+for i = 1, n do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl < 0 then
+    count = 0
+    ttl = tonumber(ARGV[n + i])
+  end
+  counts[i] = count
+  ttls[i] = ttl
+  if count + tonumber(ARGV[2 * n + i]) > tonumber(ARGV[i]) then admitted = 0 end
+end
+local out = { admitted }
+for i = 1, n do
+  if admitted == 1 then
+    if counts[i] == 0 then
+      redis.call('SET', KEYS[i], ARGV[2 * n + i], 'PX', ARGV[n + i])
+      counts[i] = tonumber(ARGV[2 * n + i])
+    else
+      counts[i] = redis.call('INCRBY', KEYS[i], ARGV[2 * n + i])
+    end
+  end
+  out[2 * i] = counts[i]
+  out[2 * i + 1] = ttls[i]
+end
+return out
+`;
+
+interface ConsumeAllCommand {
+  crowdeeConsumeAll(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+}
+
+/** Per-process counters: the store without Redis, and the fallback while Redis is down. */
+class MemoryCounters {
+  private readonly counters = new Map<string, { count: number; resetAt: number }>();
+  private nextSweep = 0;
+
+  /** Synchronous from the first read to the last write, so it is atomic within the process. */
+  consumeAll(keys: readonly string[], charges: readonly Charge[], now: number): [boolean, Counted[]] {
+    this.sweep(now);
+    const counted: Counted[] = keys.map((key, i) => {
+      const entry = this.counters.get(key);
+      const windowMs = (charges[i]?.policy.windowSeconds ?? 1) * 1000;
+      return entry && entry.resetAt > now
+        ? { count: entry.count, ttlMs: entry.resetAt - now }
+        : { count: 0, ttlMs: windowMs };
+    });
+    const admitted = charges.every((c, i) => (counted[i]?.count ?? 0) + c.points <= c.policy.quota);
+    if (!admitted) return [false, counted];
+    keys.forEach((key, i) => {
+      const c = counted[i];
+      const charge = charges[i];
+      if (!c || !charge) return;
+      c.count += charge.points;
+      this.counters.set(key, { count: c.count, resetAt: now + c.ttlMs });
+    });
+    return [true, counted];
+  }
+
+  /** Forgets ended windows now and then, so counters of callers long gone do not pile up. */
+  private sweep(now: number): void {
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + 10_000;
+    for (const [key, entry] of this.counters) if (entry.resetAt <= now) this.counters.delete(key);
+  }
+}
+
+/**
+ * Counters for every policy. In memory by default; with Redis, every API process shares one budget. While Redis
+ * fails, counting continues per process (logged, and visible in /healthz) — a store outage never turns into a 429
+ * for everyone, and never touches authentication, which does not depend on this store at all.
  */
 export class RateLimitStore {
-  private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private readonly memory = new MemoryCounters();
   private redisHealthy: boolean;
 
   constructor(
@@ -36,23 +120,25 @@ export class RateLimitStore {
     private readonly namespace = 'crowdee',
   ) {
     this.redisHealthy = redis?.status === 'ready';
+    redis?.defineCommand('crowdeeConsumeAll', { lua: CONSUME_ALL_LUA });
     redis?.on('ready', () => {
       if (!this.redisHealthy)
         logger.info('rate limits: Redis is back; counting is shared across processes again');
       this.redisHealthy = true;
     });
-    const down = (reason: string) => {
-      if (this.redisHealthy) {
-        logger.warn(
-          { reason },
-          'rate limits: Redis unavailable; falling back to per-process memory counters',
-        );
-      }
-      this.redisHealthy = false;
-    };
-    redis?.on('error', (error: Error) => down(error.message));
-    redis?.on('close', () => down('connection closed'));
-    redis?.on('end', () => down('connection ended'));
+    redis?.on('error', (error: Error) => this.down(error.message));
+    redis?.on('close', () => this.down('connection closed'));
+    redis?.on('end', () => this.down('connection ended'));
+  }
+
+  private down(reason: string): void {
+    if (this.redisHealthy) {
+      this.logger.warn(
+        { reason },
+        'rate limits: Redis unavailable; falling back to per-process memory counters',
+      );
+    }
+    this.redisHealthy = false;
   }
 
   /** Stops listening to the Redis connection (before its owner closes it), so shutdown logs no outage. */
@@ -70,54 +156,57 @@ export class RateLimitStore {
     return this.redisHealthy && this.redis.status === 'ready' ? 'redis' : 'memory-fallback';
   }
 
-  private limiterFor(policy: RatePolicy): RateLimiterAbstract {
-    const id = `${policy.name}:${policy.quota}:${policy.windowSeconds}`;
-    let limiter = this.limiters.get(id);
-    if (!limiter) {
-      const options = {
-        points: policy.quota,
-        duration: policy.windowSeconds,
-        keyPrefix: `${this.namespace}:rl:${id}`,
-      };
-      const memory = new RateLimiterMemory(options);
-      limiter = this.redis
-        ? new RateLimiterRedis({
-            ...options,
-            storeClient: this.redis,
-            rejectIfRedisNotReady: true,
-            insuranceLimiter: memory,
-          })
-        : memory;
-      this.limiters.set(id, limiter);
+  /**
+   * Takes every charge of one request, or none of them: a request refused by one budget spends no other.
+   * Charges must name distinct counters (the caller merges repeats).
+   */
+  async consumeAll(charges: readonly Charge[]): Promise<{ allowed: boolean; decisions: LimitDecision[] }> {
+    // A counter per policy name, key and window: a new quota (an override) keeps counting the same window.
+    const keys = charges.map(
+      (c) => `${this.namespace}:rl:${c.policy.name}:${c.policy.windowSeconds}:${c.key}`,
+    );
+    let result: [boolean, Counted[]] | undefined;
+    if (this.redis && this.status() === 'redis') {
+      try {
+        result = await this.consumeInRedis(this.redis, keys, charges);
+      } catch (error) {
+        this.logger.warn(
+          { err: error },
+          'rate limits: Redis failed to count; this request counted in memory',
+        );
+      }
     }
-    return limiter;
-  }
-
-  async consume(policy: RatePolicy, key: string, points: number): Promise<LimitDecision> {
-    try {
-      const res = await this.limiterFor(policy).consume(key, points);
-      return decision(policy, true, res);
-    } catch (error) {
-      if (error instanceof RateLimiterRes) return decision(policy, false, error);
-      // Neither the store nor its insurance could count: let the request through rather than refuse everyone.
-      this.logger.error({ err: error }, 'rate limits: counting failed; request allowed');
+    const [allowed, counted] = result ?? this.memory.consumeAll(keys, charges, Date.now());
+    const decisions = charges.map((c, i): LimitDecision => {
+      const { count, ttlMs } = counted[i] ?? { count: 0, ttlMs: 0 };
+      const violated = !allowed && count + c.points > c.policy.quota;
       return {
-        policy,
-        allowed: true,
-        remaining: policy.quota,
-        resetSeconds: policy.windowSeconds,
-        msBeforeNext: 0,
+        policy: c.policy,
+        allowed: !violated,
+        remaining: Math.max(0, c.policy.quota - count),
+        resetSeconds: Math.ceil(ttlMs / 1000),
+        msBeforeNext: violated ? ttlMs : 0,
       };
-    }
+    });
+    return { allowed, decisions };
   }
-}
 
-function decision(policy: RatePolicy, allowed: boolean, res: RateLimiterRes): LimitDecision {
-  return {
-    policy,
-    allowed,
-    remaining: Math.max(0, res.remainingPoints),
-    resetSeconds: Math.ceil(res.msBeforeNext / 1000),
-    msBeforeNext: allowed ? 0 : res.msBeforeNext,
-  };
+  private async consumeInRedis(
+    redis: Redis,
+    keys: readonly string[],
+    charges: readonly Charge[],
+  ): Promise<[boolean, Counted[]]> {
+    const args = [
+      ...charges.map((c) => c.policy.quota),
+      ...charges.map((c) => c.policy.windowSeconds * 1000),
+      ...charges.map((c) => c.points),
+    ];
+    const out = await (redis as unknown as ConsumeAllCommand).crowdeeConsumeAll(
+      keys.length,
+      ...keys,
+      ...args,
+    );
+    const counted = keys.map((_, i) => ({ count: Number(out[2 * i + 1]), ttlMs: Number(out[2 * i + 2]) }));
+    return [out[0] === 1, counted];
+  }
 }

@@ -143,6 +143,7 @@ export const apiKeysRouter = router({
 
   revokeLeaked: publicProcedure
     .meta({
+      rateLimit: 'leak-report',
       openapi: {
         method: 'POST',
         path: '/keys/revoke-leaked',

@@ -15,6 +15,7 @@ const signedInDescription = z.object({
 
 export const authRouter = router({
   signUp: publicProcedure
+    .meta({ rateLimit: 'sign-up' })
     .input(z.object({ email: emailSchema, password: passwordSchema, name: nameSchema(200) }))
     .output(signedInOut)
     .mutation(async ({ ctx, input }) => {
@@ -24,6 +25,7 @@ export const authRouter = router({
     }),
 
   signIn: publicProcedure
+    .meta({ rateLimit: 'sign-in' })
     .input(z.object({ email: z.string().max(320), password: passwordSchema }))
     .output(signedInOut)
     .mutation(async ({ ctx, input }) => {

@@ -11,6 +11,7 @@ import {
   type KeyRole,
   keyInScope,
   keyStatus,
+  mayCreateAnotherKey,
   orgsInScope,
   parseKey,
   type Role,
@@ -22,6 +23,7 @@ import {
   strictestPolicy,
 } from '@crowdee/core';
 import { ApiKey, type ApiKeyRevocationReason, Membership, User } from '@crowdee/db';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
 import { type Actor, type AuditAction, recordAudit } from './audit.service.ts';
@@ -179,26 +181,41 @@ export async function createKey(
       fieldErrors: [{ path: 'expiresAt', message: expiry.message }],
     });
   }
-  const { key, hash, hint } = generateKey();
-  const user = await em.findOneOrFail(User, { id: creator.id });
-  const apiKey = em.create(ApiKey, {
-    id: randomUUID(),
-    name: input.name,
-    hash,
-    hint,
-    role: input.role,
-    creator: user,
-    scopeOrgIds: scope,
-    expiresAt: expiry.expiresAt,
-    createdAt: now,
+  const cap = deps.config.maxActiveKeysPerUser;
+  return em.transactional(async (tem) => {
+    // The user's row lock serialises their concurrent creations, so a burst cannot count past the cap.
+    const user = await tem.findOneOrFail(User, { id: creator.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const active = await tem.count(ApiKey, {
+      creator: creator.id,
+      revokedAt: null,
+      $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }],
+    });
+    if (!mayCreateAnotherKey(active, cap)) {
+      throw new DomainError(
+        'KEY_LIMIT_REACHED',
+        `You already hold ${active} active API keys, the most one account may hold (${cap}): revoke one you no longer use first.`,
+      );
+    }
+    const { key, hash, hint } = generateKey();
+    const apiKey = tem.create(ApiKey, {
+      id: randomUUID(),
+      name: input.name,
+      hash,
+      hint,
+      role: input.role,
+      creator: user,
+      scopeOrgIds: scope,
+      expiresAt: expiry.expiresAt,
+      createdAt: now,
+    });
+    auditKey(tem, actor, 'key.created', apiKey, reachable, now, {
+      role: input.role,
+      scope,
+      expiresAt: iso(expiry.expiresAt),
+    });
+    await tem.flush();
+    return { key, apiKey: apiKeyView(apiKey, { id: user.id, name: user.name, email: user.email }, now) };
   });
-  auditKey(em, actor, 'key.created', apiKey, reachable, now, {
-    role: input.role,
-    scope,
-    expiresAt: iso(expiry.expiresAt),
-  });
-  await em.flush();
-  return { key, apiKey: apiKeyView(apiKey, { id: user.id, name: user.name, email: user.email }, now) };
 }
 
 export async function listMyKeys(em: EntityManager, userId: string, now: Date): Promise<ApiKeyView[]> {

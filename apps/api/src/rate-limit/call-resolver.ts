@@ -1,0 +1,113 @@
+import type { ProcedureRateTier, RatedCall } from '@crowdee/core';
+import type { AnyRouter } from '@trpc/server';
+import type { Request } from 'express';
+import {
+  forEachOpenApiProcedure,
+  getPathRegExp,
+  normalizePath,
+  type OpenApiProcedureRecord,
+} from 'trpc-to-openapi';
+import type { Meta } from '../trpc.ts';
+
+/**
+ * The calls one request will run, found the way the adapter that serves it will find them — so the budget follows
+ * the procedure that runs, whatever the URL's spelling. `calls[i]` is null for a call that names no procedure.
+ */
+export interface ResolvedCalls {
+  calls: RatedCall[];
+  /** tRPC procedure paths (one per call); for REST, the matched procedure's path. */
+  paths: string[];
+  batched: boolean;
+  /** The request cannot name any procedure (its path is not valid percent-encoding). */
+  malformed: boolean;
+}
+
+export type CallResolver = (req: Request) => ResolvedCalls;
+
+interface ProcedureRecord {
+  procedures: Record<string, { _def: { meta?: Meta; type: string } }>;
+  lazy: Record<string, unknown>;
+}
+
+function definitionOf(router: AnyRouter): ProcedureRecord {
+  const def = router._def as unknown as ProcedureRecord;
+  // Lazy routers load procedures on first call; a tier table built at start-up would not know them.
+  if (Object.keys(def.lazy).length > 0) throw new Error('rate limits: lazy tRPC routers are not supported');
+  return def;
+}
+
+function batchParameter(url: string): boolean {
+  if (!url.includes('?')) return false;
+  return new URL(url, 'http://localhost').searchParams.get('batch') === '1';
+}
+
+/**
+ * For /trpc, mounted in Express, the same steps as @trpc/server 11.22's express adapter and `resolveResponse`:
+ * the procedure path is whatever follows the *last* `/` of `req.path` (so `/x/auth.signIn` runs auth.signIn), it
+ * is percent-decoded as a whole (so `%2C` separates batch calls and `auth%2EsignIn` is auth.signIn), a batch is
+ * `batch=1` exactly as URLSearchParams reads it, and a procedure is an own key of the router's flat record.
+ */
+export function trpcCallResolver(router: AnyRouter): CallResolver {
+  const tiers = new Map<string, ProcedureRateTier | null>();
+  for (const [path, procedure] of Object.entries(definitionOf(router).procedures)) {
+    tiers.set(path, procedure._def.meta?.rateLimit ?? null);
+  }
+  const rated = (path: string): RatedCall => {
+    const tier = tiers.get(path);
+    return tier === undefined ? null : { tier };
+  };
+  return (req) => {
+    const raw = req.path.slice(req.path.lastIndexOf('/') + 1);
+    const batched = batchParameter(req.url);
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return { calls: [null], paths: [], batched, malformed: true };
+    }
+    const paths = batched ? decoded.split(',') : [decoded];
+    return { calls: paths.map(rated), paths, batched, malformed: false };
+  };
+}
+
+interface RestRoute {
+  pattern: RegExp;
+  path: string;
+  tier: ProcedureRateTier | null;
+}
+
+/**
+ * For /api/v1, the matcher trpc-to-openapi 3.3's node-http handler builds, from its own exported helpers: routes per
+ * method in procedure order, each path `normalizePath`d and compiled by `getPathRegExp` (case-insensitive, one
+ * leading and one trailing slash optional), tried against the WHATWG-normalised pathname of `req.url` (so `.`
+ * and `..` segments, `%2e` and backslashes resolve as they do there); the first match runs.
+ */
+export function restCallResolver(router: AnyRouter): CallResolver {
+  const routes = new Map<string, RestRoute[]>();
+  forEachOpenApiProcedure<Meta>(
+    definitionOf(router).procedures as unknown as OpenApiProcedureRecord,
+    ({ path, procedure, meta }) => {
+      if (procedure._def.type === 'subscription') return;
+      const list = routes.get(meta.openapi.method) ?? [];
+      list.push({
+        pattern: getPathRegExp(normalizePath(meta.openapi.path)),
+        path,
+        tier: meta.rateLimit ?? null,
+      });
+      routes.set(meta.openapi.method, list);
+    },
+  );
+  return (req) => {
+    let pathname: string;
+    try {
+      pathname = new URL(req.url.startsWith('/') ? `http://127.0.0.1${req.url}` : req.url).pathname;
+    } catch {
+      return { calls: [null], paths: [], batched: false, malformed: true };
+    }
+    const path = normalizePath(pathname);
+    const route = routes.get(req.method)?.find((r) => r.pattern.test(path));
+    return route
+      ? { calls: [{ tier: route.tier }], paths: [route.path], batched: false, malformed: false }
+      : { calls: [null], paths: [], batched: false, malformed: false };
+  };
+}
