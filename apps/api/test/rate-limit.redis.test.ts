@@ -64,6 +64,41 @@ describe.skipIf(!REDIS_URL)('Redis store (REDIS_URL)', () => {
   });
 });
 
+describe.skipIf(!REDIS_URL)('all-or-nothing charges in Redis (REDIS_URL)', () => {
+  it('a concurrent sign-in burst over two instances admits exactly what every budget allows and spends nothing else', async () => {
+    const db = await createTestDatabase();
+    const limits = {
+      redisUrl: REDIS_URL ?? '',
+      namespace: `test-${randomUUID().slice(0, 8)}`,
+      policies: {
+        anonymous: { quota: 8, windowSeconds: 60 },
+        'sign-in': { quota: 5, windowSeconds: 900 },
+      },
+    };
+    const a = await startTestApp({ database: db, limits });
+    const b = await startTestApp({ database: db, limits });
+    apps.push(a, b);
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        fetch(`${(i % 2 ? a : b).url}/trpc/auth.signIn`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'burst@example.com', password: 'wrong password' }),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(25);
+    // The 25 refused attempts spent no anonymous unit: 8 - 5 remain for other traffic, on either instance.
+    const docs = await fetch(`${a.url}/openapi.json`);
+    expect(docs.headers.get('ratelimit')).toMatch(/^"anonymous";r=2;/);
+    expect((await (await fetch(`${b.url}/healthz`)).json()) as object).toMatchObject({ rateLimitStore: 'redis' });
+    await a.close();
+    await b.close();
+    await db.drop();
+  });
+});
+
 describe.skipIf(!REDIS_URL || !REDIS_SERVER)('Redis outage (private redis-server)', () => {
   if (REDIS_URL && !REDIS_SERVER) console.warn('[skip] Redis outage test: no redis-server binary on PATH');
 
