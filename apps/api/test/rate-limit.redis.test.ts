@@ -92,7 +92,9 @@ describe.skipIf(!REDIS_URL)('all-or-nothing charges in Redis (REDIS_URL)', () =>
     // The 25 refused attempts spent no anonymous unit: 8 - 5 remain for other traffic, on either instance.
     const docs = await fetch(`${a.url}/openapi.json`);
     expect(docs.headers.get('ratelimit')).toMatch(/^"anonymous";r=2;/);
-    expect((await (await fetch(`${b.url}/healthz`)).json()) as object).toMatchObject({ rateLimitStore: 'redis' });
+    expect((await (await fetch(`${b.url}/healthz`)).json()) as object).toMatchObject({
+      rateLimitStore: 'redis',
+    });
     await a.close();
     await b.close();
     await db.drop();
