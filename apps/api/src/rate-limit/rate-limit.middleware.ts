@@ -6,7 +6,6 @@ import {
   keyBudget,
   normalizeEmail,
   orgsInScope,
-  type PlannedCharge,
   planCharges,
   type RatePolicy,
   type RateTier,
@@ -37,7 +36,8 @@ function clientBucket(req: Request): string {
 }
 
 /** The input of call `index` as the adapter will read it (a batch's body is keyed by call index). */
-function callInput(req: Request, calls: ResolvedCalls, index: number): unknown {
+function callInput(req: Request, calls: ResolvedCalls, index: number | null): unknown {
+  if (index === null) return undefined;
   const body = req.body as Record<string, unknown> | undefined;
   return calls.batched ? body?.[String(index)] : body;
 }
@@ -84,16 +84,12 @@ function chargesFor(
     const { tier, units } = planned;
     if (tier === 'authenticated' && caller) add(caller.policy, caller.key, units);
     else if (tier === 'sign-in')
-      add(policies[tier], `signin:${ip}:${signInEmail(inputOf(req, calls, planned))}`, units);
+      add(policies[tier], `signin:${ip}:${signInEmail(callInput(req, calls, planned.call))}`, units);
     else if (tier === 'sign-up') add(policies[tier], `signup:${ip}`, units);
     else if (tier === 'leak-report') add(policies[tier], `leak:${ip}`, units);
     else add(policies.anonymous, `ip:${ip}`, units);
   }
   return [...merged.values()];
-}
-
-function inputOf(req: Request, calls: ResolvedCalls, planned: PlannedCharge): unknown {
-  return planned.call === null ? undefined : callInput(req, calls, planned.call);
 }
 
 /**
