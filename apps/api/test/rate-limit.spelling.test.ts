@@ -182,7 +182,8 @@ describe('every spelling of a public procedure pays its own budget', () => {
   });
 
   it('charges a path that is not valid percent-encoding, and answers it without an HTML page', async () => {
-    for (const path of ['/trpc/%E0%A4%A', '/trpc/auth.signIn%', '/trpc/x/%ZZ?batch=1']) {
+    const paths = ['/trpc/%E0%A4%A', '/trpc/auth.signIn%', '/trpc/x/%ZZ?batch=1', '/api/v1/keys/%E0%A4%A'];
+    for (const path of paths) {
       const res = await raw(app.url, 'GET', path, { headers: { 'x-forwarded-for': nextAddress() } });
       expect([path, res.status, chargedPolicies(res)]).toEqual([path, 400, ['anonymous']]);
       expect(res.text).not.toMatch(/<html|URIError|node_modules/i);

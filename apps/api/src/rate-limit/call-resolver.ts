@@ -70,6 +70,16 @@ export function trpcCallResolver(router: AnyRouter): CallResolver {
   };
 }
 
+/** Whether a path is valid percent-encoding (trpc-to-openapi would run nothing for one that is not). */
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface RestRoute {
   pattern: RegExp;
   path: string;
@@ -102,6 +112,9 @@ export function restCallResolver(router: AnyRouter): CallResolver {
     try {
       pathname = new URL(req.url.startsWith('/') ? `http://127.0.0.1${req.url}` : req.url).pathname;
     } catch {
+      return { calls: [null], paths: [], batched: false, malformed: true };
+    }
+    if (pathname.includes('%') && !decodable(pathname)) {
       return { calls: [null], paths: [], batched: false, malformed: true };
     }
     const path = normalizePath(pathname);
