@@ -5,9 +5,10 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimiting } from './rate-limit/index.ts';
 import type { Actor } from './services/audit.service.ts';
-import type { CachedKey, KeyCache } from './services/key-cache.ts';
+import type { CachedKey, CachedSessionToken, KeyCache } from './services/key-cache.ts';
 import type { KeyVerifier } from './services/key-verifier.ts';
 import type { PasswordHasher } from './services/passwords.ts';
+import type { SessionTokenVerifier } from './services/session-tokens.service.ts';
 import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
 
 /** Long-lived collaborators, built once per process (or per test). */
@@ -19,6 +20,7 @@ export interface AppDeps {
   clock: () => Date;
   keyCache: KeyCache;
   keyVerifier: KeyVerifier;
+  sessionTokenVerifier: SessionTokenVerifier;
   passwords: PasswordHasher;
   /** Null when rate limiting is switched off (RATE_LIMITS=off). */
   limits: RateLimiting | null;
@@ -29,6 +31,8 @@ export type Auth =
   | { kind: 'anonymous' }
   | { kind: 'session'; session: ActiveSession; user: SessionUser }
   | { kind: 'key'; key: CachedKey }
+  /** A session token: acts as the signed-in user it is bound to, never for session-only actions. */
+  | { kind: 'session-token'; token: CachedSessionToken }
   | { kind: 'rejected'; error: DomainError };
 
 export interface RequestInfo {
@@ -58,6 +62,14 @@ export function actorOf(ctx: Pick<Context, 'auth' | 'request'>): Actor {
       return { ...base, type: 'user', userId: ctx.auth.user.id, keyId: null };
     case 'key':
       return { ...base, type: 'key', userId: ctx.auth.key.creator.id, keyId: ctx.auth.key.id };
+    case 'session-token':
+      return {
+        ...base,
+        type: 'session-token',
+        userId: ctx.auth.token.creator.id,
+        keyId: null,
+        tokenId: ctx.auth.token.id,
+      };
     default:
       return { ...base, type: 'anonymous', userId: null, keyId: null };
   }

@@ -6,6 +6,7 @@ import type { RateLimiting } from './rate-limit/index.ts';
 import { KeyCache } from './services/key-cache.ts';
 import { KeyVerifier } from './services/key-verifier.ts';
 import { PasswordHasher, type PasswordHasherOptions } from './services/passwords.ts';
+import { SessionTokenVerifier } from './services/session-tokens.service.ts';
 
 export interface DepsOptions {
   clock?: () => Date;
@@ -24,6 +25,7 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
     clock,
     keyCache,
     keyVerifier: new KeyVerifier(orm, keyCache, clock, logger),
+    sessionTokenVerifier: new SessionTokenVerifier(orm, keyCache, clock, logger, config.sessions),
     passwords: new PasswordHasher(options.passwordHashing),
     limits: options.limits ?? null,
   };

@@ -27,6 +27,8 @@ export interface E2EOptions {
   /** Cheap argon2id parameters for suites that sign many users up. */
   fastPasswordHashing?: boolean;
   port?: number;
+  /** A clock the test can move (expiry of keys, sessions and session tokens without sleeping). */
+  clock?: () => Date;
 }
 
 export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
@@ -44,6 +46,7 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
   });
   const deps = createDeps(config, logger, orm, {
     limits,
+    ...(options.clock ? { clock: options.clock } : {}),
     ...(options.fastPasswordHashing ? { passwordHashing: { memoryCost: 1024, timeCost: 1 } } : {}),
   });
   const http = await listen(createApp(deps), options.port ?? 0, '127.0.0.1');

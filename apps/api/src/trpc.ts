@@ -15,14 +15,14 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
 import type { Context } from './context.ts';
 import { toDomainError, toTrpcError } from './errors.ts';
-import type { CachedKey } from './services/key-cache.ts';
+import type { CachedKey, CachedSessionToken } from './services/key-cache.ts';
 import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
 
 /**
  * Every procedure declares what it needs. The procedure kinds below set `access`; a procedure built any other way
  * has none, and the router test fails (deny by default).
  */
-export type Access = 'public' | 'session' | 'key' | 'authenticated' | `org:${Permission}`;
+export type Access = 'public' | 'session' | 'key' | 'session-token' | 'authenticated' | `org:${Permission}`;
 export interface Meta extends OpenApiMeta {
   access?: Access;
   /**
@@ -62,16 +62,22 @@ const t = initTRPC
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** The caller on whose behalf a procedure acts: a signed-in user, or a key acting for its creator. */
+/**
+ * The caller on whose behalf a procedure acts: a signed-in user, a key acting for its creator, or a session token
+ * acting as the user whose sign-in it is bound to (with their current roles, uncapped, but never session-only).
+ */
 export type Caller =
   | { kind: 'session'; userId: string; user: SessionUser; session: ActiveSession }
-  | { kind: 'key'; userId: string; key: CachedKey };
+  | { kind: 'key'; userId: string; key: CachedKey }
+  | { kind: 'token'; userId: string; token: CachedSessionToken };
 
 /** The caller behind valid credentials, or null when there are none. */
 function callerOf(auth: Context['auth']): Caller | null {
   if (auth.kind === 'session')
     return { kind: 'session', userId: auth.user.id, user: auth.user, session: auth.session };
   if (auth.kind === 'key') return { kind: 'key', userId: auth.key.creator.id, key: auth.key };
+  if (auth.kind === 'session-token')
+    return { kind: 'token', userId: auth.token.creator.id, token: auth.token };
   return null;
 }
 
@@ -97,7 +103,15 @@ export const keyProcedure = credentialsChecked.meta({ access: 'key' }).use(({ ct
   throw toTrpcError(new DomainError('UNAUTHENTICATED'));
 });
 
-/** A signed-in user or a valid key. */
+/** Session tokens only: what a token can do to itself (refresh). */
+export const sessionTokenProcedure = credentialsChecked
+  .meta({ access: 'session-token' })
+  .use(({ ctx, next }) => {
+    if (ctx.auth.kind === 'session-token') return next({ ctx: { token: ctx.auth.token } });
+    throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+  });
+
+/** A signed-in user, a valid key or a valid session token. */
 export const authenticatedProcedure = credentialsChecked
   .meta({ access: 'authenticated' })
   .use(({ ctx, next }) => {
@@ -132,14 +146,14 @@ async function membershipRole(em: EntityManager, userId: string, orgId: string):
 }
 
 /**
- * The caller's role in an organization, right now. Sessions read the membership on every request; keys use the
- * creator's memberships from the key cache, which every membership change invalidates.
+ * The caller's role in an organization, right now. Sessions read the membership on every request; keys and session
+ * tokens use the user's memberships from the credential cache, which every membership change invalidates.
  */
 export async function roleInOrganization(ctx: Context, caller: Caller, orgId: string): Promise<Role> {
   const role =
-    caller.kind === 'key'
-      ? (caller.key.creatorRoles.get(orgId) ?? null)
-      : await membershipRole(ctx.em, caller.userId, orgId);
+    caller.kind === 'session'
+      ? await membershipRole(ctx.em, caller.userId, orgId)
+      : ((caller.kind === 'key' ? caller.key : caller.token).creatorRoles.get(orgId) ?? null);
   return roleFromMembership(caller, orgId, role);
 }
 

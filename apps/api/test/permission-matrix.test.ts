@@ -1,6 +1,7 @@
 /**
  * Every role (and a non-member, and anonymous) × every organization, member and project procedure × own
- * organization / another organization. Each cell runs against a fresh organization and asserts the exact code.
+ * organization / another organization, by browser session and by session token (a bearer token bound to the
+ * sign-in). Each cell runs against a fresh organization and asserts the exact code.
  * The expected minimum roles are written out here, independently of packages/core's catalogue, so a mistake in
  * the catalogue fails this test instead of being mirrored by it.
  */
@@ -9,8 +10,20 @@ import { orgWith, type Person, people } from './helpers/fixtures.ts';
 import { Browser, errorCode } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
-type Caller = 'owner' | 'admin' | 'member' | 'viewer' | 'non-member' | 'anonymous';
-const CALLERS: Caller[] = ['owner', 'admin', 'member', 'viewer', 'non-member', 'anonymous'];
+type Role = 'owner' | 'admin' | 'member' | 'viewer';
+type Caller = Role | `${Role} by token` | 'non-member' | 'anonymous';
+const CALLERS: Caller[] = [
+  'owner',
+  'admin',
+  'member',
+  'viewer',
+  'owner by token',
+  'admin by token',
+  'member by token',
+  'viewer by token',
+  'non-member',
+  'anonymous',
+];
 const RANK = ['viewer', 'member', 'admin', 'owner'];
 
 const MINIMUM: Record<string, string> = {
@@ -31,6 +44,9 @@ const MINIMUM: Record<string, string> = {
   'projects.delete': 'admin',
   'audit.list': 'admin',
 };
+
+/** What a bearer credential may never do, whatever the role: only a signed-in browser session may. */
+const SESSION_ONLY = new Set(['orgs.delete', 'orgs.setKeyPolicy', 'orgs.setActive']);
 
 interface Cell {
   orgId: string;
@@ -80,22 +96,36 @@ async function freshCell(caller: Caller, target: 'own' | 'other'): Promise<{ cel
   const founder = cast.Founder as Person;
   const callerPerson = caller === 'non-member' ? (cast.Stranger as Person) : (cast.Caller as Person);
   const members = [{ person: cast.Target as Person, role: 'viewer' as const }];
-  if (RANK.includes(caller)) members.push({ person: callerPerson, role: caller as 'viewer' });
+  const role = roleOf(caller);
+  if (role) members.push({ person: callerPerson, role: role as 'viewer' });
   const own = await orgWith(founder, 'Own', members);
   const ownProject = await founder.browser.trpc.projects.create.mutate({
     orgId: own.id,
     name: `own-${Math.random()}`,
   });
   const browser = caller === 'anonymous' ? new Browser(app.url) : callerPerson.browser;
+  if (caller.endsWith(' by token')) {
+    // The same person, through a session token of theirs instead of the cookie: no cookie is sent at all.
+    const { token } = await callerPerson.browser.trpc.auth.createSessionToken.mutate({ audience: 'matrix' });
+    const bearer = new Browser(app.url);
+    bearer.headers = { authorization: `Bearer ${token}` };
+    return { browser: bearer, cell: await cellFor(own.id, ownProject.id, target) };
+  }
+  return { browser, cell: await cellFor(own.id, ownProject.id, target) };
+}
+
+function roleOf(caller: Caller): Role | null {
+  const role = caller.replace(' by token', '');
+  return RANK.includes(role) ? (role as Role) : null;
+}
+
+async function cellFor(ownId: string, ownProjectId: string, target: 'own' | 'other'): Promise<Cell> {
   if (target === 'own') {
     return {
-      browser,
-      cell: {
-        orgId: own.id,
-        projectId: ownProject.id,
-        targetUserId: (cast.Target as Person).id,
-        newcomerEmail: (cast.Newcomer as Person).email,
-      },
+      orgId: ownId,
+      projectId: ownProjectId,
+      targetUserId: (cast.Target as Person).id,
+      newcomerEmail: (cast.Newcomer as Person).email,
     };
   }
   // Another organization the caller is not part of (the stranger is in one of its own, which changes nothing).
@@ -107,21 +137,23 @@ async function freshCell(caller: Caller, target: 'own' | 'other'): Promise<{ cel
     name: 'theirs',
   });
   return {
-    browser,
-    cell: {
-      orgId: other.id,
-      projectId: otherProject.id,
-      targetUserId: (cast.Target as Person).id,
-      newcomerEmail: (cast.Newcomer as Person).email,
-    },
+    orgId: other.id,
+    projectId: otherProject.id,
+    targetUserId: (cast.Target as Person).id,
+    newcomerEmail: (cast.Newcomer as Person).email,
   };
 }
 
 function expected(procedure: string, caller: Caller, target: 'own' | 'other'): string {
   if (caller === 'anonymous') return 'UNAUTHENTICATED';
-  if (caller === 'non-member' || target === 'other') return 'NOT_FOUND';
+  const byToken = caller.endsWith(' by token');
+  // orgs.setActive is session-only before it looks at any organization.
+  if (byToken && procedure === 'orgs.setActive') return 'SESSION_REQUIRED';
+  const role = roleOf(caller);
+  if (role === null || target === 'other') return 'NOT_FOUND';
+  if (byToken && SESSION_ONLY.has(procedure)) return 'SESSION_REQUIRED';
   const minimum = MINIMUM[procedure] ?? 'owner';
-  return RANK.indexOf(caller) >= RANK.indexOf(minimum) ? 'OK' : 'FORBIDDEN';
+  return RANK.indexOf(role) >= RANK.indexOf(minimum) ? 'OK' : 'FORBIDDEN';
 }
 
 describe.each(Object.keys(PROCEDURES))('%s', (procedure) => {

@@ -13,6 +13,7 @@ const ACCESS = new Set([
   'public',
   'session',
   'key',
+  'session-token',
   'authenticated',
   ...PERMISSION_NAMES.map((p) => `org:${p}`),
 ]);

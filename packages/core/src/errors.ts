@@ -65,6 +65,13 @@ export const ERROR_TABLE = {
     title: 'Unauthorized',
     message: 'This API key has expired.',
   },
+  SESSION_TOKEN_EXPIRED: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message:
+      'This session token has expired: ask for a new one (auth.createSessionToken) or refresh it in time.',
+  },
   FORBIDDEN: {
     status: 403,
     trpc: 'FORBIDDEN',
@@ -75,7 +82,7 @@ export const ERROR_TABLE = {
     status: 403,
     trpc: 'FORBIDDEN',
     title: 'Forbidden',
-    message: 'This action needs a signed-in session; API keys cannot perform it.',
+    message: 'This action needs a signed-in session; API keys and session tokens cannot perform it.',
   },
   ORG_OUT_OF_SCOPE: {
     status: 403,

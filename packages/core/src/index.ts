@@ -10,4 +10,5 @@ export * from './permissions.ts';
 export * from './rate-limit.ts';
 export * from './roles.ts';
 export * from './secrets.ts';
+export * from './session-tokens.ts';
 export * from './sessions.ts';

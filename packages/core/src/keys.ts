@@ -29,24 +29,39 @@ export function keyChecksum(body: string): string {
   return base62Encode(crc32(body), KEY_CHECKSUM_LENGTH);
 }
 
-export function generateKey(fill?: (bytes: Uint8Array) => void): NewKey {
-  const body = KEY_PREFIX + randomBase62(KEY_RANDOM_LENGTH, fill);
+/**
+ * A checksummed bearer secret with the given 4-character prefix: `prefix` + 30 random base62 + 6-character CRC-32.
+ * API keys use `cdk_`; other bearer tokens (session tokens, `cds_`) share the shape with their own prefix, so
+ * scanners and our offline check tell them apart by prefix alone.
+ */
+export function generateChecksummed(prefix: string, fill?: (bytes: Uint8Array) => void): NewKey {
+  const body = prefix + randomBase62(KEY_RANDOM_LENGTH, fill);
   const key = body + keyChecksum(body);
   return { key, hash: hashKey(key), hint: keyHint(key) };
 }
 
-/** Offline validation: prefix, length, alphabet and checksum. Costs no I/O, so junk never reaches the database. */
-export function parseKey(candidate: string): ParsedKey {
-  if (!candidate.startsWith(KEY_PREFIX)) return { ok: false, reason: 'prefix' };
-  if (candidate.length !== KEY_LENGTH) return { ok: false, reason: 'length' };
-  const rest = candidate.slice(KEY_PREFIX.length);
+/** Offline validation of a `prefix`-shaped secret: prefix, length, alphabet and checksum. No I/O. */
+export function parseChecksummed(prefix: string, candidate: string): ParsedKey {
+  const length = prefix.length + KEY_RANDOM_LENGTH + KEY_CHECKSUM_LENGTH;
+  if (!candidate.startsWith(prefix)) return { ok: false, reason: 'prefix' };
+  if (candidate.length !== length) return { ok: false, reason: 'length' };
+  const rest = candidate.slice(prefix.length);
   if (!isBase62(rest)) return { ok: false, reason: 'alphabet' };
-  const body = candidate.slice(0, KEY_LENGTH - KEY_CHECKSUM_LENGTH);
-  const checksum = candidate.slice(KEY_LENGTH - KEY_CHECKSUM_LENGTH);
+  const body = candidate.slice(0, length - KEY_CHECKSUM_LENGTH);
+  const checksum = candidate.slice(length - KEY_CHECKSUM_LENGTH);
   // A plain comparison is safe here: the checksum is a public function of the candidate itself, so timing can
   // only tell a caller what they can compute on their own. Secrets (hashes) are compared in constant time.
   if (checksum !== keyChecksum(body)) return { ok: false, reason: 'checksum' };
   return { ok: true, key: candidate };
+}
+
+export function generateKey(fill?: (bytes: Uint8Array) => void): NewKey {
+  return generateChecksummed(KEY_PREFIX, fill);
+}
+
+/** Offline validation: prefix, length, alphabet and checksum. Costs no I/O, so junk never reaches the database. */
+export function parseKey(candidate: string): ParsedKey {
+  return parseChecksummed(KEY_PREFIX, candidate);
 }
 
 /** SHA-256 is right for a 178-bit random secret: a slow hash on every request would only be a self-inflicted DoS. */
@@ -62,9 +77,12 @@ export function keyHint(key: string): string {
 /** Finds things that look like our keys in free text (e.g. a pasted leak report or a log line). */
 export const KEY_PATTERN = /cdk_[0-9A-Za-z]{36}/g;
 
-/** Replaces anything key-shaped in `text` with its hint, so logs and errors can never carry a usable key. */
+/** Any of our bearer secrets (API keys `cdk_`, session tokens `cds_`) in free text: what logs must never carry. */
+const BEARER_SECRET_PATTERN = /cd[ks]_[0-9A-Za-z]{36}/g;
+
+/** Replaces anything key- or token-shaped in `text` with its hint, so logs and errors never carry a usable one. */
 export function redactKeys(text: string): string {
-  return text.replace(KEY_PATTERN, (match) => keyHint(match));
+  return text.replace(BEARER_SECRET_PATTERN, (match) => keyHint(match));
 }
 
 /** How many active keys one user may hold unless configured otherwise (`API_KEYS_PER_USER_MAX`). */

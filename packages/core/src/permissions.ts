@@ -20,8 +20,12 @@ export const PERMISSIONS = {
 export type Permission = keyof typeof PERMISSIONS;
 export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
 
-/** How the caller proved who they are. */
-export type CallerKind = 'session' | 'key';
+/**
+ * How the caller proved who they are: a signed-in browser session, an API key, or a session token (a short-lived
+ * bearer token bound to a sign-in). Only a session may do what `keys: false` marks: neither kind of bearer secret
+ * can mint keys, delete an organization or change a password, however it was obtained.
+ */
+export type CallerKind = 'session' | 'key' | 'token';
 
 export type AuthorizationResult =
   | { ok: true }
@@ -38,7 +42,7 @@ export function requiredRole(permission: Permission): Role {
  */
 export function authorize(role: Role, permission: Permission, via: CallerKind): AuthorizationResult {
   const rule = PERMISSIONS[permission];
-  if (via === 'key' && !rule.keys) return { ok: false, code: 'SESSION_REQUIRED', required: rule.minRole };
+  if (via !== 'session' && !rule.keys) return { ok: false, code: 'SESSION_REQUIRED', required: rule.minRole };
   if (!roleAtLeast(role, rule.minRole)) return { ok: false, code: 'FORBIDDEN', required: rule.minRole };
   return { ok: true };
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '@crowdee/core';
+import { bearerKind, DomainError } from '@crowdee/core';
 import type { RequestHandler } from 'express';
 import type { AppDeps, Auth } from '../context.ts';
 import { isServerFault, toDomainError } from '../errors.ts';
@@ -9,7 +9,8 @@ import { cookieWriter, readCookie, sessionCookieName, setRequestState } from './
 const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
 
 /**
- * Resolves who is calling, once per request, for every transport: `Authorization: Bearer <key>` first, then (where
+ * Resolves who is calling, once per request, for every transport: `Authorization: Bearer <key or session token>`
+ * (told apart by prefix) first, then (where
  * sessions are accepted) the session cookie. Bad credentials do not fail here; they are recorded as `rejected`
  * so the rate limiter can still count the caller, and every procedure then refuses with the precise code.
  */
@@ -26,10 +27,11 @@ export function authenticate(deps: AppDeps, options: { acceptSession: boolean })
     try {
       const header = req.headers.authorization;
       if (header !== undefined) {
-        const match = BEARER.exec(header);
-        auth = match?.[1]
-          ? { kind: 'key', key: await deps.keyVerifier.verify(match[1], info.ip) }
-          : { kind: 'rejected', error: new DomainError('UNAUTHENTICATED') };
+        const bearer = BEARER.exec(header)?.[1];
+        if (!bearer) auth = { kind: 'rejected', error: new DomainError('UNAUTHENTICATED') };
+        else if (bearerKind(bearer) === 'session-token')
+          auth = { kind: 'session-token', token: await deps.sessionTokenVerifier.verify(bearer) };
+        else auth = { kind: 'key', key: await deps.keyVerifier.verify(bearer, info.ip) };
       } else if (options.acceptSession) {
         const token = readCookie(req, sessionCookieName(req));
         if (token) {

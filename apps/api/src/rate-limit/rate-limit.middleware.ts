@@ -52,6 +52,9 @@ function signInEmail(input: unknown): string {
 function authenticatedBudget(auth: Auth, limits: RateLimiting): { policy: RatePolicy; key: string } | null {
   const base = limits.policies.authenticated;
   if (auth.kind === 'session') return { policy: { ...base, name: 'user' }, key: `user:${auth.user.id}` };
+  // A session token spends its user's budget, like the browser session it is bound to.
+  if (auth.kind === 'session-token')
+    return { policy: { ...base, name: 'user' }, key: `user:${auth.token.creator.id}` };
   if (auth.kind !== 'key') return null;
   const key = auth.key;
   const budget = keyBudget(

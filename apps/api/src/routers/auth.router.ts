@@ -1,12 +1,30 @@
+import { SESSION_TOKEN_MAX_TTL_SECONDS, SESSION_TOKEN_MIN_TTL_SECONDS } from '@crowdee/core';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import { signIn, signUp } from '../services/accounts.service.ts';
 import { recordAudit } from '../services/audit.service.ts';
+import { createSessionToken, refreshSessionToken } from '../services/session-tokens.service.ts';
 import { deleteSession, describeSignedIn } from '../services/sessions.service.ts';
-import { publicProcedure, router, sessionProcedure } from '../trpc.ts';
-import { emailSchema, nameSchema, okOut, passwordSchema, roleSchema, userOut, uuid } from './schemas.ts';
+import { publicProcedure, router, sessionProcedure, sessionTokenProcedure } from '../trpc.ts';
+import {
+  emailSchema,
+  nameSchema,
+  okOut,
+  passwordSchema,
+  roleSchema,
+  sessionTokenOut,
+  userOut,
+  uuid,
+} from './schemas.ts';
 
 const signedInOut = z.object({ user: userOut });
+const ttlSeconds = z
+  .number()
+  .int()
+  .min(SESSION_TOKEN_MIN_TTL_SECONDS)
+  .max(SESSION_TOKEN_MAX_TTL_SECONDS)
+  .optional()
+  .describe('Lifetime in seconds: 15 minutes when omitted, at most one hour, never past the session');
 const signedInDescription = z.object({
   user: userOut,
   session: z.object({ createdAt: z.string(), expiresAt: z.string() }),
@@ -29,14 +47,15 @@ export const authRouter = router({
     .input(z.object({ email: z.string().max(320), password: passwordSchema }))
     .output(signedInOut)
     .mutation(async ({ ctx, input }) => {
-      const previous = ctx.auth.kind === 'session' ? ctx.auth.session.id : null;
+      const previous =
+        ctx.auth.kind === 'session' ? { id: ctx.auth.session.id, userId: ctx.auth.user.id } : null;
       const result = await signIn(ctx.deps, ctx.em, input, ctx.request, previous);
       ctx.cookies.set(result.token, result.expiresAt);
       return { user: result.user };
     }),
 
   signOut: sessionProcedure.output(okOut).mutation(async ({ ctx }) => {
-    await deleteSession(ctx.em, ctx.session.id);
+    await deleteSession(ctx.em, ctx.deps.keyCache, ctx.user.id, ctx.session.id);
     recordAudit(ctx.em, actorOf(ctx), {
       action: 'auth.sign_out',
       target: { type: 'session', id: ctx.session.id },
@@ -60,5 +79,28 @@ export const authRouter = router({
     .output(signedInDescription.nullable())
     .query(({ ctx }) =>
       ctx.auth.kind === 'session' ? describeSignedIn(ctx.em, ctx.auth.user, ctx.auth.session) : null,
+    ),
+
+  /**
+   * A short-lived bearer token (`cds_…`) bound to this sign-in, for a first-party service that acts for the user
+   * behind their browser session. It acts with the user's current roles, never for session-only actions, and ends
+   * with the session. Shown once; only its hash is stored. Session-only: a key or a token cannot mint one.
+   */
+  createSessionToken: sessionProcedure
+    .input(z.object({ audience: nameSchema(100), ttlSeconds }))
+    .output(
+      z.object({
+        token: z.string().describe('The full token. Shown this once: it cannot be retrieved again.'),
+        sessionToken: sessionTokenOut,
+      }),
+    )
+    .mutation(({ ctx, input }) => createSessionToken(ctx.deps, ctx.em, actorOf(ctx), ctx.session, input)),
+
+  /** Called with the token itself: extends it from now (default 15 min, at most 1 h) while its session lives. */
+  refreshSessionToken: sessionTokenProcedure
+    .input(z.object({ ttlSeconds }).optional())
+    .output(sessionTokenOut)
+    .mutation(({ ctx, input }) =>
+      refreshSessionToken(ctx.deps, ctx.em, actorOf(ctx), ctx.token, input?.ttlSeconds),
     ),
 });

@@ -57,6 +57,15 @@ export const memberOut = z.object({
   joinedAt: isoDate,
 });
 
+export const sessionTokenOut = z.object({
+  id: uuid,
+  hint: z.string().describe('Enough to recognise the token, far too little to use it'),
+  audience: z.string().describe('The service the token was made for'),
+  createdAt: isoDate,
+  expiresAt: isoDate,
+  lastUsedAt: isoDate.nullable(),
+});
+
 export const sessionOut = z.object({
   id: z.string(),
   createdAt: isoDate,
@@ -65,6 +74,8 @@ export const sessionOut = z.object({
   ip: z.string().nullable(),
   userAgent: z.string().nullable(),
   current: z.boolean(),
+  /** Live session tokens derived from this sign-in: they end with it. */
+  tokens: z.array(sessionTokenOut),
 });
 
 export const projectOut = z.object({
@@ -83,6 +94,7 @@ export const auditEventOut = z.object({
   actorUserId: z.string().nullable(),
   actorName: z.string().nullable(),
   actorKeyId: z.string().nullable(),
+  actorTokenId: z.string().nullable(),
   targetType: z.string().nullable(),
   targetId: z.string().nullable(),
   ip: z.string().nullable(),

@@ -4,9 +4,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** Who did something, and from where. Built once per request from the authenticated caller. */
 export interface Actor {
-  type: 'user' | 'key' | 'anonymous' | 'system';
+  type: 'user' | 'key' | 'session-token' | 'anonymous' | 'system';
   userId: string | null;
   keyId: string | null;
+  /** The session token acted with (type `session-token`). */
+  tokenId?: string | null;
   ip: string | null;
   userAgent: string | null;
 }
@@ -17,6 +19,8 @@ export const AUDIT_ACTIONS = [
   'auth.sign_in_failed',
   'auth.sign_out',
   'session.revoked',
+  'session_token.created',
+  'session_token.refreshed',
   'org.created',
   'org.updated',
   'org.deleted',
@@ -54,6 +58,7 @@ export function recordAudit(em: EntityManager, actor: Actor, input: AuditInput):
     actorType: actor.type,
     actorUserId: actor.userId,
     actorKeyId: actor.keyId,
+    actorTokenId: actor.tokenId ?? null,
     organizationId: input.organizationId ?? null,
     targetType: input.target?.type ?? null,
     targetId: input.target?.id ?? null,
@@ -72,6 +77,7 @@ export interface AuditPage {
     actorUserId: string | null;
     actorName: string | null;
     actorKeyId: string | null;
+    actorTokenId: string | null;
     targetType: string | null;
     targetId: string | null;
     ip: string | null;
@@ -128,6 +134,7 @@ export async function listAudit(
       actorUserId: r.actorUserId ?? null,
       actorName: r.actorUserId ? (names.get(r.actorUserId) ?? null) : null,
       actorKeyId: r.actorKeyId ?? null,
+      actorTokenId: r.actorTokenId ?? null,
       targetType: r.targetType ?? null,
       targetId: r.targetId ?? null,
       ip: r.ip ?? null,

@@ -2,6 +2,7 @@ import type { KeyRole, Role } from '@crowdee/core';
 
 /** What verification needs about a key, loaded once and then served from memory. Never holds the raw key. */
 export interface CachedKey {
+  kind: 'key';
   id: string;
   hash: string;
   name: string;
@@ -22,6 +23,31 @@ export interface CachedKey {
   usageWrittenAt: number;
 }
 
+/**
+ * What verification needs about a session token (a bearer token bound to a sign-in): the signed-in user and their
+ * memberships (as `creator`/`creatorRoles`, so membership changes invalidate it exactly like the user's keys), and
+ * the deadlines of the session it is bound to. Never holds the raw token.
+ */
+export interface CachedSessionToken {
+  kind: 'session-token';
+  id: string;
+  hash: string;
+  hint: string;
+  audience: string;
+  sessionId: string;
+  expiresAt: Date;
+  sessionExpiresAt: Date;
+  /** The session's idle deadline as known at load; a later browser request may have moved it (then: reload). */
+  sessionIdleDeadline: Date;
+  creator: { id: string; name: string; email: string };
+  creatorRoles: ReadonlyMap<string, Role>;
+  orgNames: ReadonlyMap<string, string>;
+  loadedAt: number;
+  usageWrittenAt: number;
+}
+
+export type CachedCredential = CachedKey | CachedSessionToken;
+
 export interface KeyCacheOptions {
   /**
    * How long an entry may be served without reloading. Changes made through this process invalidate entries at once;
@@ -32,11 +58,12 @@ export interface KeyCacheOptions {
 }
 
 /**
- * In-process cache of verified keys, by hash. Revocation, rotation and membership changes call `invalidateKey` /
- * `invalidateUser` in the same request that makes the change, so the very next request on this node sees it.
+ * In-process cache of verified bearer credentials (API keys and session tokens), by hash. Revocation, rotation,
+ * membership changes and session ends call `invalidateKey` / `invalidateUser` in the same request that makes the
+ * change, so the very next request on this node sees it.
  */
 export class KeyCache {
-  private readonly byHash = new Map<string, CachedKey>();
+  private readonly byHash = new Map<string, CachedCredential>();
   private readonly hashById = new Map<string, string>();
   private readonly hashesByUser = new Map<string, Set<string>>();
   /** Bumped by every invalidation, so a load that raced an invalidation is not cached. */
@@ -52,7 +79,7 @@ export class KeyCache {
     return this.generation;
   }
 
-  get(hash: string, nowMs: number): CachedKey | undefined {
+  get(hash: string, nowMs: number): CachedCredential | undefined {
     const entry = this.byHash.get(hash);
     if (!entry) return undefined;
     if (nowMs - entry.loadedAt >= this.options.ttlMs) {
@@ -63,7 +90,7 @@ export class KeyCache {
   }
 
   /** Stores an entry loaded at `generation`, unless an invalidation happened since the load began. */
-  set(entry: CachedKey, loadedAtGeneration: number): void {
+  set(entry: CachedCredential, loadedAtGeneration: number): void {
     if (loadedAtGeneration !== this.generation) return;
     this.remove(entry.hash);
     if (this.byHash.size >= this.options.maxEntries) {
@@ -73,12 +100,7 @@ export class KeyCache {
     }
     this.byHash.set(entry.hash, entry);
     this.hashById.set(entry.id, entry.hash);
-    let hashes = this.hashesByUser.get(entry.creator.id);
-    if (!hashes) {
-      hashes = new Set();
-      this.hashesByUser.set(entry.creator.id, hashes);
-    }
-    hashes.add(entry.hash);
+    addToIndex(this.hashesByUser, entry.creator.id, entry.hash);
   }
 
   invalidateKey(keyId: string): void {
@@ -87,7 +109,10 @@ export class KeyCache {
     if (hash) this.remove(hash);
   }
 
-  /** Every key created by this user: their memberships changed, so every key's effective roles did. */
+  /**
+   * Every credential of this user (their keys and session tokens): their memberships changed, so every effective
+   * role did; or one of their sessions ended, taking its session tokens with it.
+   */
   invalidateUser(userId: string): void {
     this.generation++;
     for (const hash of [...(this.hashesByUser.get(userId) ?? [])]) this.remove(hash);
@@ -105,8 +130,21 @@ export class KeyCache {
     if (!entry) return;
     this.byHash.delete(hash);
     this.hashById.delete(entry.id);
-    const hashes = this.hashesByUser.get(entry.creator.id);
-    hashes?.delete(hash);
-    if (hashes && hashes.size === 0) this.hashesByUser.delete(entry.creator.id);
+    removeFromIndex(this.hashesByUser, entry.creator.id, hash);
   }
+}
+
+function addToIndex(index: Map<string, Set<string>>, group: string, hash: string): void {
+  let hashes = index.get(group);
+  if (!hashes) {
+    hashes = new Set();
+    index.set(group, hashes);
+  }
+  hashes.add(hash);
+}
+
+function removeFromIndex(index: Map<string, Set<string>>, group: string, hash: string): void {
+  const hashes = index.get(group);
+  hashes?.delete(hash);
+  if (hashes && hashes.size === 0) index.delete(group);
 }

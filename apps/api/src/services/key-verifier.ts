@@ -62,7 +62,8 @@ export class KeyVerifier {
     if (!parseKey(candidate).ok) throw unauthenticated();
     const hash = hashKey(candidate);
     const now = this.clock();
-    let entry = this.cache.get(hash, now.getTime());
+    const cached = this.cache.get(hash, now.getTime());
+    let entry = cached?.kind === 'key' ? cached : undefined;
     if (!entry) {
       entry = await this.load(hash, now);
       if (!entry) throw unauthenticated();
@@ -88,6 +89,7 @@ export class KeyVerifier {
       orgNames.set(m.orgId, m.name);
     }
     const entry: CachedKey = {
+      kind: 'key',
       id: row.id,
       hash: row.hash,
       name: row.name,

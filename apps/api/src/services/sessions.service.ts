@@ -10,6 +10,8 @@ import {
 } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { KeyCache } from './key-cache.ts';
+import { sessionTokensBySession } from './session-tokens.service.ts';
 import { sqlDate } from './sql.ts';
 
 export interface SessionUser {
@@ -145,11 +147,19 @@ export async function describeSignedIn(
   };
 }
 
-export async function deleteSession(em: EntityManager, id: string): Promise<void> {
-  await em.nativeDelete(Session, { id });
+/**
+ * Ending a session ends the session tokens bound to it: the rows go with it (foreign key cascade) and the user's
+ * cached credentials are dropped on this node, so a token is refused on the very next request.
+ */
+type CredentialCache = Pick<KeyCache, 'invalidateUser'>;
+
+export async function deleteSession(em: EntityManager, cache: CredentialCache, userId: string, id: string) {
+  await em.nativeDelete(Session, { id, user: userId });
+  cache.invalidateUser(userId);
 }
 
 export async function listSessions(em: EntityManager, userId: string, currentId: string, now: Date) {
+  const tokens = await sessionTokensBySession(em, userId, now);
   const sessions = await em.find(
     Session,
     { user: userId, expiresAt: { $gt: now } },
@@ -166,18 +176,29 @@ export async function listSessions(em: EntityManager, userId: string, currentId:
     ip: s.ip ?? null,
     userAgent: s.userAgent ?? null,
     current: s.id === currentId,
+    tokens: tokens.get(s.id) ?? [],
   }));
 }
 
 /** Returns how many sessions were ended. Only the user's own sessions can match. */
-export async function revokeSession(em: EntityManager, userId: string, id: string): Promise<number> {
-  return em.nativeDelete(Session, { id, user: userId });
+export async function revokeSession(
+  em: EntityManager,
+  cache: CredentialCache,
+  userId: string,
+  id: string,
+): Promise<number> {
+  const revoked = await em.nativeDelete(Session, { id, user: userId });
+  cache.invalidateUser(userId);
+  return revoked;
 }
 
 export async function revokeOtherSessions(
   em: EntityManager,
+  cache: CredentialCache,
   userId: string,
   currentId: string,
 ): Promise<number> {
-  return em.nativeDelete(Session, { user: userId, id: { $ne: currentId } });
+  const revoked = await em.nativeDelete(Session, { user: userId, id: { $ne: currentId } });
+  cache.invalidateUser(userId);
+  return revoked;
 }

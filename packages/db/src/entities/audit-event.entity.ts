@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 
-export const AUDIT_ACTOR_TYPES = ['user', 'key', 'anonymous', 'system'] as const;
+export const AUDIT_ACTOR_TYPES = ['user', 'key', 'session-token', 'anonymous', 'system'] as const;
 
 /**
  * Append-only. Organization, actor and target are plain ids rather than foreign keys so the record outlives
@@ -15,6 +15,8 @@ export const AuditEvent = defineEntity({
     actorType: p.enum([...AUDIT_ACTOR_TYPES]),
     actorUserId: p.uuid().nullable(),
     actorKeyId: p.uuid().nullable(),
+    /** The session token an action was taken with (actor type `session-token`), named by id. */
+    actorTokenId: p.uuid().nullable(),
     organizationId: p.uuid().nullable(),
     targetType: p.string().length(32).nullable(),
     targetId: p.string().length(64).nullable(),

@@ -5,6 +5,7 @@ import { Organization } from './organization.entity.ts';
 import { Project } from './project.entity.ts';
 import { RateLimitOverride } from './rate-limit-override.entity.ts';
 import { Session } from './session.entity.ts';
+import { SessionToken } from './session-token.entity.ts';
 import { User } from './user.entity.ts';
 
 export * from './api-key.entity.ts';
@@ -14,6 +15,7 @@ export * from './organization.entity.ts';
 export * from './project.entity.ts';
 export * from './rate-limit-override.entity.ts';
 export * from './session.entity.ts';
+export * from './session-token.entity.ts';
 export * from './user.entity.ts';
 
 /** Listed explicitly: no folder discovery, no reflection. */
@@ -22,6 +24,7 @@ export const entities = [
   Organization,
   Membership,
   Session,
+  SessionToken,
   ApiKey,
   AuditEvent,
   RateLimitOverride,

@@ -14,6 +14,8 @@ const ACTION_LABELS: Record<string, string> = {
   'auth.sign_in': 'Signed in',
   'auth.sign_in_failed': 'Failed sign-in',
   'auth.sign_out': 'Signed out',
+  'session_token.created': 'Session token created',
+  'session_token.refreshed': 'Session token refreshed',
   'session.revoked': 'Session signed out',
   'org.created': 'Organization created',
   'org.updated': 'Organization renamed',
@@ -134,6 +136,8 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
 
 function actorLabel(event: AuditEvent): string {
   if (event.actorType === 'key') return event.actorName ? `${event.actorName} (API key)` : 'API key';
+  if (event.actorType === 'session-token')
+    return event.actorName ? `${event.actorName} (session token)` : 'Session token';
   if (event.actorType === 'system') return 'Crowdee';
   if (event.actorType === 'anonymous') return 'Anonymous';
   return event.actorName ?? 'Deleted user';

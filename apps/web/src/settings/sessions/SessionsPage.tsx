@@ -149,7 +149,8 @@ export function SessionsPage() {
         >
           <p>
             Every other browser and device signed in to your account will be signed out at once. This one
-            stays signed in. Your API keys are not affected.
+            stays signed in, and so do the session tokens made from it; the others' session tokens stop with
+            them. Your API keys are not affected.
           </p>
         </ConfirmDialog>
       ) : null}
@@ -167,6 +168,17 @@ function SessionRow({ session, onRevoke }: { session: SessionInfo; onRevoke: () 
             {describeUserAgent(session.userAgent)}{' '}
             {session.current ? <Badge tone="green">This session</Badge> : null}
           </span>
+          {session.tokens.length > 0 ? (
+            <span className="cell-sub">
+              Session tokens (end with this session):{' '}
+              {session.tokens.map((token, i) => (
+                <span key={token.id}>
+                  {i > 0 ? ', ' : ''}
+                  {token.audience} <code className="key-hint">{token.hint}</code>
+                </span>
+              ))}
+            </span>
+          ) : null}
         </span>
       </th>
       <td>

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import {
+  constantTimeEqual,
+  DomainError,
+  generateSessionBoundToken,
+  hashKey,
+  isRole,
+  KEY_USAGE_WRITE_INTERVAL_MS,
+  parseSessionBoundToken,
+  type Role,
+  type SessionTimeouts,
+  sessionTokenExpiry,
+  sessionTokenState,
+} from '@crowdee/core';
+import { type Orm, SessionToken } from '@crowdee/db';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppDeps } from '../context.ts';
+import type { Logger } from '../logger.ts';
+import { type Actor, recordAudit } from './audit.service.ts';
+import type { CachedSessionToken, KeyCache } from './key-cache.ts';
+import { sqlDate } from './sql.ts';
+
+interface TokenRow {
+  id: string;
+  hash: string;
+  hint: string;
+  audience: string;
+  session_id: string;
+  expires_at: Date | string;
+  last_used_at: Date | string | null;
+  session_expires_at: Date | string;
+  session_last_seen_at: Date | string;
+  user_id: string;
+  user_name: string;
+  user_email: string;
+  roles: { orgId: string; role: string; name: string }[];
+}
+
+// One statement per cache miss: the token, the session it is bound to, its user and the user's memberships.
+const LOAD_TOKEN_SQL = `
+  select t.id, t.hash, t.hint, t.audience, t.session_id, t.expires_at, t.last_used_at,
+         s.expires_at as session_expires_at, s.last_seen_at as session_last_seen_at,
+         u.id as user_id, u.name as user_name, u.email as user_email,
+         coalesce((select json_agg(json_build_object('orgId', m.organization_id, 'role', m.role, 'name', o.name))
+                     from memberships m join organizations o on o.id = m.organization_id
+                    where m.user_id = u.id), '[]'::json) as roles
+    from session_tokens t
+    join sessions s on s.id = t.session_id
+    join users u on u.id = t.user_id
+   where t.hash = ?`;
+
+const unauthenticated = () => new DomainError('UNAUTHENTICATED');
+
+/**
+ * Verification of session tokens, on the same path and cache as API keys: offline format check → lookup by hash
+ * (cached: no statement on a hit) → the token's own expiry and its session's (absolute and idle) → the user's
+ * current memberships, which every membership change invalidates. A session's end invalidates its tokens.
+ */
+export class SessionTokenVerifier {
+  constructor(
+    private readonly orm: Orm,
+    private readonly cache: KeyCache,
+    private readonly clock: () => Date,
+    private readonly logger: Logger,
+    private readonly timeouts: SessionTimeouts,
+  ) {}
+
+  async verify(candidate: string): Promise<CachedSessionToken> {
+    if (!parseSessionBoundToken(candidate).ok) throw unauthenticated();
+    const hash = hashKey(candidate);
+    const now = this.clock();
+    const cached = this.cache.get(hash, now.getTime());
+    let entry = cached?.kind === 'session-token' ? cached : undefined;
+    // The session's idle deadline may have moved since the load (the user kept using the browser): look again.
+    if (entry && sessionTokenState(entry, now) === 'session-ended') entry = undefined;
+    entry ??= await this.load(hash, now);
+    if (!entry) throw unauthenticated();
+    const state = sessionTokenState(entry, now);
+    if (state === 'session-ended') throw unauthenticated();
+    if (state === 'expired') throw new DomainError('SESSION_TOKEN_EXPIRED');
+    this.recordUse(entry, now);
+    return entry;
+  }
+
+  private async load(hash: string, now: Date): Promise<CachedSessionToken | undefined> {
+    const generation = this.cache.currentGeneration;
+    const rows = await this.orm.em.getConnection().execute<TokenRow[]>(LOAD_TOKEN_SQL, [hash]);
+    const row = rows[0];
+    if (!row || !constantTimeEqual(row.hash, hash)) return undefined;
+    const creatorRoles = new Map<string, Role>();
+    const orgNames = new Map<string, string>();
+    for (const m of row.roles) {
+      if (!isRole(m.role)) continue;
+      creatorRoles.set(m.orgId, m.role);
+      orgNames.set(m.orgId, m.name);
+    }
+    const entry: CachedSessionToken = {
+      kind: 'session-token',
+      id: row.id,
+      hash: row.hash,
+      hint: row.hint,
+      audience: row.audience,
+      sessionId: row.session_id,
+      expiresAt: sqlDate(row.expires_at),
+      sessionExpiresAt: sqlDate(row.session_expires_at),
+      sessionIdleDeadline: new Date(sqlDate(row.session_last_seen_at).getTime() + this.timeouts.idleMs),
+      creator: { id: row.user_id, name: row.user_name, email: row.user_email },
+      creatorRoles,
+      orgNames,
+      loadedAt: now.getTime(),
+      usageWrittenAt: sqlDate(row.last_used_at)?.getTime() ?? 0,
+    };
+    this.cache.set(entry, generation);
+    return entry;
+  }
+
+  /** Last use is written at most once a minute per token: never a write per request. */
+  private recordUse(entry: CachedSessionToken, now: Date): void {
+    if (now.getTime() - entry.usageWrittenAt < KEY_USAGE_WRITE_INTERVAL_MS) return;
+    entry.usageWrittenAt = now.getTime();
+    this.orm.em
+      .getConnection()
+      .execute('update session_tokens set last_used_at = ? where id = ?', [now, entry.id])
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, tokenId: entry.id }, 'could not record session token use'),
+      );
+  }
+}
+
+export interface SessionTokenView {
+  id: string;
+  hint: string;
+  audience: string;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+}
+
+function view(row: SessionToken): SessionTokenView {
+  return {
+    id: row.id,
+    hint: row.hint,
+    audience: row.audience,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+/** A new session token bound to the caller's session. The full token is returned this once and never stored. */
+export async function createSessionToken(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  session: { id: string; userId: string; expiresAt: Date },
+  input: { audience: string; ttlSeconds?: number | undefined },
+): Promise<{ token: string; sessionToken: SessionTokenView }> {
+  const now = deps.clock();
+  const { key, hash, hint } = generateSessionBoundToken();
+  const row = em.create(SessionToken, {
+    id: randomUUID(),
+    hash,
+    hint,
+    audience: input.audience,
+    session: session.id,
+    user: session.userId,
+    createdAt: now,
+    expiresAt: sessionTokenExpiry(now, session.expiresAt, input.ttlSeconds),
+    lastUsedAt: null,
+  });
+  recordAudit(em, actor, {
+    action: 'session_token.created',
+    target: { type: 'session_token', id: row.id },
+    metadata: { audience: input.audience, hint, expiresAt: row.expiresAt.toISOString() },
+    at: now,
+  });
+  await em.flush();
+  return { token: key, sessionToken: view(row) };
+}
+
+/**
+ * Extends the presenting token from now, by the TTL asked for (default 15 min, at most 1 h), never past its
+ * session's end. Only a token that is still valid can be refreshed: an expired one needs a new token.
+ */
+export async function refreshSessionToken(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  token: CachedSessionToken,
+  ttlSeconds: number | undefined,
+): Promise<SessionTokenView> {
+  const now = deps.clock();
+  const row = await em.findOne(SessionToken, { id: token.id, user: token.creator.id });
+  if (!row) throw unauthenticated();
+  row.expiresAt = sessionTokenExpiry(now, token.sessionExpiresAt, ttlSeconds);
+  recordAudit(em, actor, {
+    action: 'session_token.refreshed',
+    target: { type: 'session_token', id: row.id },
+    metadata: { expiresAt: row.expiresAt.toISOString() },
+    at: now,
+  });
+  await em.flush();
+  deps.keyCache.invalidateKey(row.id);
+  return view(row);
+}
+
+/** The live session tokens of each of the user's sessions, for the sessions list. */
+export async function sessionTokensBySession(
+  em: EntityManager,
+  userId: string,
+  now: Date,
+): Promise<Map<string, SessionTokenView[]>> {
+  const rows = await em.find(
+    SessionToken,
+    { user: userId, expiresAt: { $gt: now } },
+    { orderBy: { createdAt: 'desc' } },
+  );
+  const bySession = new Map<string, SessionTokenView[]>();
+  for (const row of rows) {
+    const sessionId = row.session.id;
+    const list = bySession.get(sessionId) ?? [];
+    list.push(view(row));
+    bySession.set(sessionId, list);
+  }
+  return bySession;
+}
