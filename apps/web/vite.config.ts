@@ -14,6 +14,7 @@ export default defineConfig({
       '/api': { target: apiOrigin },
       // The icon is the API's (the docs pages show it too): one file, served from one place.
       '/favicon.svg': { target: apiOrigin },
+      '/docs': { target: apiOrigin },
     },
   },
   build: {

@@ -29,6 +29,8 @@ export interface Config {
   rateLimits: { enabled: boolean; policies: Record<RateTier, RatePolicy>; namespace: string };
   /** The built settings app, served from our own origin; absent = API only. */
   webDist: string | undefined;
+  /** The getting-started guide and its worked examples (`docs/` at the repository root). */
+  docsDir: string;
   /** Request body limit in bytes (413 above it). */
   bodyLimitBytes: number;
   /** Active API keys one user may hold (KEY_LIMIT_REACHED beyond it). */
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     webDist: e.WEB_DIST ?? `${repoRoot}apps/web/dist`,
+    docsDir: `${repoRoot}docs`,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxActiveKeysPerUser: e.API_KEYS_PER_USER_MAX,
   };

@@ -261,6 +261,23 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
     await goToSettings(page, 'API keys');
   });
 
+  it('links the getting-started guide from the app; the guide passes axe and needs no script', async () => {
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'Getting started' }).click();
+    await page.getByRole('heading', { name: 'Getting started with the Crowdee API', level: 1 }).waitFor();
+    expect(await page.locator('script').count()).toBe(0);
+    await expectNoAxeViolations(page, 'getting started');
+    // In-page anchors land on their sections.
+    await page
+      .getByRole('navigation', { name: 'On this page' })
+      .getByRole('link', { name: 'Rate limits' })
+      .click();
+    await expect.poll(() => page.evaluate(() => window.location.hash)).toBe('#rate-limits');
+    await screenshot(page, 'quality-getting-started');
+    await page.goto('/');
+  });
+
   it('keeps every row action of the key tables inside the viewport and uncovered from 1024 to 1920 px', async () => {
     const storage = await axeContext.storageState();
     for (const width of [1024, 1280, 1440, 1920]) {

@@ -6,6 +6,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import type { AppDeps } from '../context.ts';
 import { API_VERSION, buildOpenApiDocument } from '../rest/openapi.ts';
 import type { AppRouter } from '../routers/index.ts';
+import { renderGettingStarted } from './getting-started.page.ts';
 
 export interface HealthSource {
   rateLimitStore(): string;
@@ -87,6 +88,7 @@ export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter): Router {
   const openapi = buildOpenApiDocument(appRouter);
   const openapiJson = JSON.stringify(openapi);
   const errorsHtml = errorsPage();
+  const gettingStartedHtml = renderGettingStarted(deps.config.docsDir);
 
   routes.get('/', (req, res, next) => {
     res.vary('Accept');
@@ -104,6 +106,7 @@ export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter): Router {
         trpc: '/trpc',
         health: '/healthz',
         errors: '/docs/errors',
+        gettingStarted: '/docs/getting-started',
       },
     });
   });
@@ -121,6 +124,10 @@ export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter): Router {
   });
   routes.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send(DOCS_INIT);
+  });
+  routes.get('/docs/getting-started', (_req, res, next) => {
+    if (gettingStartedHtml === null) return next();
+    res.type('html').send(gettingStartedHtml);
   });
   routes.get('/docs/errors', (_req, res) => {
     res.type('html').send(errorsHtml);

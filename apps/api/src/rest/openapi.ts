@@ -50,7 +50,9 @@ const ERROR_RESPONSES: Record<string, string> = {
   '503': 'Temporarily unavailable',
 };
 
-const DESCRIPTION = `Crowdee's REST API for scripts, CI pipelines and backends.
+const DESCRIPTION = `Crowdee's REST API for scripts, CI pipelines and backends. New here? Start with the
+[getting-started guide](/docs/getting-started): credentials, a first call, keeping keys safe and rate limits, with
+worked examples in curl, TypeScript and the CLI.
 
 **Authentication.** Send an API key in a header: \`Authorization: Bearer cdk_…\`. Create keys in the settings app
 (Settings → API Keys). A key acts with min(its role, its creator's current role) in each organization it may reach,

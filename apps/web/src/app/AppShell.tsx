@@ -60,6 +60,10 @@ export function AppShell({ path }: { path: string }) {
           <span className="brand-section">Settings</span>
         </Link>
         <div className="topbar-user">
+          {/* Served by the API, outside this app: a plain link, a full page load. */}
+          <a className="topbar-link" href="/docs/getting-started">
+            Getting started
+          </a>
           <span className="avatar" aria-hidden="true">
             {initials(user.name)}
           </span>

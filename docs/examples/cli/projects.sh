@@ -1,0 +1,1 @@
+crowdee projects list --org "$CROWDEE_ORG_ID"
