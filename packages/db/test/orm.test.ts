@@ -42,6 +42,7 @@ describe('schema', () => {
       'organizations',
       'projects',
       'rate_limit_overrides',
+      'session_tokens',
       'sessions',
       'users',
     ]);
