@@ -20,6 +20,10 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
+  /** What carries key-cache invalidations between API nodes: PostgreSQL LISTEN/NOTIFY, or Redis pub/sub. */
+  invalidationChannel: 'postgres' | 'redis';
+  /** This process's name in logs and `/healthz` (random when not set). */
+  nodeId: string | undefined;
   sessions: SessionTimeouts;
   /** Express `trust proxy` setting: false, or the proxies whose X-Forwarded-For we believe. */
   trustedProxies: string[] | false;
@@ -102,6 +106,11 @@ const EnvSchema = z.object({
     .url()
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  INVALIDATION_CHANNEL: z.enum(['postgres', 'redis']).default('postgres'),
+  NODE_ID: z
+    .string()
+    .regex(/^[\w.-]{1,40}$/)
+    .optional(),
   SESSION_ABSOLUTE_TIMEOUT: duration(DEFAULT_SESSION_TIMEOUTS.absoluteMs),
   SESSION_IDLE_TIMEOUT: duration(DEFAULT_SESSION_TIMEOUTS.idleMs),
   TRUSTED_PROXIES: list,
@@ -129,6 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  if (e.INVALIDATION_CHANNEL === 'redis' && !e.REDIS_URL) {
+    throw new Error('Invalid configuration:\n  INVALIDATION_CHANNEL: "redis" needs REDIS_URL');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -137,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR ?? `${repoRoot}.data`,
     redisUrl: e.REDIS_URL,
+    invalidationChannel: e.INVALIDATION_CHANNEL,
+    nodeId: e.NODE_ID,
     sessions: { absoluteMs: e.SESSION_ABSOLUTE_TIMEOUT, idleMs: e.SESSION_IDLE_TIMEOUT },
     trustedProxies: e.TRUSTED_PROXIES.length > 0 ? e.TRUSTED_PROXIES : false,
     allowedOrigins: e.ALLOWED_ORIGINS,

@@ -2,6 +2,7 @@ import type { DomainError } from '@crowdee/core';
 import type { Orm } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config.ts';
+import type { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimiting } from './rate-limit/index.ts';
 import type { Actor } from './services/audit.service.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   /** Injected so tests can move time (session idle/absolute expiry, key expiry, grace periods). */
   clock: () => Date;
   keyCache: KeyCache;
+  /** Applies verification-affecting changes here and on every other API node (`publishInvalidation`). */
+  invalidation: InvalidationBus;
   keyVerifier: KeyVerifier;
   sessionTokenVerifier: SessionTokenVerifier;
   passwords: PasswordHasher;

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Orm } from '@crowdee/db';
 import type { Config } from './config.ts';
 import type { AppDeps } from './context.ts';
+import type { InvalidationChannel } from './invalidation/channel.ts';
+import { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimiting } from './rate-limit/index.ts';
 import { KeyCache } from './services/key-cache.ts';
@@ -8,25 +11,48 @@ import { KeyVerifier } from './services/key-verifier.ts';
 import { PasswordHasher, type PasswordHasherOptions } from './services/passwords.ts';
 import { SessionTokenVerifier } from './services/session-tokens.service.ts';
 
+/** The key cache's TTL: the backstop if an invalidation message is ever lost. */
+export const KEY_CACHE_TTL_MS = 30_000;
+/** The TTL while the invalidation channel is down: how late a change on another node can be seen here. */
+export const KEY_CACHE_DEGRADED_TTL_MS = 1_000;
+
 export interface DepsOptions {
   clock?: () => Date;
   limits?: RateLimiting | null;
   passwordHashing?: PasswordHasherOptions;
   keyCacheTtlMs?: number;
+  /** How this node hears about other nodes' changes; absent = a single process (tests, tools). */
+  invalidationChannel?: InvalidationChannel | undefined;
+  heartbeatMs?: number;
 }
 
 export function createDeps(config: Config, logger: Logger, orm: Orm, options: DepsOptions = {}): AppDeps {
   const clock = options.clock ?? (() => new Date());
-  const keyCache = new KeyCache({ ttlMs: options.keyCacheTtlMs ?? 30_000, maxEntries: 10_000 });
+  const ttlMs = options.keyCacheTtlMs ?? KEY_CACHE_TTL_MS;
+  const keyCache = new KeyCache({
+    ttlMs,
+    degradedTtlMs: Math.min(ttlMs, KEY_CACHE_DEGRADED_TTL_MS),
+    maxEntries: 10_000,
+  });
+  const limits = options.limits ?? null;
+  const invalidation = new InvalidationBus({
+    node: config.nodeId ?? randomUUID().slice(0, 8),
+    cache: keyCache,
+    logger,
+    channel: options.invalidationChannel,
+    refreshRateLimits: limits ? () => limits.overrides.refresh() : undefined,
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+  });
   return {
     config,
     logger,
     orm,
     clock,
     keyCache,
+    invalidation,
     keyVerifier: new KeyVerifier(orm, keyCache, clock, logger),
     sessionTokenVerifier: new SessionTokenVerifier(orm, keyCache, clock, logger, config.sessions),
     passwords: new PasswordHasher(options.passwordHashing),
-    limits: options.limits ?? null,
+    limits,
   };
 }

@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createDeps } from './deps.ts';
 import { listen } from './http/listen.ts';
+import { createInvalidationChannel } from './invalidation/index.ts';
 import type { Logger } from './logger.ts';
 import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
@@ -34,11 +35,23 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const orm = await openDatabase({ url, log: (message) => logger.debug({ orm: message }, 'mikro-orm') });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
   const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}) });
-  const deps = createDeps(config, logger, orm, { limits });
+  const deps = createDeps(config, logger, orm, {
+    limits,
+    invalidationChannel: createInvalidationChannel(config, url, redis, logger),
+  });
+  await deps.invalidation.start();
   const app = createApp(deps);
 
   const { server, url: base } = await listen(app, config.port, config.host);
-  logger.info({ url: base, database: embedded ? 'embedded' : 'DATABASE_URL' }, 'Crowdee API listening');
+  logger.info(
+    {
+      url: base,
+      database: embedded ? 'embedded' : 'DATABASE_URL',
+      invalidation: deps.invalidation.health().channel,
+      node: deps.invalidation.health().node,
+    },
+    'Crowdee API listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -51,6 +64,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           // Requests still running after 10 s are cut: a deploy must not hang on one slow client.
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
+        await deps.invalidation.stop();
         stopRateLimiting(limits, redis);
         await orm.close();
         await embedded?.stop();

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isDomainError, parseRateSpec } from '@crowdee/core';
 import { openDatabase, type RunningPostgres, runningEmbeddedUrl, startEmbeddedPostgres } from '@crowdee/db';
-import { loadConfig } from '../config.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { type Config, loadConfig } from '../config.ts';
+import { announceInvalidation } from '../invalidation/index.ts';
 import { listOverrides, removeOverride, setOverride } from './rate-limit-overrides.ts';
 
 const HELP = `crowdee admin — operator commands
@@ -26,6 +28,20 @@ const HELP = `crowdee admin — operator commands
 function fail(message: string): never {
   console.error(`error: ${message}\n\n${HELP}`);
   process.exit(2);
+}
+
+/** Running servers re-read overrides at once when told (and every 5 s regardless, should the message be lost). */
+async function announceOverrideChange(config: Config, em: EntityManager): Promise<void> {
+  try {
+    await announceInvalidation(config, em, `admin-cli-${process.pid}`, {
+      cause: 'rate-limit.override_changed',
+      targets: [{ kind: 'rate-limits' }],
+    });
+  } catch (error) {
+    console.error(
+      `warning: running servers were not notified (${(error as Error).message}); they pick the change up within 5 s`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -82,6 +98,7 @@ async function main(): Promise<void> {
         },
         now,
       );
+      await announceOverrideChange(config, em);
       console.log(
         values.json
           ? JSON.stringify(created)
@@ -99,6 +116,7 @@ async function main(): Promise<void> {
     } else if (command === 'remove') {
       if (!arg) fail('give the override id');
       if (!(await removeOverride(em, arg))) fail(`no override ${arg}`);
+      await announceOverrideChange(config, em);
       console.log(`removed ${arg}`);
     } else {
       fail(`unknown command "limits ${command}"`);

@@ -66,18 +66,22 @@ ${rows}
 </tbody></table></body></html>`;
 }
 
-/** `GET /healthz`: whether the database answers, and where rate limits are counted. */
+/**
+ * `GET /healthz`: whether the database answers, where rate limits are counted, and which channel carries key-cache
+ * invalidations and whether it is connected (`degraded`: flushed, short TTL until it is back).
+ */
 export function healthCheck(deps: AppDeps, health: HealthSource): RequestHandler {
   return async (_req, res) => {
     const rateLimitStore = health.rateLimitStore();
+    const invalidation = deps.invalidation.health();
     try {
       await pingDatabase(deps.orm);
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ status: 'ok', database: 'ok', rateLimitStore });
+      res.json({ status: 'ok', database: 'ok', rateLimitStore, invalidation });
     } catch (error) {
       deps.logger.warn({ err: error }, 'health check: database unavailable');
       res.status(503).setHeader('Cache-Control', 'no-store');
-      res.json({ status: 'unavailable', database: 'unavailable', rateLimitStore });
+      res.json({ status: 'unavailable', database: 'unavailable', rateLimitStore, invalidation });
     }
   };
 }

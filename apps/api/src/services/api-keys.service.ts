@@ -26,6 +26,7 @@ import { ApiKey, type ApiKeyRevocationReason, Membership, User } from '@crowdee/
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
+import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, type AuditAction, recordAudit } from './audit.service.ts';
 import type { CachedKey } from './key-cache.ts';
 import { keyPolicyOf } from './organizations.service.ts';
@@ -293,8 +294,8 @@ async function revoke(
     },
   );
   await em.flush();
-  // Refused on the very next request on this node: the cache may never stretch a revocation.
-  deps.keyCache.invalidateKey(key.id);
+  // Refused on the very next request on this node, and within milliseconds on every other node.
+  await publishInvalidation(deps, em, { cause: 'key.revoked', targets: [{ kind: 'key', keyId: key.id }] });
 }
 
 /** Revokes one of my keys, or — for an admin of `orgId` — any key that can act on that organization. */
@@ -366,7 +367,7 @@ export async function renameKey(
     },
   );
   await em.flush();
-  deps.keyCache.invalidateKey(key.id);
+  await publishInvalidation(deps, em, { cause: 'key.updated', targets: [{ kind: 'key', keyId: key.id }] });
   return apiKeyView(key, key.creator, now);
 }
 
@@ -423,7 +424,7 @@ export async function rotateKey(
     oldKeyStopsAt: old.revokedAt.toISOString(),
   });
   await em.flush();
-  deps.keyCache.invalidateKey(old.id);
+  await publishInvalidation(deps, em, { cause: 'key.rotated', targets: [{ kind: 'key', keyId: old.id }] });
   return {
     key,
     apiKey: apiKeyView(replacement, old.creator, now),

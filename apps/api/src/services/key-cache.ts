@@ -50,17 +50,22 @@ export type CachedCredential = CachedKey | CachedSessionToken;
 
 export interface KeyCacheOptions {
   /**
-   * How long an entry may be served without reloading. Changes made through this process invalidate entries at once;
-   * the TTL bounds how long a change made by *another* process can go unnoticed here.
+   * How long an entry may be served without reloading. Changes made through any node invalidate entries at once
+   * (through the invalidation channel); the TTL is the backstop should a message ever be lost.
    */
   ttlMs: number;
+  /**
+   * The TTL while the invalidation channel is down (changes on other nodes may go unheard): this bounds how long a
+   * change made elsewhere can go unnoticed here.
+   */
+  degradedTtlMs: number;
   maxEntries: number;
 }
 
 /**
  * In-process cache of verified bearer credentials (API keys and session tokens), by hash. Revocation, rotation,
- * membership changes and session ends call `invalidateKey` / `invalidateUser` in the same request that makes the
- * change, so the very next request on this node sees it.
+ * membership changes and session ends reach it through the invalidation bus (`publishInvalidation`): at once on
+ * the node that made the change, within milliseconds on the others.
  */
 export class KeyCache {
   private readonly byHash = new Map<string, CachedCredential>();
@@ -68,8 +73,20 @@ export class KeyCache {
   private readonly hashesByUser = new Map<string, Set<string>>();
   /** Bumped by every invalidation, so a load that raced an invalidation is not cached. */
   private generation = 0;
+  private degraded = false;
 
-  constructor(private readonly options: KeyCacheOptions) {}
+  constructor(private readonly options: KeyCacheOptions) {
+    if (options.degradedTtlMs > options.ttlMs) throw new Error('the degraded TTL must not exceed the TTL');
+  }
+
+  /** The TTL in force now: the short one while invalidations from other nodes may be missed. */
+  get currentTtlMs(): number {
+    return this.degraded ? this.options.degradedTtlMs : this.options.ttlMs;
+  }
+
+  setDegraded(degraded: boolean): void {
+    this.degraded = degraded;
+  }
 
   get size(): number {
     return this.byHash.size;
@@ -82,7 +99,7 @@ export class KeyCache {
   get(hash: string, nowMs: number): CachedCredential | undefined {
     const entry = this.byHash.get(hash);
     if (!entry) return undefined;
-    if (nowMs - entry.loadedAt >= this.options.ttlMs) {
+    if (nowMs - entry.loadedAt >= this.currentTtlMs) {
       this.remove(hash);
       return undefined;
     }

@@ -13,6 +13,7 @@ import { Membership, Organization, User } from '@crowdee/db';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
+import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 
 export interface MemberView {
@@ -102,7 +103,10 @@ export async function addMember(
     await tem.flush();
     return { userId: user.id, name: user.name, email: user.email, role: m.role, joinedAt: now.toISOString() };
   });
-  deps.keyCache.invalidateUser(user.id);
+  await publishInvalidation(deps, em, {
+    cause: 'member.added',
+    targets: [{ kind: 'user', userId: user.id }],
+  });
   return view;
 }
 
@@ -149,8 +153,11 @@ export async function updateMemberRole(
       joinedAt: m.createdAt.toISOString(),
     };
   });
-  // The member's keys shrink (or grow back up to their own role) on their very next request.
-  deps.keyCache.invalidateUser(input.userId);
+  // The member's keys shrink (or grow back up to their own role) on their very next request, on every node.
+  await publishInvalidation(deps, em, {
+    cause: 'member.role_changed',
+    targets: [{ kind: 'user', userId: input.userId }],
+  });
   return view;
 }
 
@@ -177,7 +184,7 @@ export async function removeMember(
     });
     await tem.flush();
   });
-  deps.keyCache.invalidateUser(userId);
+  await publishInvalidation(deps, em, { cause: 'member.removed', targets: [{ kind: 'user', userId }] });
 }
 
 export async function leaveOrganization(
@@ -202,5 +209,8 @@ export async function leaveOrganization(
     });
     await tem.flush();
   });
-  deps.keyCache.invalidateUser(actor.userId);
+  await publishInvalidation(deps, em, {
+    cause: 'member.left',
+    targets: [{ kind: 'user', userId: actor.userId }],
+  });
 }

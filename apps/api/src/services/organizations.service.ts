@@ -3,6 +3,7 @@ import { DomainError, type KeyPolicy, type Role } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
+import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 
 export interface OrganizationView {
@@ -54,7 +55,10 @@ export async function createOrganization(
   });
   await em.flush();
   // The creator's unscoped keys can now act here: their cached memberships are out of date.
-  deps.keyCache.invalidateUser(actor.userId);
+  await publishInvalidation(deps, em, {
+    cause: 'org.created',
+    targets: [{ kind: 'user', userId: actor.userId }],
+  });
   return view(org, 'owner');
 }
 
@@ -98,6 +102,12 @@ export async function renameOrganization(
     at: org.updatedAt,
   });
   await em.flush();
+  // Cached keys carry their organizations' names (for `GET /me`): refresh those of every member's keys.
+  const members = await em.find(Membership, { organization: orgId }, { fields: ['user'] });
+  await publishInvalidation(deps, em, {
+    cause: 'org.updated',
+    targets: members.map((m) => ({ kind: 'user' as const, userId: m.user.id })),
+  });
   return view(org, role);
 }
 
@@ -119,7 +129,10 @@ export async function deleteOrganization(
   });
   em.remove(org);
   await em.flush();
-  for (const m of members) deps.keyCache.invalidateUser(m.user.id);
+  await publishInvalidation(deps, em, {
+    cause: 'org.deleted',
+    targets: members.map((m) => ({ kind: 'user' as const, userId: m.user.id })),
+  });
 }
 
 export async function setActiveOrganization(

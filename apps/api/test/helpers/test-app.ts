@@ -9,6 +9,7 @@ import { type Config, testConfig } from '../../src/config.ts';
 import type { AppDeps } from '../../src/context.ts';
 import { createDeps } from '../../src/deps.ts';
 import { listen } from '../../src/http/listen.ts';
+import { createInvalidationChannel } from '../../src/invalidation/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRateLimiting, stopRateLimiting } from '../../src/rate-limit/index.ts';
 import { connectRedis } from '../../src/redis.ts';
@@ -65,6 +66,8 @@ export async function startTestApp(
     limits?: TestLimits;
     /** Share an existing test database (several API instances on one database). */
     database?: { url: string };
+    /** Hear other instances' invalidations (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub at `redisUrl`). */
+    invalidation?: { channel: 'postgres' } | { channel: 'redis'; redisUrl: string };
   } = {},
 ): Promise<TestApp> {
   const db = options.database
@@ -91,7 +94,9 @@ export async function startTestApp(
       }
     : base;
   const logger = createLogger(config, logs);
-  const redis = options.limits?.redisUrl ? connectRedis(options.limits.redisUrl, logger) : undefined;
+  const redisUrl =
+    options.invalidation?.channel === 'redis' ? options.invalidation.redisUrl : options.limits?.redisUrl;
+  const redis = redisUrl ? connectRedis(redisUrl, logger) : undefined;
   if (redis)
     await new Promise<void>((resolve) =>
       redis.status === 'ready' ? resolve() : redis.once('ready', () => resolve()),
@@ -109,7 +114,19 @@ export async function startTestApp(
     limits,
     passwordHashing: options.passwordHashing ?? FAST_HASHING,
     ...(options.keyCacheTtlMs !== undefined ? { keyCacheTtlMs: options.keyCacheTtlMs } : {}),
+    ...(options.invalidation
+      ? {
+          invalidationChannel: createInvalidationChannel(
+            { ...config, invalidationChannel: options.invalidation.channel, redisUrl },
+            db.url,
+            redis,
+            logger,
+          ),
+          heartbeatMs: 200,
+        }
+      : {}),
   });
+  await deps.invalidation.start();
   const http = await listen(createApp(deps), 0, '127.0.0.1');
   return {
     url: http.url,
@@ -121,6 +138,7 @@ export async function startTestApp(
     redis,
     async close() {
       await http.closeNow();
+      await deps.invalidation.stop();
       stopRateLimiting(limits, redis);
       await orm.close();
       await db.drop();
