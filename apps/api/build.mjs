@@ -10,8 +10,9 @@ const dbPkg = JSON.parse(readFileSync(new URL('../../packages/db/package.json', 
 external.push(...Object.keys(dbPkg.dependencies).filter((d) => !workspace(d)));
 
 await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/main.js',
+  // main.js is one API node; cluster.js is `pnpm cluster` (N nodes behind nginx).
+  entryPoints: { main: 'src/main.ts', cluster: 'src/cluster/cluster-main.ts' },
+  outdir: 'dist',
   bundle: true,
   platform: 'node',
   target: 'node20',
