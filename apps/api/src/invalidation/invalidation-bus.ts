@@ -80,11 +80,20 @@ export class InvalidationBus {
   }
 
   /**
-   * Call once the change is committed (or inside the transaction, for the PostgreSQL channel: delivery then
-   * waits for the commit). This node applies it at once — its very next request sees the change whatever the
-   * channel's state — and every other node applies it when the message arrives.
+   * Call once the change is committed. This node applies it at once — its very next request sees the change
+   * whatever the channel's state — and every other node applies it when the message arrives.
+   *
+   * Not inside the transaction: `pg_notify` there would be delivered at commit, but this node's own cache must be
+   * cleared after the commit too (a request that reloads the key in between would cache the old state), and
+   * Redis has no transaction to wait for. The price is a process dying between commit and publish: the other
+   * nodes then see the change when their entries expire (30 s at most).
    */
   async publish(em: EntityManager, invalidation: Invalidation): Promise<void> {
+    if (em.isInTransaction()) {
+      throw new Error(
+        `publishInvalidation(${invalidation.cause}) was called inside a transaction: call it after commit`,
+      );
+    }
     this.apply(invalidation.targets);
     const channel = this.options.channel;
     if (!channel) return;
