@@ -130,6 +130,42 @@ describe('losing the PostgreSQL listener', () => {
     await until(async () => (await me(b, key.key)).status === 401, 'B to refuse after the reconnect');
   });
 
+  it('a listener that goes silent (its backend stopped, the socket still open) is noticed by the heartbeat', async (ctx) => {
+    const [a, b] = await pair('postgres');
+    const before = await health(b);
+    const admin = new pg.Client({ connectionString: b.dbUrl });
+    await admin.connect();
+    let pid = 0;
+    try {
+      const rows = await admin.query<{ pid: number }>(
+        `select pid from pg_stat_activity where application_name = $1 and datname = current_database()
+          order by backend_start desc limit 1`,
+        [LISTENER_APPLICATION_NAME],
+      );
+      pid = rows.rows[0]?.pid ?? 0;
+    } finally {
+      await admin.end();
+    }
+    expect(pid).toBeGreaterThan(0);
+    // The newest listener is B's (started second). Freezing it is a partition nobody reports: no error, no close.
+    try {
+      process.kill(pid, 'SIGSTOP');
+    } catch (error) {
+      ctx.skip(
+        `cannot signal the PostgreSQL backend (${(error as Error).message}): needs the same user or root`,
+      );
+      return;
+    }
+    try {
+      await until(async () => (await health(b)).reconnects > before.reconnects, 'B to notice and reconnect');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(b.logs.text).toContain('heartbeat lost');
+    expect((await health(b)).state).toBe('connected');
+    expect((await health(a)).reconnects).toBe(0);
+  });
+
   it('a channel message that does not parse is dropped and logged, not applied', async () => {
     const [a, b] = await pair('postgres');
     const { kate } = await people(a.url, ['kate']);

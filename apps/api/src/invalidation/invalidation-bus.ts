@@ -10,6 +10,9 @@ import {
   type InvalidationTarget,
 } from './invalidation-event.ts';
 
+/** Heartbeats that may go missing before the channel counts as lost (silent network failures). */
+const MISSED_HEARTBEATS = 5;
+
 /**
  * `local`: one process, no channel (tests and tools); `connected`: every node's changes reach us;
  * `connecting` / `degraded`: they may not, so the key cache serves with its short TTL.
@@ -35,7 +38,7 @@ export interface InvalidationBusOptions {
   channel?: InvalidationChannel | undefined;
   /** Re-reads the rate-limit overrides (absent when rate limiting is off). */
   refreshRateLimits?: (() => Promise<void>) | undefined;
-  /** How often a heartbeat goes round the channel; three missed in a row count as a lost channel. */
+  /** How often a heartbeat goes round the channel; five missed in a row count as a lost channel. */
   heartbeatMs?: number;
 }
 
@@ -53,6 +56,7 @@ export class InvalidationBus {
   private heartbeat: NodeJS.Timeout | undefined;
   private pingSeq = 0;
   private lastPongAt = 0;
+  private lastBeatAt = Date.now();
   private readonly heartbeatMs: number;
 
   constructor(private readonly options: InvalidationBusOptions) {
@@ -199,8 +203,14 @@ export class InvalidationBus {
 
   private beat(): void {
     const channel = this.options.channel;
+    const now = Date.now();
+    const stalled = now - this.lastBeatAt > 2 * this.heartbeatMs;
+    this.lastBeatAt = now;
     if (!channel || this.state !== 'connected') return;
-    if (Date.now() - this.lastPongAt > 3 * this.heartbeatMs) {
+    // A late timer means our own event loop was stalled (a loaded machine): the pong may be waiting unread in the
+    // socket, so start a fresh window instead of blaming the channel.
+    if (stalled) this.lastPongAt = now;
+    if (now - this.lastPongAt > MISSED_HEARTBEATS * this.heartbeatMs) {
       channel.reconnect('heartbeat lost');
       return;
     }

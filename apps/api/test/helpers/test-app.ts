@@ -122,7 +122,6 @@ export async function startTestApp(
             redis,
             logger,
           ),
-          heartbeatMs: 200,
         }
       : {}),
   });
