@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       RATE_LIMIT_ANONYMOUS: '1000000/60',
       RATE_LIMIT_AUTHENTICATED: '1000000/60',
       RATE_LIMIT_SIGN_UP: '1000/60',
+      RATE_LIMIT_HEALTH: '100000/60',
     },
   });
   const orm = await openDatabase({ url: cluster.databaseUrl, poolMax: 4 });

@@ -81,6 +81,8 @@ describe.skipIf(missing.length > 0)('three API nodes behind nginx, one PostgreSQ
         RATE_LIMIT_ANONYMOUS: '100000/86400',
         RATE_LIMIT_AUTHENTICATED: '100000/86400',
         RATE_LIMIT_SIGN_UP: '100/1m',
+        // The tests poll /healthz while nodes reconnect.
+        RATE_LIMIT_HEALTH: '100000/60',
       },
     });
     orm = await openDatabase({ url: db.url, poolMax: 4 });
