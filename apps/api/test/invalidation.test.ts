@@ -93,6 +93,18 @@ for (const channel of ['postgres', 'redis'] as const) {
       await owner.browser.trpc.members.updateRole.mutate({ orgId: org.id, userId: dev.id, role: 'viewer' });
       await until(async () => (await write()).status === 403, 'B to refuse the demoted creator’s write');
     });
+
+    it('a session signed out through A: its session token stops on B, whose cache held it', async () => {
+      const [a, b] = await pair(channel);
+      const { kate } = await people(a.url, ['kate']);
+      if (!kate) throw new Error('no person');
+      const org = await orgWith(kate, 'Acme');
+      const { token } = await kate.browser.trpc.auth.createSessionToken.mutate({ audience: 'helper' });
+      const read = () => rest(b.url, token, 'GET', `/orgs/${org.id}/projects`);
+      expect((await read()).status).toBe(200);
+      await kate.browser.trpc.auth.signOut.mutate();
+      await until(async () => (await read()).status === 401, 'B to refuse the ended session’s token');
+    });
   });
 }
 

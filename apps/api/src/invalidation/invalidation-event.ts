@@ -19,13 +19,15 @@ export const INVALIDATION_CAUSES = [
   'org.updated',
   'org.deleted',
   'rate-limit.override_changed',
+  'session.ended',
+  'session_token.refreshed',
 ] as const;
 export type InvalidationCause = (typeof INVALIDATION_CAUSES)[number];
 
 export type InvalidationTarget =
-  /** One key: revoked, rotated, renamed, its expiry or scope changed. */
+  /** One cached credential by id (an API key or a session token): revoked, rotated, renamed, its expiry changed. */
   | { kind: 'key'; keyId: string }
-  /** Every key a user created: their memberships (and so every key's effective roles) changed. */
+  /** Every credential of a user (keys and session tokens): memberships changed, or a session ended. */
   | { kind: 'user'; userId: string }
   /** The operator-granted rate-limit overrides changed: re-read them now instead of at the next refresh. */
   | { kind: 'rate-limits' }

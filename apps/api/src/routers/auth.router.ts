@@ -55,7 +55,7 @@ export const authRouter = router({
     }),
 
   signOut: sessionProcedure.output(okOut).mutation(async ({ ctx }) => {
-    await deleteSession(ctx.em, ctx.deps.keyCache, ctx.user.id, ctx.session.id);
+    await deleteSession(ctx.em, ctx.deps, ctx.user.id, ctx.session.id);
     recordAudit(ctx.em, actorOf(ctx), {
       action: 'auth.sign_out',
       target: { type: 'session', id: ctx.session.id },

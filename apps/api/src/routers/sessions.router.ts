@@ -15,7 +15,7 @@ export const sessionsRouter = router({
     .input(z.object({ id: z.string().min(1).max(64) }))
     .output(z.object({ revoked: z.number().int() }))
     .mutation(async ({ ctx, input }) => {
-      const revoked = await revokeSession(ctx.em, ctx.deps.keyCache, ctx.user.id, input.id);
+      const revoked = await revokeSession(ctx.em, ctx.deps, ctx.user.id, input.id);
       if (revoked === 0) throw new DomainError('NOT_FOUND', 'Session not found.');
       recordAudit(ctx.em, actorOf(ctx), {
         action: 'session.revoked',
@@ -28,7 +28,7 @@ export const sessionsRouter = router({
     }),
 
   revokeOthers: sessionProcedure.output(z.object({ revoked: z.number().int() })).mutation(async ({ ctx }) => {
-    const revoked = await revokeOtherSessions(ctx.em, ctx.deps.keyCache, ctx.user.id, ctx.session.id);
+    const revoked = await revokeOtherSessions(ctx.em, ctx.deps, ctx.user.id, ctx.session.id);
     recordAudit(ctx.em, actorOf(ctx), {
       action: 'session.revoked',
       target: { type: 'user', id: ctx.user.id },

@@ -82,7 +82,7 @@ export async function signIn(
     throw new DomainError('INVALID_CREDENTIALS');
   }
   // A new token at every sign-in; the session the browser held before (if any) ends here.
-  if (previousSession) await deleteSession(em, deps.keyCache, previousSession.userId, previousSession.id);
+  if (previousSession) await deleteSession(em, deps, previousSession.userId, previousSession.id);
   const session = await createSession(em, user.id, origin, now, deps.config.sessions);
   const actor: Actor = { type: 'user', userId: user.id, keyId: null, ...origin };
   recordAudit(em, actor, { action: 'auth.sign_in', target: { type: 'session', id: session.id }, at: now });

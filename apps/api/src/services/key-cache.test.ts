@@ -3,6 +3,7 @@ import { type CachedKey, KeyCache } from './key-cache.ts';
 
 function entry(id: string, creatorId: string, loadedAt: number): CachedKey {
   return {
+    kind: 'key',
     id,
     hash: `hash-${id}`,
     name: id,

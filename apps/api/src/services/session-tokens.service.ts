@@ -15,6 +15,7 @@ import {
 import { type Orm, SessionToken } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
+import { publishInvalidation } from '../invalidation/index.ts';
 import type { Logger } from '../logger.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import type { CachedSessionToken, KeyCache } from './key-cache.ts';
@@ -200,7 +201,10 @@ export async function refreshSessionToken(
     at: now,
   });
   await em.flush();
-  deps.keyCache.invalidateKey(row.id);
+  await publishInvalidation(deps, em, {
+    cause: 'session_token.refreshed',
+    targets: [{ kind: 'key', keyId: row.id }],
+  });
   return view(row);
 }
 

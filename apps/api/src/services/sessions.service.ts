@@ -10,7 +10,8 @@ import {
 } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { KeyCache } from './key-cache.ts';
+import type { AppDeps } from '../context.ts';
+import { publishInvalidation } from '../invalidation/index.ts';
 import { sessionTokensBySession } from './session-tokens.service.ts';
 import { sqlDate } from './sql.ts';
 
@@ -149,13 +150,17 @@ export async function describeSignedIn(
 
 /**
  * Ending a session ends the session tokens bound to it: the rows go with it (foreign key cascade) and the user's
- * cached credentials are dropped on this node, so a token is refused on the very next request.
+ * cached credentials are dropped on every node (this one at once), so a token is refused on the very next request.
  */
-type CredentialCache = Pick<KeyCache, 'invalidateUser'>;
+type Invalidates = Pick<AppDeps, 'invalidation'>;
 
-export async function deleteSession(em: EntityManager, cache: CredentialCache, userId: string, id: string) {
+function sessionsEnded(deps: Invalidates, em: EntityManager, userId: string): Promise<void> {
+  return publishInvalidation(deps, em, { cause: 'session.ended', targets: [{ kind: 'user', userId }] });
+}
+
+export async function deleteSession(em: EntityManager, deps: Invalidates, userId: string, id: string) {
   await em.nativeDelete(Session, { id, user: userId });
-  cache.invalidateUser(userId);
+  await sessionsEnded(deps, em, userId);
 }
 
 export async function listSessions(em: EntityManager, userId: string, currentId: string, now: Date) {
@@ -183,22 +188,22 @@ export async function listSessions(em: EntityManager, userId: string, currentId:
 /** Returns how many sessions were ended. Only the user's own sessions can match. */
 export async function revokeSession(
   em: EntityManager,
-  cache: CredentialCache,
+  deps: Invalidates,
   userId: string,
   id: string,
 ): Promise<number> {
   const revoked = await em.nativeDelete(Session, { id, user: userId });
-  cache.invalidateUser(userId);
+  await sessionsEnded(deps, em, userId);
   return revoked;
 }
 
 export async function revokeOtherSessions(
   em: EntityManager,
-  cache: CredentialCache,
+  deps: Invalidates,
   userId: string,
   currentId: string,
 ): Promise<number> {
   const revoked = await em.nativeDelete(Session, { user: userId, id: { $ne: currentId } });
-  cache.invalidateUser(userId);
+  await sessionsEnded(deps, em, userId);
   return revoked;
 }
