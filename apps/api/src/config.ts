@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_MAX_ACTIVE_KEYS_PER_USER,
@@ -39,6 +41,14 @@ export interface Config {
   bodyLimitBytes: number;
   /** Active API keys one user may hold (KEY_LIMIT_REACHED beyond it). */
   maxActiveKeysPerUser: number;
+  mail: {
+    /** A real SMTP server; absent = each mail is written as an `.eml` file under `dir` and its link logged. */
+    smtpUrl: string | undefined;
+    from: string;
+    dir: string;
+  };
+  /** The address people reach the settings app at, for links in mails; absent = the address we listen on. */
+  publicUrl: string | undefined;
 }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -127,6 +137,23 @@ const EnvSchema = z.object({
   RATE_LIMIT_LEAK_REPORT: rate('leak-report'),
   RATE_LIMIT_HEALTH: rate('health'),
   API_KEYS_PER_USER_MAX: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MAX_ACTIVE_KEYS_PER_USER),
+  RATE_LIMIT_PASSWORD_RESET: rate('password-reset'),
+  RATE_LIMIT_PASSWORD_RESET_EMAIL: rate('password-reset-email'),
+  RATE_LIMIT_VERIFICATION_EMAIL: rate('verification-email'),
+  RATE_LIMIT_INVITATION: rate('invitation'),
+  RATE_LIMIT_PASSWORD_CHANGE: rate('password-change'),
+  RATE_LIMIT_MAILED_LINK: rate('mailed-link'),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  MAIL_FROM: z.string().min(3).max(320).default('Crowdee <no-reply@crowdee.localhost>'),
+  PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   WEB_DIST: z.string().optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
 });
@@ -164,17 +191,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'sign-up': e.RATE_LIMIT_SIGN_UP,
         'leak-report': e.RATE_LIMIT_LEAK_REPORT,
         health: e.RATE_LIMIT_HEALTH,
+        'password-reset': e.RATE_LIMIT_PASSWORD_RESET,
+        'password-reset-email': e.RATE_LIMIT_PASSWORD_RESET_EMAIL,
+        'verification-email': e.RATE_LIMIT_VERIFICATION_EMAIL,
+        invitation: e.RATE_LIMIT_INVITATION,
+        'password-change': e.RATE_LIMIT_PASSWORD_CHANGE,
+        'mailed-link': e.RATE_LIMIT_MAILED_LINK,
       },
     },
     webDist: e.WEB_DIST ?? `${repoRoot}apps/web/dist`,
     docsDir: `${repoRoot}docs`,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxActiveKeysPerUser: e.API_KEYS_PER_USER_MAX,
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM,
+      dir: `${e.DATA_DIR ?? `${repoRoot}.data`}/mail`,
+    },
+    publicUrl: e.PUBLIC_URL,
   };
 }
 
 /** A complete configuration for tests and benchmarks, without touching the environment. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' });
-  return { ...base, webDist: undefined, ...overrides };
+  // Mail that no test SMTP server receives (benchmarks) lands in the system's temporary folder, not the repo.
+  const mail = { ...base.mail, dir: join(tmpdir(), 'crowdee-test-mail') };
+  return { ...base, webDist: undefined, mail, ...overrides };
 }

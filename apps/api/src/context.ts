@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config.ts';
 import type { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
+import type { Mailer } from './mail/mailer.ts';
 import type { RateLimiting } from './rate-limit/index.ts';
 import type { Actor } from './services/audit.service.ts';
 import type { CachedKey, CachedSessionToken, KeyCache } from './services/key-cache.ts';
@@ -27,6 +28,9 @@ export interface AppDeps {
   passwords: PasswordHasher;
   /** Null when rate limiting is switched off (RATE_LIMITS=off). */
   limits: RateLimiting | null;
+  mailer: Mailer;
+  /** The settings app's base URL, for links in mails. Never taken from a request's Host header. */
+  appUrl: () => string;
 }
 
 /** Who is calling. `rejected` = credentials were presented and are bad: every procedure refuses, even public ones. */

@@ -5,6 +5,7 @@ import type { AppDeps } from './context.ts';
 import type { InvalidationChannel } from './invalidation/channel.ts';
 import { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
+import { Mailer } from './mail/mailer.ts';
 import type { RateLimiting } from './rate-limit/index.ts';
 import { KeyCache } from './services/key-cache.ts';
 import { KeyVerifier } from './services/key-verifier.ts';
@@ -24,6 +25,8 @@ export interface DepsOptions {
   /** How this node hears about other nodes' changes; absent = a single process (tests, tools). */
   invalidationChannel?: InvalidationChannel | undefined;
   heartbeatMs?: number;
+  /** Where the settings app is reached, when only known after listening (port 0). */
+  appUrl?: () => string;
 }
 
 export function createDeps(config: Config, logger: Logger, orm: Orm, options: DepsOptions = {}): AppDeps {
@@ -54,5 +57,12 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
     sessionTokenVerifier: new SessionTokenVerifier(orm, keyCache, clock, logger, config.sessions),
     passwords: new PasswordHasher(options.passwordHashing),
     limits,
+    mailer: new Mailer({
+      smtpUrl: config.mail.smtpUrl,
+      from: config.mail.from,
+      mailDir: config.mail.dir,
+      logger,
+    }),
+    appUrl: () => config.publicUrl ?? options.appUrl?.() ?? `http://localhost:${config.port}`,
   };
 }

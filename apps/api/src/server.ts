@@ -35,14 +35,23 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const orm = await openDatabase({ url, log: (message) => logger.debug({ orm: message }, 'mikro-orm') });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
   const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}) });
+  // Links in mails point at PUBLIC_URL, or else at the address we listen on (known once listening).
+  let listening = `http://localhost:${config.port}`;
   const deps = createDeps(config, logger, orm, {
     limits,
     invalidationChannel: createInvalidationChannel(config, url, redis, logger),
+    appUrl: () => listening,
   });
   await deps.invalidation.start();
   const app = createApp(deps);
 
   const { server, url: base } = await listen(app, config.port, config.host);
+  listening = base.replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//localhost:');
+  logger.info(
+    config.mail.smtpUrl
+      ? 'mail goes through SMTP_URL'
+      : `no SMTP_URL: mail is written as .eml files to ${config.mail.dir} and its link logged`,
+  );
   logger.info(
     {
       url: base,
@@ -66,6 +75,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         });
         await deps.invalidation.stop();
         stopRateLimiting(limits, redis);
+        await deps.mailer.drain();
+        deps.mailer.close();
         await orm.close();
         await embedded?.stop();
         logger.info('shut down cleanly');

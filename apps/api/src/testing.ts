@@ -10,12 +10,15 @@ import type { AppDeps } from './context.ts';
 import { createDeps } from './deps.ts';
 import { listen } from './http/listen.ts';
 import { createLogger } from './logger.ts';
+import { TestMailbox } from './mail/test-mailbox.ts';
 import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
 
 export interface E2EServer {
   url: string;
   deps: AppDeps;
+  /** The real SMTP server the API mails through: verification, invitation and reset links are read from here. */
+  mailbox: TestMailbox;
   close(): Promise<void>;
 }
 
@@ -32,7 +35,9 @@ export interface E2EOptions {
 }
 
 export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
-  const config = testConfig({ logLevel: 'warn', ...options.config });
+  const mailbox = await TestMailbox.start();
+  const base = testConfig({ logLevel: 'warn', ...options.config });
+  const config = { ...base, mail: { ...base.mail, smtpUrl: mailbox.smtpUrl } };
   const logger = createLogger(config);
   const orm = await openDatabase({ url: options.databaseUrl, poolMax: 10 });
   let redis: Redis | undefined;
@@ -44,21 +49,29 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
     ...(redis ? { redis } : {}),
     overrideRefreshMs: 500,
   });
+  let listening = '';
   const deps = createDeps(config, logger, orm, {
     limits,
     ...(options.clock ? { clock: options.clock } : {}),
+    appUrl: () => listening,
     ...(options.fastPasswordHashing ? { passwordHashing: { memoryCost: 1024, timeCost: 1 } } : {}),
   });
   const http = await listen(createApp(deps), options.port ?? 0, '127.0.0.1');
+  listening = http.url;
   return {
     url: http.url,
     deps,
+    mailbox,
     async close() {
       await http.closeNow();
+      await deps.mailer.drain();
+      deps.mailer.close();
+      await mailbox.close();
       stopRateLimiting(limits, redis);
       await orm.close();
     },
   };
 }
 
+export { type ReceivedMail, TestMailbox, tokenOf } from './mail/test-mailbox.ts';
 export { testConfig };

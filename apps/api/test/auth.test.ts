@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUpPerson } from './helpers/fixtures.ts';
 import { Browser, errorCode, PASSWORD, signUp, uniqueEmail } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
@@ -21,7 +22,7 @@ describe('accounts', () => {
     });
     expect(user.email).toBe(email.toLowerCase());
     const me = await browser.trpc.auth.me.query();
-    expect(me.user).toEqual({ id: user.id, email: email.toLowerCase(), name: 'Ada' });
+    expect(me.user).toEqual({ id: user.id, email: email.toLowerCase(), name: 'Ada', emailVerified: false });
     expect(me.activeOrganization).toBeNull();
   });
 
@@ -174,7 +175,7 @@ describe('sessions', () => {
     expect(anonymous.status).toBe(200);
     expect(await anonymous.json()).toEqual({ result: { data: null } });
 
-    const { browser, id } = await signUp(app.url, 'Present');
+    const { browser, id } = await signUpPerson(app, 'Present');
     const session = await browser.trpc.auth.session.query();
     expect(session).toEqual(await browser.trpc.auth.me.query());
     expect(session?.user.id).toBe(id);
@@ -255,7 +256,7 @@ describe('sessions', () => {
 
 describe('CSRF', () => {
   async function mutateWith(headers: Record<string, string>, withCookie: boolean): Promise<number> {
-    const { browser } = await signUp(app.url, 'Csrf');
+    const { browser } = await signUpPerson(app, 'Csrf');
     const res = await fetch(`${app.url}/trpc/orgs.create`, {
       method: 'POST',
       headers: {
@@ -295,7 +296,7 @@ describe('CSRF', () => {
   it('honours the configured allowlist', async () => {
     const other = await startTestApp({ config: { allowedOrigins: ['https://admin.crowdee.dev'] } });
     try {
-      const { browser } = await signUp(other.url, 'Allow');
+      const { browser } = await signUpPerson(other, 'Allow');
       const res = await fetch(`${other.url}/trpc/orgs.create`, {
         method: 'POST',
         headers: {
@@ -328,7 +329,7 @@ describe('CSRF', () => {
   });
 
   it('never changes state through a query (GET)', async () => {
-    const { browser } = await signUp(app.url, 'Get');
+    const { browser } = await signUpPerson(app, 'Get');
     const res = await browser.fetch(
       `${app.url}/trpc/orgs.create?input=${encodeURIComponent(JSON.stringify({ name: 'Sneaky' }))}`,
     );

@@ -18,6 +18,7 @@ import { type Cluster, startCluster } from '../src/cluster/cluster.ts';
 import { missingClusterTools } from '../src/cluster/executables.ts';
 import { testConfig } from '../src/config.ts';
 import { announceInvalidation, LISTENER_APPLICATION_NAME } from '../src/invalidation/index.ts';
+import { TestMailbox, tokenOf } from '../src/mail/test-mailbox.ts';
 import {
   bearer,
   demotionTrials,
@@ -59,6 +60,7 @@ describe.skipIf(missing.length > 0)('three API nodes behind nginx, one PostgreSQ
   let orm: Orm;
   let owner: Browser;
   let orgId: string;
+  let mailbox: TestMailbox;
   let setup: TrialSetup;
   const nodeUrl = (i: number) => {
     const node = cluster.nodes[i];
@@ -68,6 +70,8 @@ describe.skipIf(missing.length > 0)('three API nodes behind nginx, one PostgreSQ
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    // The nodes mail through a real SMTP server the test reads (the owner must verify their address).
+    mailbox = await TestMailbox.start();
     cluster = await startCluster({
       nodes: 3,
       databaseUrl: db.url,
@@ -83,14 +87,15 @@ describe.skipIf(missing.length > 0)('three API nodes behind nginx, one PostgreSQ
         RATE_LIMIT_SIGN_UP: '100/1m',
         // The tests poll /healthz while nodes reconnect.
         RATE_LIMIT_HEALTH: '100000/60',
+        SMTP_URL: mailbox.smtpUrl,
       },
     });
     orm = await openDatabase({ url: db.url, poolMax: 4 });
     owner = new Browser(nodeUrl(0));
-    await owner.trpc.auth.signUp.mutate({
-      email: `owner-${randomUUID()}@example.test`,
-      password: 'correct horse battery staple',
-      name: 'Owner',
+    const email = `owner-${randomUUID()}@example.test`;
+    await owner.trpc.auth.signUp.mutate({ email, password: 'correct horse battery staple', name: 'Owner' });
+    await owner.trpc.auth.verifyEmail.mutate({
+      token: tokenOf((await mailbox.take(email, 'verify-email')).link),
     });
     orgId = (await owner.trpc.orgs.create.mutate({ name: 'Cluster Co' })).id;
     setup = {
@@ -107,6 +112,7 @@ describe.skipIf(missing.length > 0)('three API nodes behind nginx, one PostgreSQ
   afterAll(async () => {
     await orm?.close();
     await cluster?.stop();
+    await mailbox?.close();
     await db?.drop();
   }, 60_000);
 

@@ -70,7 +70,7 @@ for (const channel of ['postgres', 'redis'] as const) {
 
     it('a key revoked through A is refused on B, whose cache held it', async () => {
       const [a, b] = await pair(channel);
-      const { kate } = await people(a.url, ['kate']);
+      const { kate } = await people(a, ['kate']);
       if (!kate) throw new Error('no person');
       const org = await orgWith(kate, 'Acme');
       const key = await keyFor(kate, org.id, { role: 'member' });
@@ -84,7 +84,7 @@ for (const channel of ['postgres', 'redis'] as const) {
 
     it('a demoted creator loses write power on B', async () => {
       const [a, b] = await pair(channel);
-      const { owner, dev } = await people(a.url, ['owner', 'dev']);
+      const { owner, dev } = await people(a, ['owner', 'dev']);
       if (!owner || !dev) throw new Error('no person');
       const org = await orgWith(owner, 'Acme', [{ person: dev, role: 'admin' }]);
       const key = await keyFor(dev, org.id, { role: 'member' });
@@ -96,7 +96,7 @@ for (const channel of ['postgres', 'redis'] as const) {
 
     it('a session signed out through A: its session token stops on B, whose cache held it', async () => {
       const [a, b] = await pair(channel);
-      const { kate } = await people(a.url, ['kate']);
+      const { kate } = await people(a, ['kate']);
       if (!kate) throw new Error('no person');
       const org = await orgWith(kate, 'Acme');
       const { token } = await kate.browser.trpc.auth.createSessionToken.mutate({ audience: 'helper' });
@@ -111,7 +111,7 @@ for (const channel of ['postgres', 'redis'] as const) {
 describe('losing the PostgreSQL listener', () => {
   it('goes degraded (flushed, short TTL), reconnects by itself, and flushes again', async () => {
     const [a, b] = await pair('postgres');
-    const { kate } = await people(a.url, ['kate']);
+    const { kate } = await people(a, ['kate']);
     if (!kate) throw new Error('no person');
     const org = await orgWith(kate, 'Acme');
     const key = await keyFor(kate, org.id, { role: 'member' });
@@ -180,7 +180,7 @@ describe('losing the PostgreSQL listener', () => {
 
   it('a channel message that does not parse is dropped and logged, not applied', async () => {
     const [a, b] = await pair('postgres');
-    const { kate } = await people(a.url, ['kate']);
+    const { kate } = await people(a, ['kate']);
     if (!kate) throw new Error('no person');
     const org = await orgWith(kate, 'Acme');
     const key = await keyFor(kate, org.id, { role: 'member' });

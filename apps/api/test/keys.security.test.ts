@@ -15,7 +15,7 @@ const HOUR = 3_600_000;
 
 beforeAll(async () => {
   app = await startTestApp({ config: { sessions: { absoluteMs: 30 * 24 * HOUR, idleMs: 30 * 24 * HOUR } } });
-  cast = await people(app.url, ['Owner', 'Other']);
+  cast = await people(app, ['Owner', 'Other']);
 });
 afterAll(async () => {
   await app?.close();
@@ -77,7 +77,7 @@ const ROUTES: Record<string, Route> = {
 
 /** A fresh creator (admin in a fresh org owned by Owner), a project, and an admin key of that creator. */
 async function base(scope?: 'out') {
-  const [creator] = Object.values(await people(app.url, ['Creator'])) as [Person];
+  const [creator] = Object.values(await people(app, ['Creator'])) as [Person];
   const org = await orgWith(cast.Owner as Person, 'Sec', [{ person: creator, role: 'admin' }]);
   const project = await (cast.Owner as Person).browser.trpc.projects.create.mutate({
     orgId: org.id,
@@ -141,7 +141,7 @@ const CASES: Record<string, Case> = {
   },
   expired: {
     setup: async () => {
-      const [creator] = Object.values(await people(app.url, ['Creator'])) as [Person];
+      const [creator] = Object.values(await people(app, ['Creator'])) as [Person];
       const org = await orgWith(cast.Owner as Person, 'Exp', [{ person: creator, role: 'admin' }]);
       const project = await (cast.Owner as Person).browser.trpc.projects.create.mutate({
         orgId: org.id,

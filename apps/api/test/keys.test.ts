@@ -1,7 +1,7 @@
 import { countStatements } from '@crowdee/db';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
-import { Browser, errorCode, keyClient } from './helpers/http-client.ts';
+import { Browser, errorCode, keyClient, PASSWORD } from './helpers/http-client.ts';
 import { type Problem, rest } from './helpers/rest.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
   app = await startTestApp();
 });
 beforeEach(async () => {
-  p = await people(app.url, ['Kate', 'Adam', 'Mia', 'Vic', 'Out']);
+  p = await people(app, ['Kate', 'Adam', 'Mia', 'Vic', 'Out']);
 });
 afterAll(async () => {
   await app?.close();
@@ -61,7 +61,7 @@ describe('keys.create', () => {
 
   it('needs an active organization and caps the role by the creator’s role there', async () => {
     const org = await orgWith(person('Kate'), 'Caps', [{ person: person('Vic'), role: 'viewer' }]);
-    const fresh = await people(app.url, ['Fresh']);
+    const fresh = await people(app, ['Fresh']);
     expect(
       await errorCode((fresh.Fresh as Person).browser.trpc.keys.create.mutate({ name: 'k', role: 'viewer' })),
     ).toBe('BAD_REQUEST');
@@ -201,6 +201,18 @@ describe('a key can never manage keys or do owner-only things', () => {
     expect(await errorCode(client.keys.revoke.mutate({ id }))).toBe('SESSION_REQUIRED');
     expect(await errorCode(client.orgs.delete.mutate({ orgId: org.id }))).toBe('SESSION_REQUIRED');
     expect(await errorCode(client.orgs.create.mutate({ name: 'x' }))).toBe('SESSION_REQUIRED');
+    // An admin key cannot invite its holder (or anyone) in, nor answer invitations or touch the password.
+    expect(
+      await errorCode(
+        client.members.invite.mutate({ orgId: org.id, email: 'in@example.com', role: 'viewer' }),
+      ),
+    ).toBe('SESSION_REQUIRED');
+    expect(await errorCode(client.invitations.list.query())).toBe('SESSION_REQUIRED');
+    expect(
+      await errorCode(
+        client.auth.changePassword.mutate({ currentPassword: PASSWORD, newPassword: 'x'.repeat(12) }),
+      ),
+    ).toBe('SESSION_REQUIRED');
     // ...but it works on the org procedures with its effective role.
     expect((await client.projects.create.mutate({ orgId: org.id, name: 'via key' })).name).toBe('via key');
     expect((await client.members.list.query({ orgId: org.id })).length).toBe(1);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orgWith, type Person, people } from './helpers/fixtures.ts';
+import { acceptMailedInvitation, invite, orgWith, type Person, people } from './helpers/fixtures.ts';
 import { Browser, errorCode, PASSWORD } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
@@ -9,7 +9,7 @@ const person = (name: string) => p[name] as Person;
 
 beforeAll(async () => {
   app = await startTestApp();
-  p = await people(app.url, ['Olive', 'Adam', 'Mia', 'Vic', 'Nora', 'Owen']);
+  p = await people(app, ['Olive', 'Adam', 'Mia', 'Vic', 'Nora', 'Owen']);
 });
 afterAll(async () => {
   await app?.close();
@@ -24,7 +24,7 @@ describe('organizations', () => {
       role: 'owner',
       keyPolicy: { requireExpiry: false, maxLifetimeDays: null },
     });
-    await olive.trpc.members.add.mutate({ orgId: org.id, email: person('Vic').email, role: 'viewer' });
+    await invite(person('Olive'), org.id, person('Vic'), 'viewer');
     expect((await person('Vic').browser.trpc.orgs.list.query()).find((o) => o.id === org.id)?.role).toBe(
       'viewer',
     );
@@ -69,25 +69,22 @@ describe('organizations', () => {
 });
 
 describe('members', () => {
-  it('adds, lists, changes roles and removes, all audited', async () => {
+  it('invites, lists, changes roles and removes, all audited', async () => {
     const org = await orgWith(person('Olive'), 'Team');
     const olive = person('Olive').browser;
-    const added = await olive.trpc.members.add.mutate({
+    const invitation = await olive.trpc.members.invite.mutate({
       orgId: org.id,
       email: person('Mia').email.toUpperCase(),
       role: 'member',
     });
-    expect(added).toMatchObject({ userId: person('Mia').id, role: 'member', name: 'Mia' });
+    expect(invitation).toMatchObject({ email: person('Mia').email, role: 'member', status: 'pending' });
+    const joined = await acceptMailedInvitation(person('Mia'));
+    expect(joined).toEqual({ orgId: org.id, role: 'member' });
     expect(
       await errorCode(
-        olive.trpc.members.add.mutate({ orgId: org.id, email: person('Mia').email, role: 'viewer' }),
+        olive.trpc.members.invite.mutate({ orgId: org.id, email: person('Mia').email, role: 'viewer' }),
       ),
     ).toBe('CONFLICT');
-    expect(
-      await errorCode(
-        olive.trpc.members.add.mutate({ orgId: org.id, email: 'nobody-here@example.com', role: 'viewer' }),
-      ),
-    ).toBe('NOT_FOUND');
     const list = await olive.trpc.members.list.query({ orgId: org.id });
     expect(list.map((m) => [m.name, m.role])).toEqual([
       ['Olive', 'owner'],
@@ -100,7 +97,8 @@ describe('members', () => {
     expect(audit.items.map((e) => e.action)).toEqual([
       'member.removed',
       'member.role_changed',
-      'member.added',
+      'invitation.accepted',
+      'invitation.created',
       'org.created',
     ]);
     expect(audit.items[1]?.metadata).toEqual({ from: 'member', to: 'viewer' });
@@ -120,7 +118,7 @@ describe('members', () => {
     const adam = person('Adam').browser;
     expect(
       await errorCode(
-        adam.trpc.members.add.mutate({ orgId: org.id, email: person('Vic').email, role: 'owner' }),
+        adam.trpc.members.invite.mutate({ orgId: org.id, email: person('Vic').email, role: 'owner' }),
       ),
     ).toBe('FORBIDDEN');
     expect(

@@ -33,7 +33,9 @@ const MINIMUM: Record<string, string> = {
   'orgs.setKeyPolicy': 'admin',
   'orgs.setActive': 'viewer',
   'members.list': 'viewer',
-  'members.add': 'admin',
+  'members.invite': 'admin',
+  'members.invitations': 'admin',
+  'members.cancelInvitation': 'admin',
   'members.updateRole': 'admin',
   'members.remove': 'admin',
   'members.leave': 'viewer',
@@ -46,13 +48,15 @@ const MINIMUM: Record<string, string> = {
 };
 
 /** What a bearer credential may never do, whatever the role: only a signed-in browser session may. */
-const SESSION_ONLY = new Set(['orgs.delete', 'orgs.setKeyPolicy', 'orgs.setActive']);
+const SESSION_ONLY = new Set(['orgs.delete', 'orgs.setKeyPolicy', 'orgs.setActive', 'members.invite']);
 
 interface Cell {
   orgId: string;
   projectId: string;
   targetUserId: string;
   newcomerEmail: string;
+  /** A pending invitation of the cell's organization. */
+  invitationId: string;
 }
 
 type Call = (b: Browser, c: Cell) => Promise<unknown>;
@@ -65,8 +69,11 @@ const PROCEDURES: Record<string, Call> = {
     b.trpc.orgs.setKeyPolicy.mutate({ orgId: c.orgId, requireExpiry: true, maxLifetimeDays: 90 }),
   'orgs.setActive': (b, c) => b.trpc.orgs.setActive.mutate({ orgId: c.orgId }),
   'members.list': (b, c) => b.trpc.members.list.query({ orgId: c.orgId }),
-  'members.add': (b, c) =>
-    b.trpc.members.add.mutate({ orgId: c.orgId, email: c.newcomerEmail, role: 'viewer' }),
+  'members.invite': (b, c) =>
+    b.trpc.members.invite.mutate({ orgId: c.orgId, email: c.newcomerEmail, role: 'viewer' }),
+  'members.invitations': (b, c) => b.trpc.members.invitations.query({ orgId: c.orgId }),
+  'members.cancelInvitation': (b, c) =>
+    b.trpc.members.cancelInvitation.mutate({ orgId: c.orgId, invitationId: c.invitationId }),
   'members.updateRole': (b, c) =>
     b.trpc.members.updateRole.mutate({ orgId: c.orgId, userId: c.targetUserId, role: 'member' }),
   'members.remove': (b, c) => b.trpc.members.remove.mutate({ orgId: c.orgId, userId: c.targetUserId }),
@@ -85,7 +92,7 @@ let cast: Record<string, Person>;
 
 beforeAll(async () => {
   app = await startTestApp();
-  cast = await people(app.url, ['Founder', 'Caller', 'Target', 'Newcomer', 'Stranger', 'Other']);
+  cast = await people(app, ['Founder', 'Caller', 'Target', 'Newcomer', 'Stranger', 'Other']);
 });
 afterAll(async () => {
   await app?.close();
@@ -119,6 +126,12 @@ function roleOf(caller: Caller): Role | null {
   return RANK.includes(role) ? (role as Role) : null;
 }
 
+/** A pending invitation in `orgId`, sent by `by` (the cancel cells withdraw it). */
+async function pendingInvitation(by: Person, orgId: string): Promise<string> {
+  const email = `pending-${Math.random()}@example.com`;
+  return (await by.browser.trpc.members.invite.mutate({ orgId, email, role: 'viewer' })).id;
+}
+
 async function cellFor(ownId: string, ownProjectId: string, target: 'own' | 'other'): Promise<Cell> {
   if (target === 'own') {
     return {
@@ -126,6 +139,7 @@ async function cellFor(ownId: string, ownProjectId: string, target: 'own' | 'oth
       projectId: ownProjectId,
       targetUserId: (cast.Target as Person).id,
       newcomerEmail: (cast.Newcomer as Person).email,
+      invitationId: await pendingInvitation(cast.Founder as Person, ownId),
     };
   }
   // Another organization the caller is not part of (the stranger is in one of its own, which changes nothing).
@@ -141,6 +155,7 @@ async function cellFor(ownId: string, ownProjectId: string, target: 'own' | 'oth
     projectId: otherProject.id,
     targetUserId: (cast.Target as Person).id,
     newcomerEmail: (cast.Newcomer as Person).email,
+    invitationId: await pendingInvitation(cast.Other as Person, other.id),
   };
 }
 
@@ -203,5 +218,48 @@ describe('account-level procedures', () => {
     expect(await errorCode(anon.trpc.orgs.list.query())).toBe('UNAUTHENTICATED');
     expect(await errorCode(anon.trpc.auth.me.query())).toBe('UNAUTHENTICATED');
     expect(await errorCode(anon.trpc.sessions.list.query())).toBe('UNAUTHENTICATED');
+  });
+
+  it('the invitee’s and password procedures need a signed-in user', async () => {
+    const anon = new Browser(app.url);
+    const invitationId = '00000000-0000-4000-8000-000000000000';
+    expect(await errorCode(anon.trpc.invitations.list.query())).toBe('UNAUTHENTICATED');
+    expect(await errorCode(anon.trpc.invitations.accept.mutate({ invitationId }))).toBe('UNAUTHENTICATED');
+    expect(await errorCode(anon.trpc.invitations.decline.mutate({ invitationId }))).toBe('UNAUTHENTICATED');
+    expect(
+      await errorCode(anon.trpc.auth.changePassword.mutate({ currentPassword: 'x', newPassword: 'y' })),
+    ).toBe('UNAUTHENTICATED');
+    expect(await errorCode(anon.trpc.auth.resendVerification.mutate())).toBe('UNAUTHENTICATED');
+    expect(
+      await errorCode(anon.trpc.auth.changeEmail.mutate({ email: 'a@example.com', currentPassword: 'x' })),
+    ).toBe('UNAUTHENTICATED');
+  });
+
+  it('a session token (a bearer for services) cannot answer invitations or touch the password', async () => {
+    const caller = cast.Caller as Person;
+    const { token } = await caller.browser.trpc.auth.createSessionToken.mutate({ audience: 'matrix' });
+    const bearer = new Browser(app.url);
+    bearer.headers = { authorization: `Bearer ${token}` };
+    const invitationId = '00000000-0000-4000-8000-000000000000';
+    expect(await errorCode(bearer.trpc.invitations.accept.mutate({ invitationId }))).toBe('SESSION_REQUIRED');
+    expect(await errorCode(bearer.trpc.invitations.list.query())).toBe('SESSION_REQUIRED');
+    expect(
+      await errorCode(bearer.trpc.auth.changePassword.mutate({ currentPassword: 'x', newPassword: 'y' })),
+    ).toBe('SESSION_REQUIRED');
+  });
+
+  it('another organization’s invitation id answers NOT_FOUND to an owner, exactly like a missing one', async () => {
+    const { browser, cell } = await freshCell('owner', 'own');
+    const theirs = await cellFor(cell.orgId, cell.projectId, 'other');
+    const foreign = await errorCode(
+      browser.trpc.members.cancelInvitation.mutate({ orgId: cell.orgId, invitationId: theirs.invitationId }),
+    );
+    const missing = await errorCode(
+      browser.trpc.members.cancelInvitation.mutate({
+        orgId: cell.orgId,
+        invitationId: '00000000-0000-4000-8000-000000000000',
+      }),
+    );
+    expect([foreign, missing]).toEqual(['NOT_FOUND', 'NOT_FOUND']);
   });
 });

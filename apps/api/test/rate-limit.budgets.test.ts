@@ -5,8 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { setOverride } from '../src/admin/rate-limit-overrides.ts';
-import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
-import { Browser, PASSWORD, signUp } from './helpers/http-client.ts';
+import { keyFor, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
+import { Browser, PASSWORD } from './helpers/http-client.ts';
 import { chargedPolicies, raw, remaining } from './helpers/raw-http.ts';
 import { rest } from './helpers/rest.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
@@ -48,7 +48,7 @@ describe('credentials never lift a public procedure off its budgets', () => {
         },
       },
     });
-    const kate = (await people(app.url, ['Kate'])).Kate as Person;
+    const kate = (await people(app, ['Kate'])).Kate as Person;
     const org = await orgWith(kate, 'Spray');
     const { key } = await keyFor(kate, org.id, { role: 'viewer' });
     const credentials: Record<string, Record<string, string>> = {
@@ -81,7 +81,7 @@ describe('one budget per user', () => {
     const app = await start({
       limits: { policies: { authenticated: { quota: 30, windowSeconds: 60 } }, overrideRefreshMs: 50 },
     });
-    const { browser } = await signUp(app.url, 'Many');
+    const { browser } = await signUpPerson(app, 'Many');
     const org = await browser.trpc.orgs.create.mutate({ name: 'Many keys' });
     await browser.trpc.orgs.setActive.mutate({ orgId: org.id });
     const keys: { key: string; id: string }[] = [];
@@ -125,7 +125,7 @@ describe('one budget per user', () => {
 
   it('caps active keys per user (API_KEYS_PER_USER_MAX), exactly, even under a concurrent burst', async () => {
     const app = await start({ config: { maxActiveKeysPerUser: 3 } });
-    const { browser, email } = await signUp(app.url, 'Cap');
+    const { browser, email } = await signUpPerson(app, 'Cap');
     const org = await browser.trpc.orgs.create.mutate({ name: 'Cap' });
     await browser.trpc.orgs.setActive.mutate({ orgId: org.id });
     const create = (name: string, extra: Record<string, unknown> = {}) =>

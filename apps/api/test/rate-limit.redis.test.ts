@@ -43,7 +43,7 @@ describe.skipIf(!REDIS_URL)('Redis store (REDIS_URL)', () => {
     const a = await startTestApp({ database: db, limits });
     const b = await startTestApp({ database: db, limits });
     apps.push(a, b);
-    const kate = (await people(a.url, ['Kate'])).Kate as Person;
+    const kate = (await people(a, ['Kate'])).Kate as Person;
     const org = await orgWith(kate, 'Shared');
     const { key } = await keyFor(kate, org.id, { role: 'viewer' });
     const statuses = await Promise.all(
@@ -126,7 +126,7 @@ describe.skipIf(!REDIS_URL || !REDIS_SERVER)('Redis outage (private redis-server
       },
     });
     apps.push(app);
-    const kate = (await people(app.url, ['Kate'])).Kate as Person;
+    const kate = (await people(app, ['Kate'])).Kate as Person;
     const org = await orgWith(kate, 'Outage');
     const { key } = await keyFor(kate, org.id, { role: 'viewer' });
     expect((await rest(app.url, key, 'GET', '/me')).status).toBe(200);

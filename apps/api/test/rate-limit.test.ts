@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setOverride } from '../src/admin/rate-limit-overrides.ts';
-import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
+import { keyFor, type MailingApp, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
 import { Browser, PASSWORD, signUp as signUpQuick } from './helpers/http-client.ts';
 import { type Problem, rest } from './helpers/rest.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
@@ -18,8 +18,8 @@ const count = (statuses: number[], status: number) => statuses.filter((s) => s =
  */
 const SETUP_UNITS = 3;
 
-async function userWithKey(url: string, name: string): Promise<{ key: string }> {
-  const person = (await people(url, [name]))[name] as Person;
+async function userWithKey(app: MailingApp, name: string): Promise<{ key: string }> {
+  const person = (await people(app, [name]))[name] as Person;
   const orgId = (await orgWith(person, `${name}'s org`)).id;
   return { key: (await keyFor(person, orgId, { role: 'viewer', name })).key };
 }
@@ -42,14 +42,14 @@ describe('tiers and bursts', () => {
   });
 
   it('admits exactly the quota under a 50-way concurrent burst', async () => {
-    const { key } = await userWithKey(app.url, 'Burst');
+    const { key } = await userWithKey(app, 'Burst');
     const statuses = await hammer(50, () => rest(app.url, key, 'GET', '/me'));
     expect(count(statuses, 200)).toBe(30 - SETUP_UNITS);
     expect(count(statuses, 429)).toBe(20 + SETUP_UNITS);
   });
 
   it('puts the draft RateLimit headers on every answer and a complete problem on a REST 429', async () => {
-    const { key: fresh } = await userWithKey(app.url, 'Headers');
+    const { key: fresh } = await userWithKey(app, 'Headers');
     const first = await rest(app.url, fresh, 'GET', '/me');
     expect(first.headers.get('ratelimit-policy')).toBe('"user";q=30;w=60');
     expect(first.headers.get('ratelimit')).toMatch(/^"user";r=26;t=(60|59)$/);
@@ -77,8 +77,8 @@ describe('tiers and bursts', () => {
   it('limits public discovery and docs as anonymous traffic', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await fetch(`${app.url}/openapi.json`)).status);
-    // The two sign-ups above spent two of 127.0.0.1's ten anonymous units.
-    expect(count(statuses, 429)).toBe(4);
+    // The two sign-ups above and their two verification links spent four of 127.0.0.1's ten anonymous units.
+    expect(count(statuses, 429)).toBe(6);
     const limited = await fetch(`${app.url}/`);
     expect(limited.headers.get('ratelimit-policy')).toBe('"anonymous";q=10;w=60');
   });
@@ -95,17 +95,17 @@ describe('anonymous against authenticated, and tRPC', () => {
       },
     });
     try {
-      const kate = (await people(app.url, ['Kate'])).Kate as Person;
+      const kate = (await people(app, ['Kate'])).Kate as Person;
       const org = await orgWith(kate, 'Volume');
       const key = (await keyFor(kate, org.id, { role: 'viewer' })).key;
       const anon: number[] = [];
       const authed: number[] = [];
-      // Kate's sign-up already spent one anonymous unit of 127.0.0.1.
+      // Kate's sign-up and following her verification link already spent two anonymous units of 127.0.0.1.
       for (let i = 0; i < 20; i++) {
         anon.push((await rest(app.url, null, 'GET', '/status')).status);
         authed.push((await rest(app.url, key, 'GET', '/me')).status);
       }
-      expect(anon.indexOf(429)).toBe(9);
+      expect(anon.indexOf(429)).toBe(8);
       expect(authed).not.toContain(429);
     } finally {
       await app.close();
@@ -190,10 +190,69 @@ describe('client addresses and proxies', () => {
 });
 
 describe('sensitive endpoints', () => {
+  it('limits password-reset requests per address (whoever asks) and per IP, batches included', async () => {
+    const app = await startTestApp({
+      limits: {
+        policies: {
+          'password-reset': { quota: 3, windowSeconds: 900 },
+          'password-reset-email': { quota: 2, windowSeconds: 900 },
+        },
+      },
+    });
+    try {
+      const ask = (email: string) =>
+        new Browser(app.url).fetch(`${app.url}/trpc/auth.requestPasswordReset`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email }),
+        });
+      const victim = 'victim@example.com';
+      const statuses = [(await ask(victim)).status, (await ask(victim.toUpperCase())).status];
+      const third = await ask(` ${victim}`);
+      expect([...statuses, third.status]).toEqual([200, 200, 429]);
+      expect(third.headers.get('ratelimit-policy')).toContain('"password-reset-email";q=2;w=900');
+      // A refused attempt spends nothing: the IP has 1 of its 3 left, for another address; then it is spent too.
+      expect((await ask('other@example.com')).status).toBe(200);
+      expect((await ask('third@example.com')).status).toBe(429);
+      // A batch of resets pays per call: it cannot slip several addresses past the per-IP budget.
+      const batch = await new Browser(app.url).fetch(
+        `${app.url}/trpc/auth.requestPasswordReset,auth.requestPasswordReset?batch=1`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ 0: { email: 'a@example.com' }, 1: { email: 'b@example.com' } }),
+        },
+      );
+      expect(batch.status).toBe(429);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('limits verification mails per signed-in user', async () => {
+    const app = await startTestApp({
+      limits: { policies: { 'verification-email': { quota: 2, windowSeconds: 900 } } },
+    });
+    try {
+      const una = await signUpPerson(app, 'Una', { verified: false });
+      const resend = () =>
+        una.browser.fetch(`${app.url}/trpc/auth.resendVerification`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+      expect([(await resend()).status, (await resend()).status, (await resend()).status]).toEqual([
+        200, 200, 429,
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('allows 10 sign-in attempts per 15 minutes per IP and email, even with the right password after that', async () => {
     const app = await startTestApp({ limits: {} });
     try {
-      const person = (await people(app.url, ['Sign'])).Sign as Person;
+      const person = (await people(app, ['Sign'])).Sign as Person;
       const b = new Browser(app.url);
       const attempt = (email: string, password: string) =>
         b.fetch(`${app.url}/trpc/auth.signIn`, {
@@ -253,7 +312,7 @@ describe('overrides', () => {
       limits: { policies: { authenticated: { quota: 5, windowSeconds: 60 } }, overrideRefreshMs: 100 },
     });
     try {
-      const kate = (await people(app.url, ['Kate'])).Kate as Person;
+      const kate = (await people(app, ['Kate'])).Kate as Person;
       const org = await orgWith(kate, 'Heavy');
       const { key } = await keyFor(kate, org.id, { role: 'viewer' });
       // Kate's session spent SETUP_UNITS of her 5 making the org and the key: her keys share that budget.
@@ -280,7 +339,7 @@ describe('overrides', () => {
       limits: { policies: { authenticated: { quota: 6, windowSeconds: 60 } }, overrideRefreshMs: 100 },
     });
     try {
-      const kate = (await people(app.url, ['Kate'])).Kate as Person;
+      const kate = (await people(app, ['Kate'])).Kate as Person;
       const org = await orgWith(kate, 'Cli');
       const { key, id } = await keyFor(kate, org.id, { role: 'viewer' });
       const { execFileSync } = await import('node:child_process');

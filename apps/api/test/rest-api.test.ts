@@ -14,7 +14,7 @@ let key: string;
 
 beforeAll(async () => {
   app = await startTestApp({ config: { bodyLimitBytes: 4096 } });
-  kate = (await people(app.url, ['Kate'])).Kate as Person;
+  kate = (await people(app, ['Kate'])).Kate as Person;
   orgId = (await orgWith(kate, 'Rest')).id;
   key = (await keyFor(kate, orgId, { role: 'admin' })).key;
 });
@@ -151,7 +151,7 @@ describe('errors a script can act on', () => {
 
   it('answers 503, never success, when the database is down', async () => {
     const down = await startTestApp();
-    const person = (await people(down.url, ['Down'])).Down as Person;
+    const person = (await people(down, ['Down'])).Down as Person;
     const org = await orgWith(person, 'Down');
     const viewerKey = (await keyFor(person, org.id, { role: 'viewer' })).key;
     // Take the database away: refuse new connections and terminate the pool's existing ones.

@@ -32,7 +32,16 @@ describe('deny by default', () => {
       .filter(([, p]) => p._def.meta?.access === 'public')
       .map(([path]) => path)
       .sort();
-    expect(open).toEqual(['auth.session', 'auth.signIn', 'auth.signUp', 'keys.revokeLeaked', 'meta.status']);
+    expect(open).toEqual([
+      'auth.requestPasswordReset',
+      'auth.resetPassword',
+      'auth.session',
+      'auth.signIn',
+      'auth.signUp',
+      'auth.verifyEmail',
+      'keys.revokeLeaked',
+      'meta.status',
+    ]);
   });
 
   it('every public mutation declares a budget of its own, so no credential lifts it off that budget', () => {
@@ -42,14 +51,32 @@ describe('deny by default', () => {
         .map(([path, p]) => [path, p._def.meta?.rateLimit ?? 'none']),
     );
     expect(tiers).toEqual({
+      'auth.requestPasswordReset': 'password-reset',
+      'auth.resetPassword': 'mailed-link',
       'auth.signIn': 'sign-in',
       'auth.signUp': 'sign-up',
+      'auth.verifyEmail': 'mailed-link',
       'keys.revokeLeaked': 'leak-report',
     });
   });
 
+  it('the mail-sending and password-checking session procedures declare their own budgets', () => {
+    const tiers = Object.fromEntries(
+      procedures
+        .filter(([, p]) => p._def.meta?.rateLimit !== undefined && p._def.meta?.access !== 'public')
+        .map(([path, p]) => [path, p._def.meta?.rateLimit]),
+    );
+    expect(tiers).toEqual({
+      'auth.changeEmail': 'verification-email',
+      'auth.changePassword': 'password-change',
+      'auth.resendVerification': 'verification-email',
+      'members.invite': 'invitation',
+    });
+  });
+
   it('queries never change state: every state-changing procedure is a mutation', () => {
-    const stateChanging = /\.(create|update|delete|add|remove|revoke|rotate|leave|set|sign)/i;
+    const stateChanging =
+      /\.(create|update|delete|add|remove|revoke|rotate|leave|set|sign|invite|cancel|accept|decline|change|reset|request|resend|verify)/i;
     const queries = procedures
       .filter(([path, p]) => p._def.type === 'query' && stateChanging.test(path))
       .map(([path]) => path);

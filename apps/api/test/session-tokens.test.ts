@@ -25,7 +25,7 @@ beforeAll(async () => {
       overrideRefreshMs: 3_600_000,
     },
   });
-  folks = await people(app.url, ['Owen', 'Ada', 'Sam', 'Tess']);
+  folks = await people(app, ['Owen', 'Ada', 'Sam', 'Tess']);
 });
 afterAll(async () => {
   await app?.close();

@@ -13,7 +13,7 @@ import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goToSettings, signUpThroughUi, testUser } from './helpers/app.ts';
+import { goToSettings, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
 import { chromiumAvailable, launchBrowser, screenshot, warnIfNoChromium } from './helpers/browser.ts';
 import { webDist } from './helpers/paths.ts';
 
@@ -210,6 +210,9 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
 
   it('every settings page and key dialog passes axe, with keys present', async () => {
     await signUpThroughUi(page, user);
+    await page.getByRole('region', { name: 'Email verification' }).waitFor();
+    await expectNoAxeViolations(page, 'API keys (unverified banner)');
+    await verifyThroughMailedLink(page, server.mailbox, user);
     await page.getByRole('button', { name: 'Create organization', exact: true }).click();
     const createOrg = dialog(page, 'Create organization');
     await expectNoAxeViolations(page, 'Create organization dialog');
@@ -253,7 +256,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
     await page.keyboard.press('Escape');
     await revoke.waitFor({ state: 'detached' });
 
-    for (const label of ['Members', 'Sessions', 'Audit log'] as const) {
+    for (const label of ['Members', 'Sessions', 'Audit log', 'Account'] as const) {
       await goToSettings(page, label);
       await settle(page);
       await expectNoAxeViolations(page, label);

@@ -78,9 +78,32 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     return key;
   }
 
-  it('signs up and creates an organization; the switcher shows it with my role', async () => {
+  /** Opens the link of the next mail to `email` of that kind, as read from the real SMTP server. */
+  async function openMailedLink(page: Page, email: string, path: string): Promise<void> {
+    const mail = await server.mailbox.take(email, path);
+    expect(mail.link.origin).toBe(new URL(server.url).origin);
+    // A fresh load, as from a mail client: going from /x to /x#… would only change the fragment.
+    await page.goto('about:blank');
+    await page.goto(mail.link.toString());
+  }
+
+  it('signs up, verifies the address from the mailed link, and creates an organization', async () => {
     const { page } = owner;
     await signUpThroughUi(page, ownerUser, '01-sign-up');
+    const banner = page.getByRole('region', { name: 'Email verification' });
+    await banner.getByText('Verify your email address.').waitFor();
+    await banner.getByRole('button', { name: 'Resend verification email' }).click();
+    await banner.getByText(`A new link is on its way to ${ownerUser.email}.`).waitFor();
+    // The resend killed the first link: the first mail's link fails, the second one verifies.
+    await openMailedLink(page, ownerUser.email, 'verify-email');
+    await page.getByText('it may have been used already', { exact: false }).waitFor();
+    await openMailedLink(page, ownerUser.email, 'verify-email');
+    await page.getByText(`${ownerUser.email} is verified.`).waitFor();
+    // The token left the address bar as soon as the page read it.
+    expect(new URL(page.url()).hash).toBe('');
+    await page.getByRole('link', { name: 'Continue to settings' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    expect(await banner.count()).toBe(0);
     await page.getByText('You are not in an organization yet', { exact: true }).first().waitFor();
 
     await page.getByRole('button', { name: 'Create organization', exact: true }).click();
@@ -237,28 +260,87 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     await keyRow(page, 'Keyboard key').waitFor();
   });
 
-  it('adds a second user as viewer through the Members screen', async () => {
-    viewer = await openUserPage(browser, server.url);
-    await signUpThroughUi(viewer.page, viewerUser);
-
+  it('invites a second user as viewer: they verify, see the invitation and accept it', async () => {
     const { page } = owner;
     await goToSettings(page, 'Members');
-    const add = page.getByRole('region', { name: 'Add a member' });
-    await add.getByLabel('Email', { exact: true }).fill(viewerUser.email);
-    const role = add.getByLabel('Role', { exact: true });
-    // An owner may grant every role.
+    const invite = page.getByRole('region', { name: 'Invite member' });
+    await invite.getByLabel('Email', { exact: true }).fill(viewerUser.email);
+    const role = invite.getByLabel('Role', { exact: true });
+    // An owner may invite with every role.
     expect(await role.locator('option').allInnerTexts()).toEqual(['Viewer', 'Member', 'Admin', 'Owner']);
     await role.selectOption('viewer');
-    await add.getByRole('button', { name: 'Add member' }).click();
-    await page.getByText(`${viewerUser.name} was added as viewer.`).waitFor();
+    await invite.getByRole('button', { name: 'Invite member' }).click();
+    await page
+      .getByText(`Invitation sent to ${viewerUser.email} as viewer. They join once they accept.`)
+      .waitFor();
+    const pending = page.getByRole('region', { name: 'Pending invitations' });
+    await pending.getByRole('row').filter({ hasText: viewerUser.email }).waitFor();
+    // Not a member until they accept: the members table still holds only its header and the owner.
+    expect(await page.getByRole('region', { name: '1 member', exact: true }).getByRole('row').count()).toBe(
+      2,
+    );
+    await screenshot(page, '07-members-invited');
+
+    // The invitee has no account yet: they sign up, and (unverified) see no invitation.
+    viewer = await openUserPage(browser, server.url);
+    await signUpThroughUi(viewer.page, viewerUser);
+    const inviteMail = await server.mailbox.take(viewerUser.email, 'invitations');
+    await viewer.page.goto(inviteMail.link.toString());
+    await viewer.page.getByRole('heading', { name: 'Invitations', level: 1 }).waitFor();
+    await viewer.page.getByRole('region', { name: 'Email verification' }).waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'Accept' }).count()).toBe(0);
+
+    await openMailedLink(viewer.page, viewerUser.email, 'verify-email');
+    await viewer.page.getByText(`${viewerUser.email} is verified.`).waitFor();
+    await viewer.page.goto('about:blank');
+    await viewer.page.goto(inviteMail.link.toString());
+    const invitation = viewer.page.getByRole('listitem', { name: `Invitation to ${ORG}` });
+    await invitation.getByText(`${ownerUser.name} invited you to join`).waitFor();
+    await screenshot(viewer.page, '07b-invitation');
+    await invitation.getByRole('button', { name: 'Accept' }).click();
+    await invitation.waitFor({ state: 'detached' });
+    const switcher = viewer.page.getByRole('combobox', { name: 'Organization', exact: true });
+    await expect.poll(() => switcher.locator('option:checked').textContent()).toBe(ORG);
+
+    await page.reload();
     const row = page.getByRole('row').filter({ hasText: viewerUser.email });
-    expect(await row.textContent()).toContain('Viewer');
+    await row.first().waitFor();
+    expect(await row.first().textContent()).toContain('Viewer');
+    await page
+      .getByRole('region', { name: 'Pending invitations' })
+      .getByText('No pending invitations')
+      .waitFor();
     await screenshot(page, '07-members');
+  });
+
+  it('cancels a pending invitation; its link then joins nobody', async () => {
+    const { page } = owner;
+    const stranger = testUser('Sam Stranger');
+    const invite = page.getByRole('region', { name: 'Invite member' });
+    await invite.getByLabel('Email', { exact: true }).fill(stranger.email);
+    await invite.getByRole('button', { name: 'Invite member' }).click();
+    const pending = page.getByRole('region', { name: 'Pending invitations' });
+    const row = pending.getByRole('row').filter({ hasText: stranger.email });
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await row.waitFor({ state: 'detached' });
+    await pending.getByText('No pending invitations').waitFor();
+
+    const samPage = await openUserPage(browser, server.url);
+    await signUpThroughUi(samPage.page, stranger);
+    await openMailedLink(samPage.page, stranger.email, 'verify-email');
+    await samPage.page.getByText(`${stranger.email} is verified.`).waitFor();
+    const mail = await server.mailbox.take(stranger.email, 'invitations');
+    await samPage.page.goto(mail.link.toString());
+    await samPage.page.getByRole('heading', { name: 'Invitations', level: 1 }).waitFor();
+    expect(await samPage.page.getByRole('button', { name: 'Accept' }).count()).toBe(0);
+    await samPage.context.close();
   });
 
   it('offers a viewer only the viewer role for a new key, and says why', async () => {
     const { page } = viewer;
-    await page.reload();
+    // (The invitation link left the viewer on /invitations.)
+    await page.goto('/settings/api-keys');
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
     // The new member's session picks the organization up by itself.
     expect(await page.getByText('Your role:').textContent()).toContain('Viewer');
     await page.getByRole('button', { name: 'Create API key' }).click();
@@ -369,7 +451,7 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     await expect.poll(() => bodyRows.count()).toBeGreaterThan(20);
     const actions = await table.locator('tbody tr code').allInnerTexts();
     expect(actions).toContain('key.created');
-    expect(actions).toContain('member.added');
+    expect(actions).toContain('invitation.accepted');
     expect(actions).toContain('org.created');
     await page.getByText('This is the oldest event.').waitFor();
   });
@@ -384,5 +466,46 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     await page.unroute('**/trpc/**');
     await alert.getByRole('button', { name: 'Try again' }).click();
     await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+  });
+  it('changes the password on the Account page: other sessions end, and it says keys are untouched', async () => {
+    const second = await openUserPage(browser, server.url);
+    await signInThroughUi(second.page, viewerUser);
+    const { page } = viewer;
+    await goToSettings(page, 'Account');
+    const card = page.getByRole('region', { name: 'Change password' });
+    expect(await card.textContent()).toContain('a password change does not touch them');
+    await card.getByLabel('Current password', { exact: true }).fill('not the password');
+    await card.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+    await card.getByRole('button', { name: 'Change password' }).click();
+    await card.getByText('Incorrect password.').waitFor();
+    await card.getByLabel('Current password', { exact: true }).fill(viewerUser.password);
+    await card.getByRole('button', { name: 'Change password' }).click();
+    await card.getByText('Password changed. 1 other session was signed out.').waitFor();
+    await screenshot(page, '14-account');
+    await second.page.reload();
+    await second.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await second.context.close();
+    viewerUser.password = 'a brand new passphrase';
+  });
+
+  it('resets a forgotten password from the sign-in page with the mailed link; every session ends', async () => {
+    const visitor = await openUserPage(browser, server.url);
+    const { page } = visitor;
+    await page.goto('/sign-in');
+    await page.getByRole('link', { name: 'Forgot password?' }).click();
+    await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
+    await page.getByLabel('Email', { exact: true }).fill(viewerUser.email);
+    await page.getByRole('button', { name: 'Send reset link' }).click();
+    await page.getByText(`If an account uses ${viewerUser.email}`).waitFor();
+    await openMailedLink(page, viewerUser.email, 'reset-password');
+    await page.getByLabel('New password', { exact: true }).fill('reset passphrase 42');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('every session of your account has ended').waitFor();
+    // The viewer's open session is gone too.
+    await viewer.page.reload();
+    await viewer.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    viewerUser.password = 'reset passphrase 42';
+    await signInThroughUi(page, viewerUser);
+    await visitor.context.close();
   });
 });

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startE2EServer, testConfig } from '@crowdee/api/testing';
+import { type E2EServer, startE2EServer, testConfig, tokenOf } from '@crowdee/api/testing';
 import { openDatabase, startEmbeddedPostgres } from '@crowdee/db';
 import { createClient, runBulk } from '../src/index.ts';
 
@@ -14,15 +14,13 @@ const WINDOW = Number(process.env.BENCH_WINDOW_SECONDS ?? 2);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
 const LIMIT = QUOTA / WINDOW;
 
-async function seedKey(url: string): Promise<string> {
+async function seedKey(server: E2EServer): Promise<string> {
+  const url = server.url;
+  const email = `bench-${Date.now()}-${Math.random()}@example.com`;
   const signUp = await fetch(`${url}/trpc/auth.signUp`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      email: `bench-${Date.now()}-${Math.random()}@example.com`,
-      password: 'bench password 123',
-      name: 'Bench',
-    }),
+    body: JSON.stringify({ email, password: 'bench password 123', name: 'Bench' }),
   });
   const cookie = (signUp.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
   const call = async <T>(path: string, input: unknown): Promise<T> => {
@@ -33,6 +31,7 @@ async function seedKey(url: string): Promise<string> {
     });
     return ((await r.json()) as { result: { data: T } }).result.data;
   };
+  await call('auth.verifyEmail', { token: tokenOf((await server.mailbox.take(email, 'verify-email')).link) });
   const org = await call<{ id: string }>('orgs.create', { name: 'Bench' });
   await call('orgs.setActive', { orgId: org.id });
   return (await call<{ key: string }>('keys.create', { name: 'bench', role: 'viewer' })).key;
@@ -108,11 +107,11 @@ try {
   const rows = [
     {
       name: 'throttled client (@crowdee/client)',
-      ...(await throttled(server.url, await seedKey(server.url))),
+      ...(await throttled(server.url, await seedKey(server))),
     },
     {
       name: 'naive client (8 workers, retry 429 at once)',
-      ...(await naive(server.url, await seedKey(server.url))),
+      ...(await naive(server.url, await seedKey(server))),
     },
   ];
   console.log(

@@ -35,6 +35,12 @@ export const ERROR_TABLE = {
     title: 'Bad Request',
     message: 'The request could not be read.',
   },
+  LINK_INVALID: {
+    status: 400,
+    trpc: 'BAD_REQUEST',
+    title: 'Bad Request',
+    message: 'This link is not valid: it may have been used already or have expired. Ask for a new one.',
+  },
   KEY_POLICY_VIOLATION: {
     status: 400,
     trpc: 'BAD_REQUEST',
@@ -96,6 +102,12 @@ export const ERROR_TABLE = {
     title: 'Forbidden',
     message: 'Cross-site request refused: state-changing requests must come from this application.',
   },
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message: 'Verify your email address first: follow the link we sent, or ask for a new one.',
+  },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND', title: 'Not Found', message: 'Not found.' },
   METHOD_NOT_ALLOWED: {
     status: 405,
@@ -126,6 +138,12 @@ export const ERROR_TABLE = {
     trpc: 'CONFLICT',
     title: 'Conflict',
     message: 'You hold the maximum number of active API keys: revoke one you no longer use first.',
+  },
+  INVITATION_EXPIRED: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message: 'This invitation has expired: ask for a new one.',
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,

@@ -22,12 +22,6 @@ export function canGrantRole(actor: Role, role: Role): boolean {
   return can(actor, 'members:manage') && roleAtLeast(actor, role);
 }
 
-export function decideAddMember(actor: Role, role: Role): MembershipDecision {
-  if (!can(actor, 'members:manage')) return forbid('Adding members needs the admin role.');
-  if (!canGrantRole(actor, role)) return forbid(`You cannot grant the ${role} role: it is above your own.`);
-  return allow;
-}
-
 /**
  * Changing a member's role. Only owners touch owners (promote to, demote from); nobody grants above their own role;
  * the last owner cannot be demoted.

@@ -10,6 +10,8 @@ export const PERMISSIONS = {
   'org:delete': { minRole: 'owner', keys: false },
   'members:read': { minRole: 'viewer', keys: true },
   'members:manage': { minRole: 'admin', keys: true },
+  /** Inviting grants access to a person: a leaked admin key must not be able to invite its holder in. */
+  'members:invite': { minRole: 'admin', keys: false },
   'keys:manage-org': { minRole: 'admin', keys: false },
   'audit:read': { minRole: 'admin', keys: true },
   'projects:read': { minRole: 'viewer', keys: true },

@@ -9,6 +9,12 @@ export const RATE_TIERS = [
   'sign-up',
   'leak-report',
   'health',
+  'password-reset',
+  'password-reset-email',
+  'verification-email',
+  'invitation',
+  'password-change',
+  'mailed-link',
 ] as const;
 export type RateTier = (typeof RATE_TIERS)[number];
 
@@ -17,7 +23,17 @@ export type RateTier = (typeof RATE_TIERS)[number];
  * attackers aim at. Such a procedure always pays its own tier and the anonymous one, whatever credentials come
  * with it, so a key or a cookie never lifts it off its budget.
  */
-export const PROCEDURE_RATE_TIERS = ['sign-in', 'sign-up', 'leak-report'] as const;
+export const PROCEDURE_RATE_TIERS = [
+  'sign-in',
+  'sign-up',
+  'leak-report',
+  // Each of these sends mail or checks a password; the API keys them per IP + address or per user.
+  'password-reset',
+  'verification-email',
+  'invitation',
+  'password-change',
+  'mailed-link',
+] as const;
 export type ProcedureRateTier = (typeof PROCEDURE_RATE_TIERS)[number];
 
 export interface RatePolicy {
@@ -35,6 +51,19 @@ export const DEFAULT_RATE_POLICIES: Readonly<Record<RateTier, RatePolicy>> = {
   'leak-report': { name: 'leak-report', quota: 10, windowSeconds: 60 },
   // Monitors and load balancers poll /healthz from shared addresses: a budget of its own, never the anonymous one.
   health: { name: 'health', quota: 600, windowSeconds: 60 },
+  // Each of these sends an email: tight enough that nobody can use us to flood a mailbox.
+  /** Password-reset requests per client IP. */
+  'password-reset': { name: 'password-reset', quota: 10, windowSeconds: 900 },
+  /** Password-reset requests per target address, whoever asks: a victim gets at most this many mails. */
+  'password-reset-email': { name: 'password-reset-email', quota: 3, windowSeconds: 900 },
+  /** Verification mails (resend, change of email) per signed-in user. */
+  'verification-email': { name: 'verification-email', quota: 5, windowSeconds: 900 },
+  /** Invitations sent per signed-in user. */
+  invitation: { name: 'invitation', quota: 50, windowSeconds: 3600 },
+  /** Password changes per signed-in user: guessing the current password from a borrowed session stays slow. */
+  'password-change': { name: 'password-change', quota: 10, windowSeconds: 900 },
+  /** Following a mailed link (verify an address, reset a password) per client IP. */
+  'mailed-link': { name: 'mailed-link', quota: 30, windowSeconds: 900 },
 };
 
 export const RATE_QUOTA_MAX = 1_000_000;

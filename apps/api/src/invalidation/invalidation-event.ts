@@ -8,6 +8,7 @@ import { z } from 'zod';
  * the narrowest targets that cover it (one key, every key of one user, the rate-limit overrides, or everything).
  */
 export const INVALIDATION_CAUSES = [
+  'account.email_changed',
   'key.revoked',
   'key.rotated',
   'key.updated',

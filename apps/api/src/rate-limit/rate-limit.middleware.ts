@@ -42,7 +42,7 @@ function callInput(req: Request, calls: ResolvedCalls, index: number | null): un
   return calls.batched ? body?.[String(index)] : body;
 }
 
-/** The email of a sign-in attempt, normalised, for the per IP + email budget. */
+/** The email of a sign-in or reset attempt, normalised, for the per-address budgets. */
 function signInEmail(input: unknown): string {
   const email = (input as { email?: unknown } | undefined)?.email;
   return typeof email === 'string' ? normalizeEmail(email).slice(0, 254) : '';
@@ -90,6 +90,15 @@ function chargesFor(
       add(policies[tier], `signin:${ip}:${signInEmail(callInput(req, calls, planned.call))}`, units);
     else if (tier === 'sign-up') add(policies[tier], `signup:${ip}`, units);
     else if (tier === 'leak-report') add(policies[tier], `leak:${ip}`, units);
+    else if (tier === 'password-reset') {
+      // Per IP (one client asking for many addresses) and per address (many clients mailing one victim).
+      add(policies[tier], `reset:${ip}`, units);
+      const email = signInEmail(callInput(req, calls, planned.call));
+      add(policies['password-reset-email'], `reset-email:${email}`, units);
+    } else if (tier === 'mailed-link') add(policies[tier], `link:${ip}`, units);
+    else if (tier === 'verification-email' || tier === 'invitation' || tier === 'password-change')
+      // Session procedures: per user (an anonymous caller is refused anyway, and pays per IP here).
+      add(policies[tier], `${tier}:${auth?.kind === 'session' ? `user:${auth.user.id}` : `ip:${ip}`}`, units);
     else add(policies.anonymous, `ip:${ip}`, units);
   }
   return [...merged.values()];

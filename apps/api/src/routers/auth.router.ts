@@ -3,6 +3,12 @@ import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import { signIn, signUp } from '../services/accounts.service.ts';
 import { recordAudit } from '../services/audit.service.ts';
+import {
+  requestEmailChange,
+  resendVerification,
+  verifyEmail,
+} from '../services/email-verification.service.ts';
+import { changePassword, requestPasswordReset, resetPassword } from '../services/password-changes.service.ts';
 import { createSessionToken, refreshSessionToken } from '../services/session-tokens.service.ts';
 import { deleteSession, describeSignedIn } from '../services/sessions.service.ts';
 import { publicProcedure, router, sessionProcedure, sessionTokenProcedure } from '../trpc.ts';
@@ -10,6 +16,7 @@ import {
   emailSchema,
   nameSchema,
   okOut,
+  oneTimeTokenSchema,
   passwordSchema,
   roleSchema,
   sessionTokenOut,
@@ -27,6 +34,8 @@ const ttlSeconds = z
   .describe('Lifetime in seconds: 15 minutes when omitted, at most one hour, never past the session');
 const signedInDescription = z.object({
   user: userOut,
+  /** An address the account asked to move to, waiting for its verification link. */
+  pendingEmail: z.string().nullable(),
   session: z.object({ createdAt: z.string(), expiresAt: z.string() }),
   activeOrganization: z.object({ id: uuid, name: z.string(), role: roleSchema }).nullable(),
 });
@@ -68,7 +77,7 @@ export const authRouter = router({
 
   me: sessionProcedure
     .output(signedInDescription)
-    .query(({ ctx }) => describeSignedIn(ctx.em, ctx.user, ctx.session)),
+    .query(({ ctx }) => describeSignedIn(ctx.em, ctx.user, ctx.session, ctx.deps.clock())),
 
   /**
    * Like `me`, but answers `null` instead of UNAUTHENTICATED when no browser session is signed in (an API key is
@@ -78,7 +87,9 @@ export const authRouter = router({
   session: publicProcedure
     .output(signedInDescription.nullable())
     .query(({ ctx }) =>
-      ctx.auth.kind === 'session' ? describeSignedIn(ctx.em, ctx.auth.user, ctx.auth.session) : null,
+      ctx.auth.kind === 'session'
+        ? describeSignedIn(ctx.em, ctx.auth.user, ctx.auth.session, ctx.deps.clock())
+        : null,
     ),
 
   /**
@@ -103,4 +114,56 @@ export const authRouter = router({
     .mutation(({ ctx, input }) =>
       refreshSessionToken(ctx.deps, ctx.em, actorOf(ctx), ctx.token, input?.ttlSeconds),
     ),
+
+  /** Follows a verification link (sign-up or change of address). The token is the credential: no session needed. */
+  verifyEmail: publicProcedure
+    .meta({ rateLimit: 'mailed-link' })
+    .input(z.object({ token: oneTimeTokenSchema }))
+    .output(z.object({ email: z.string() }))
+    .mutation(({ ctx, input }) => verifyEmail(ctx.deps, ctx.em, actorOf(ctx), input.token)),
+
+  /** A new verification link (rate-limited per user). The answer is the same if the address is already verified. */
+  resendVerification: sessionProcedure
+    .meta({ rateLimit: 'verification-email' })
+    .output(okOut)
+    .mutation(async ({ ctx }) => {
+      await resendVerification(ctx.deps, ctx.em, ctx.user);
+      return { ok: true as const };
+    }),
+
+  /** Moves the account to another address once that address confirms; until then nothing changes. */
+  changeEmail: sessionProcedure
+    .meta({ rateLimit: 'verification-email' })
+    .input(z.object({ email: emailSchema, currentPassword: passwordSchema }))
+    .output(okOut)
+    .mutation(async ({ ctx, input }) => {
+      await requestEmailChange(ctx.deps, ctx.em, actorOf(ctx), ctx.user, input);
+      return { ok: true as const };
+    }),
+
+  /** Ends every other session; this one stays. API keys are not touched (they are managed separately). */
+  changePassword: sessionProcedure
+    .meta({ rateLimit: 'password-change' })
+    .input(z.object({ currentPassword: passwordSchema, newPassword: passwordSchema }))
+    .output(z.object({ endedSessions: z.number().int() }))
+    .mutation(({ ctx, input }) =>
+      changePassword(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, ctx.session.id, input),
+    ),
+
+  /** Always the same answer, whether or not an account uses the address. Rate-limited per IP and per address. */
+  requestPasswordReset: publicProcedure
+    .meta({ rateLimit: 'password-reset' })
+    .input(z.object({ email: emailSchema }))
+    .output(okOut)
+    .mutation(async ({ ctx, input }) => {
+      await requestPasswordReset(ctx.deps, ctx.em, actorOf(ctx), input.email);
+      return { ok: true as const };
+    }),
+
+  /** Sets a new password from a reset link and ends every session of the account. */
+  resetPassword: publicProcedure
+    .meta({ rateLimit: 'mailed-link' })
+    .input(z.object({ token: oneTimeTokenSchema, newPassword: passwordSchema }))
+    .output(z.object({ endedSessions: z.number().int() }))
+    .mutation(({ ctx, input }) => resetPassword(ctx.deps, ctx.em, actorOf(ctx), input)),
 });

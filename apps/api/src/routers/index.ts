@@ -2,6 +2,7 @@ import { router } from '../trpc.ts';
 import { apiKeysRouter } from './api-keys.router.ts';
 import { auditRouter } from './audit.router.ts';
 import { authRouter } from './auth.router.ts';
+import { invitationsRouter } from './invitations.router.ts';
 import { membersRouter } from './members.router.ts';
 import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
@@ -14,6 +15,7 @@ export const appRouter = router({
   sessions: sessionsRouter,
   orgs: organizationsRouter,
   members: membersRouter,
+  invitations: invitationsRouter,
   projects: projectsRouter,
   audit: auditRouter,
   keys: apiKeysRouter,

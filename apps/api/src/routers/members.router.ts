@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
+import { cancelInvitation, inviteMember, listOrgInvitations } from '../services/invitations.service.ts';
 import {
-  addMember,
   leaveOrganization,
   listMembers,
   removeMember,
@@ -13,19 +13,51 @@ import { type Caller, lockedRoleInOrganization, orgProcedure, router } from '../
 const lockedRole = (caller: Caller, orgId: string) => (tem: EntityManager) =>
   lockedRoleInOrganization(tem, caller, orgId);
 
-import { emailSchema, memberOut, okOut, roleSchema, uuid } from './schemas.ts';
+import { emailSchema, invitationOut, memberOut, okOut, roleSchema, uuid } from './schemas.ts';
 
 export const membersRouter = router({
   list: orgProcedure('members:read')
     .output(z.array(memberOut))
     .query(({ ctx }) => listMembers(ctx.em, ctx.org.id)),
 
-  add: orgProcedure('members:manage')
+  /**
+   * Invites an address (never adds anyone: joining takes the invitee's accept). The same answer whether or not an
+   * account uses the address. Session-only: a leaked admin key must not be able to invite its holder in.
+   */
+  invite: orgProcedure('members:invite')
+    .meta({ rateLimit: 'invitation' })
     .input(z.object({ email: emailSchema, role: roleSchema }))
-    .output(memberOut)
+    .output(invitationOut)
     .mutation(({ ctx, input }) =>
-      addMember(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, lockedRole(ctx.caller, ctx.org.id), input),
+      inviteMember(
+        ctx.deps,
+        ctx.em,
+        { ...actorOf(ctx), userId: ctx.caller.userId },
+        ctx.org.id,
+        lockedRole(ctx.caller, ctx.org.id),
+        input,
+      ),
     ),
+
+  /** Pending invitations of the organization. */
+  invitations: orgProcedure('members:manage')
+    .output(z.array(invitationOut))
+    .query(({ ctx }) => listOrgInvitations(ctx.deps, ctx.em, ctx.org.id)),
+
+  cancelInvitation: orgProcedure('members:manage')
+    .input(z.object({ invitationId: uuid }))
+    .output(okOut)
+    .mutation(async ({ ctx, input }) => {
+      await cancelInvitation(
+        ctx.deps,
+        ctx.em,
+        actorOf(ctx),
+        ctx.org.id,
+        lockedRole(ctx.caller, ctx.org.id),
+        input.invitationId,
+      );
+      return { ok: true as const };
+    }),
 
   updateRole: orgProcedure('members:manage')
     .input(z.object({ userId: uuid, role: roleSchema }))

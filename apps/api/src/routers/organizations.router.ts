@@ -1,4 +1,4 @@
-import { DomainError, KEY_MAX_LIFETIME_DAYS } from '@crowdee/core';
+import { DomainError, decideCreateOrganization, KEY_MAX_LIFETIME_DAYS } from '@crowdee/core';
 import { Membership } from '@crowdee/db';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
@@ -18,9 +18,11 @@ export const organizationsRouter = router({
   create: sessionProcedure
     .input(z.object({ name: nameSchema(100) }))
     .output(organizationOut)
-    .mutation(({ ctx, input }) =>
-      createOrganization(ctx.deps, ctx.em, { ...actorOf(ctx), userId: ctx.user.id }, input.name),
-    ),
+    .mutation(({ ctx, input }) => {
+      const allowed = decideCreateOrganization(ctx.user);
+      if (!allowed.ok) throw new DomainError(allowed.code, allowed.reason);
+      return createOrganization(ctx.deps, ctx.em, { ...actorOf(ctx), userId: ctx.user.id }, input.name);
+    }),
 
   /** The organizations the caller belongs to, with the caller's role in each (for a key: its creator's). */
   list: authenticatedProcedure

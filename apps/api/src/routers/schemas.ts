@@ -1,5 +1,6 @@
 import {
   EMAIL_MAX_LENGTH,
+  INVITATION_STATUSES,
   KEY_MAX_LIFETIME_DAYS,
   KEY_ROLES,
   PASSWORD_MAX_LENGTH,
@@ -34,7 +35,34 @@ export const emailSchema = z
   .pipe(z.email('Enter a valid email address.'));
 export const passwordSchema = z.string().max(PASSWORD_MAX_LENGTH);
 
-export const userOut = z.object({ id: uuid, email: z.string(), name: z.string() });
+export const userOut = z.object({
+  id: uuid,
+  email: z.string(),
+  name: z.string(),
+  emailVerified: z.boolean().describe('Whether the account proved it owns its address'),
+});
+
+/** A mailed link's token, as pasted back by the settings app. Shape is checked in core; this only bounds it. */
+export const oneTimeTokenSchema = z.string().min(1).max(128);
+
+export const invitationOut = z.object({
+  id: uuid,
+  email: z.string(),
+  role: roleSchema,
+  status: z.enum(INVITATION_STATUSES),
+  invitedBy: z.object({ id: uuid, name: z.string() }).nullable(),
+  createdAt: isoDate,
+  expiresAt: isoDate,
+});
+
+export const myInvitationOut = z.object({
+  id: uuid,
+  organization: z.object({ id: uuid, name: z.string() }),
+  role: roleSchema,
+  invitedBy: z.object({ name: z.string() }).nullable(),
+  createdAt: isoDate,
+  expiresAt: isoDate,
+});
 
 export const keyPolicyOut = z.object({
   requireExpiry: z.boolean(),

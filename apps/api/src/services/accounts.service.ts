@@ -5,10 +5,11 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
+import { sendVerification } from './email-verification.service.ts';
 import { createSession, deleteSession, type RequestOrigin } from './sessions.service.ts';
 
 export interface SignedIn {
-  user: { id: string; email: string; name: string };
+  user: { id: string; email: string; name: string; emailVerified: boolean };
   token: string;
   expiresAt: Date;
 }
@@ -35,7 +36,14 @@ export async function signUp(
   // Hash before looking anything up, so a taken email answers in the same time as a new one.
   const passwordHash = await deps.passwords.hash(input.password);
   if ((await em.count(User, { email })) > 0) throw new DomainError('EMAIL_TAKEN');
-  const user = em.create(User, { id: randomUUID(), email, name: input.name, passwordHash, createdAt: now });
+  const user = em.create(User, {
+    id: randomUUID(),
+    email,
+    name: input.name,
+    passwordHash,
+    emailVerifiedAt: null,
+    createdAt: now,
+  });
   const actor: Actor = { type: 'user', userId: user.id, keyId: null, ...origin };
   recordAudit(em, actor, { action: 'auth.sign_up', target: { type: 'user', id: user.id }, at: now });
   try {
@@ -45,9 +53,10 @@ export async function signUp(
     if (error instanceof UniqueConstraintViolationException) throw new DomainError('EMAIL_TAKEN');
     throw error;
   }
+  await sendVerification(deps, em, user, email, false);
   const session = await createSession(em, user.id, origin, now, deps.config.sessions);
   return {
-    user: { id: user.id, email, name: user.name },
+    user: { id: user.id, email, name: user.name, emailVerified: false },
     token: session.token,
     expiresAt: session.expiresAt,
   };
@@ -88,7 +97,7 @@ export async function signIn(
   recordAudit(em, actor, { action: 'auth.sign_in', target: { type: 'session', id: session.id }, at: now });
   await em.flush();
   return {
-    user: { id: user.id, email: user.email, name: user.name },
+    user: { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt != null },
     token: session.token,
     expiresAt: session.expiresAt,
   };

@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import {
   DomainError,
-  decideAddMember,
   decideLeave,
   decideRemoveMember,
   decideRoleChange,
   type MembershipDecision,
-  normalizeEmail,
   type Role,
 } from '@crowdee/core';
-import { Membership, Organization, User } from '@crowdee/db';
+import { Membership, Organization } from '@crowdee/db';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
@@ -49,17 +46,22 @@ export async function listMembers(em: EntityManager, orgId: string): Promise<Mem
  * Membership changes of one organization are serialised by locking its row: two owners demoting each other at
  * the same moment must not leave the organization without an owner.
  */
-async function inOrgTransaction<T>(
+export async function inOrgTransaction<T>(
   em: EntityManager,
   orgId: string,
   actorRole: ActorRole,
   work: (tem: EntityManager, role: Role) => Promise<T>,
 ): Promise<T> {
   return em.transactional(async (tem) => {
-    const org = await tem.findOne(Organization, { id: orgId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
+    await lockOrganization(tem, orgId);
     return work(tem, await actorRole(tem));
   });
+}
+
+/** Takes the organization's row lock for the rest of the transaction `tem` belongs to. */
+export async function lockOrganization(tem: EntityManager, orgId: string): Promise<void> {
+  const org = await tem.findOne(Organization, { id: orgId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
 }
 
 /** Reads the actor's role under the organization lock (see `lockedRoleInOrganization`). */
@@ -67,47 +69,6 @@ export type ActorRole = (tem: EntityManager) => Promise<Role>;
 
 async function ownerCount(em: EntityManager, orgId: string): Promise<number> {
   return em.count(Membership, { organization: orgId, role: 'owner' });
-}
-
-export async function addMember(
-  deps: AppDeps,
-  em: EntityManager,
-  actor: Actor,
-  orgId: string,
-  actorRole: ActorRole,
-  input: { email: string; role: Role },
-): Promise<MemberView> {
-  const user = await em.findOne(User, { email: normalizeEmail(input.email) });
-  if (!user) throw new DomainError('NOT_FOUND', 'No account uses that email. Ask them to sign up first.');
-  const now = deps.clock();
-  const view = await inOrgTransaction(em, orgId, actorRole, async (tem, role) => {
-    enforce(decideAddMember(role, input.role));
-    if ((await tem.count(Membership, { organization: orgId, user: user.id })) > 0) {
-      throw new DomainError('CONFLICT', 'That person is already a member.');
-    }
-    const m = tem.create(Membership, {
-      id: randomUUID(),
-      user,
-      organization: orgId,
-      role: input.role,
-      createdAt: now,
-      updatedAt: now,
-    });
-    recordAudit(tem, actor, {
-      action: 'member.added',
-      organizationId: orgId,
-      target: { type: 'user', id: user.id },
-      metadata: { role: input.role },
-      at: now,
-    });
-    await tem.flush();
-    return { userId: user.id, name: user.name, email: user.email, role: m.role, joinedAt: now.toISOString() };
-  });
-  await publishInvalidation(deps, em, {
-    cause: 'member.added',
-    targets: [{ kind: 'user', userId: user.id }],
-  });
-  return view;
 }
 
 export async function updateMemberRole(

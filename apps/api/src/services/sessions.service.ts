@@ -12,6 +12,7 @@ import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
+import { pendingEmailChange } from './email-verification.service.ts';
 import { sessionTokensBySession } from './session-tokens.service.ts';
 import { sqlDate } from './sql.ts';
 
@@ -19,6 +20,8 @@ export interface SessionUser {
   id: string;
   email: string;
   name: string;
+  /** Whether the account proved it owns `email`: needed to create and join organizations. */
+  emailVerified: boolean;
 }
 
 export interface ActiveSession {
@@ -70,6 +73,7 @@ interface SessionRow {
   expires_at: Date | string;
   email: string;
   name: string;
+  email_verified_at: Date | string | null;
 }
 
 /**
@@ -86,7 +90,7 @@ export async function resolveSession(
   if (!parsed) return null;
   const rows = await em.getConnection().execute<SessionRow[]>(
     `select s.id, s.secret_hash, s.user_id, s.active_organization_id, s.created_at, s.last_seen_at, s.expires_at,
-            u.email, u.name
+            u.email, u.name, u.email_verified_at
        from sessions s join users u on u.id = s.user_id
       where s.id = ?`,
     [parsed.id],
@@ -113,12 +117,19 @@ export async function resolveSession(
       expiresAt,
       lastSeenAt,
     },
-    user: { id: row.user_id, email: row.email, name: row.name },
+    user: {
+      id: row.user_id,
+      email: row.email,
+      name: row.name,
+      emailVerified: row.email_verified_at !== null,
+    },
   };
 }
 
 export interface SignedIn {
   user: SessionUser;
+  /** An address the account asked to move to, waiting for its verification link. */
+  pendingEmail: string | null;
   session: { createdAt: string; expiresAt: string };
   activeOrganization: { id: string; name: string; role: Role } | null;
 }
@@ -128,6 +139,7 @@ export async function describeSignedIn(
   em: EntityManager,
   user: SessionUser,
   session: ActiveSession,
+  now: Date,
 ): Promise<SignedIn> {
   let activeOrganization: SignedIn['activeOrganization'] = null;
   const orgId = session.activeOrganizationId;
@@ -143,6 +155,7 @@ export async function describeSignedIn(
   }
   return {
     user,
+    pendingEmail: await pendingEmailChange(em, user, now),
     session: { createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
     activeOrganization,
   };
@@ -193,6 +206,17 @@ export async function revokeSession(
   id: string,
 ): Promise<number> {
   const revoked = await em.nativeDelete(Session, { id, user: userId });
+  await sessionsEnded(deps, em, userId);
+  return revoked;
+}
+
+/** Ends every session of an account (a password reset: whoever knew the old password is out). */
+export async function revokeAllSessions(
+  em: EntityManager,
+  deps: Invalidates,
+  userId: string,
+): Promise<number> {
+  const revoked = await em.nativeDelete(Session, { user: userId });
   await sessionsEnded(deps, em, userId);
   return revoked;
 }

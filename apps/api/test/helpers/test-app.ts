@@ -11,6 +11,7 @@ import { createDeps } from '../../src/deps.ts';
 import { listen } from '../../src/http/listen.ts';
 import { createInvalidationChannel } from '../../src/invalidation/index.ts';
 import { createLogger } from '../../src/logger.ts';
+import { TestMailbox } from '../../src/mail/test-mailbox.ts';
 import { createRateLimiting, stopRateLimiting } from '../../src/rate-limit/index.ts';
 import { connectRedis } from '../../src/redis.ts';
 import type { PasswordHasherOptions } from '../../src/services/passwords.ts';
@@ -43,6 +44,8 @@ export interface TestApp {
   dbUrl: string;
   clock: TestClock;
   logs: LogCapture;
+  /** A real SMTP server the app sends through; tests read links from it. */
+  mailbox: TestMailbox;
   redis: Redis | undefined;
   close(): Promise<void>;
 }
@@ -76,7 +79,9 @@ export async function startTestApp(
   const orm = await openDatabase({ url: db.url, poolMax: 10 });
   const clock = new TestClock();
   const logs = new LogCapture();
-  const base = testConfig({ logLevel: 'info', ...options.config });
+  const mailbox = await TestMailbox.start();
+  const withoutMail = testConfig({ logLevel: 'info', ...options.config });
+  const base: Config = { ...withoutMail, mail: { ...withoutMail.mail, smtpUrl: mailbox.smtpUrl } };
   const config: Config = options.limits
     ? {
         ...base,
@@ -109,7 +114,9 @@ export async function startTestApp(
     ...(redis ? { redis } : {}),
     overrideRefreshMs: options.limits?.overrideRefreshMs ?? 200,
   });
+  let listening = '';
   const deps = createDeps(config, logger, orm, {
+    appUrl: () => listening,
     clock: clock.now,
     limits,
     passwordHashing: options.passwordHashing ?? FAST_HASHING,
@@ -127,6 +134,7 @@ export async function startTestApp(
   });
   await deps.invalidation.start();
   const http = await listen(createApp(deps), 0, '127.0.0.1');
+  listening = http.url;
   return {
     url: http.url,
     deps,
@@ -134,10 +142,14 @@ export async function startTestApp(
     dbUrl: db.url,
     clock,
     logs,
+    mailbox,
     redis,
     async close() {
       await http.closeNow();
       await deps.invalidation.stop();
+      await deps.mailer.drain();
+      deps.mailer.close();
+      await mailbox.close();
       stopRateLimiting(limits, redis);
       await orm.close();
       await db.drop();

@@ -1,6 +1,9 @@
 import { useMutation } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef } from 'react';
+import { AccountPage } from '../account/AccountPage.tsx';
+import { VerificationBanner } from '../account/VerificationBanner.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
+import { PendingInvitations } from '../invitations/PendingInvitations.tsx';
 import { Link } from '../lib/router.tsx';
 import { useTRPC } from '../lib/trpc.ts';
 import { ApiKeysPage } from '../settings/api-keys/ApiKeysPage.tsx';
@@ -21,7 +24,11 @@ const ROUTES: Route[] = [
   { path: '/settings/members', label: 'Members', render: () => <MembersPage /> },
   { path: '/settings/sessions', label: 'Sessions', render: () => <SessionsPage /> },
   { path: '/settings/audit-log', label: 'Audit log', render: () => <AuditLogPage /> },
+  { path: '/settings/account', label: 'Account', render: () => <AccountPage /> },
 ];
+
+/** Where an invitation mail's link lands: the pending invitations (shown on every page) are all it needs. */
+const INVITATIONS_PATH = '/invitations';
 
 export function AppShell({ path }: { path: string }) {
   const { user } = useSession();
@@ -33,6 +40,7 @@ export function AppShell({ path }: { path: string }) {
     }),
   );
   const route = ROUTES.find((r) => r.path === path.replace(/\/$/, ''));
+  const onInvitations = path.replace(/\/$/, '') === INVITATIONS_PATH;
   const mainRef = useRef<HTMLElement>(null);
   const firstRender = useRef(true);
 
@@ -106,8 +114,18 @@ export function AppShell({ path }: { path: string }) {
           </nav>
         </aside>
         <main id="main" ref={mainRef} className="content">
+          <VerificationBanner />
+          <PendingInvitations />
           {route ? (
             route.render()
+          ) : onInvitations ? (
+            <div className="page">
+              <h1 tabIndex={-1}>Invitations</h1>
+              <p className="page-description">
+                Invitations to your address appear above once it is verified. Nothing happens until you
+                accept.
+              </p>
+            </div>
           ) : (
             <div className="page">
               <h1 tabIndex={-1}>Page not found</h1>

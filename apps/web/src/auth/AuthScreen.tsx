@@ -76,6 +76,9 @@ function SignInForm() {
         error={fieldError(signIn.error, 'password')}
       />
       {formError ? <ErrorNotice error={formError} compact context="Couldn’t sign in" /> : null}
+      <p className="auth-subtitle">
+        <Link to="/forgot-password">Forgot password?</Link>
+      </p>
       <button type="submit" className="button button-primary button-block" disabled={signIn.isPending}>
         {signIn.isPending ? 'Signing in…' : 'Sign in'}
       </button>

@@ -139,6 +139,12 @@ export function describeError(error: unknown): ErrorInfo {
           : message,
       };
     }
+    case 'EMAIL_NOT_VERIFIED':
+      return { ...info, kind: 'forbidden', title: 'Verify your email address first' };
+    case 'LINK_INVALID':
+      return { ...info, kind: 'validation', title: 'This link no longer works' };
+    case 'INVITATION_EXPIRED':
+      return { ...info, kind: 'conflict', title: 'Invitation expired' };
     case 'SESSION_REQUIRED':
     case 'CSRF_REJECTED':
     case 'ORG_OUT_OF_SCOPE':

@@ -1,4 +1,5 @@
-import { decideAddMember, decideLeave, decideRemoveMember, decideRoleChange } from '@crowdee/core/members';
+import { decideInvite } from '@crowdee/core/invitations';
+import { decideLeave, decideRemoveMember, decideRoleChange } from '@crowdee/core/members';
 import { ROLES, type Role } from '@crowdee/core/roles';
 
 /**
@@ -8,9 +9,9 @@ import { ROLES, type Role } from '@crowdee/core/roles';
 export const LAST_OWNER_REASON =
   'An organization must keep at least one owner; make someone else owner first.';
 
-/** Roles `actor` may give a new member. */
+/** Roles `actor` may invite someone with (and so may also withdraw an invitation of). */
 export function grantableRoles(actor: Role): Role[] {
-  return ROLES.filter((role) => decideAddMember(actor, role).ok);
+  return ROLES.filter((role) => decideInvite(actor, role).ok);
 }
 
 /** The roles `actor` may move a member holding `target` to (never the one they hold). */

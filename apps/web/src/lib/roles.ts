@@ -9,6 +9,7 @@ const PERMISSION_LABELS: Record<Permission, string> = {
   'org:delete': 'delete the organization',
   'members:read': 'list members',
   'members:manage': 'manage members',
+  'members:invite': 'invite members',
   'keys:manage-org': 'manage everyone’s keys',
   'audit:read': 'read the audit log',
   'projects:read': 'read projects',

@@ -13,6 +13,8 @@ export type OrgApiKey = RouterOutputs['keys']['listForOrg'][number];
 export type Member = RouterOutputs['members']['list'][number];
 export type SessionInfo = RouterOutputs['sessions']['list'][number];
 export type AuditEvent = RouterOutputs['audit']['list']['items'][number];
+export type OrgInvitation = RouterOutputs['members']['invitations'][number];
+export type MyInvitation = RouterOutputs['invitations']['list'][number];
 
 /**
  * Same-origin only: the API serves this app in production and Vite proxies /trpc in development, so the session

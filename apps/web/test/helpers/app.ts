@@ -1,3 +1,4 @@
+import type { TestMailbox } from '@crowdee/api/testing';
 import type { Page } from 'playwright-core';
 import { screenshot } from './browser.ts';
 
@@ -27,6 +28,23 @@ export async function signUpThroughUi(page: Page, user: TestUser, screenshotName
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
 }
 
+/**
+ * Follows the verification link that sign-up mailed to `user`, read from the test's real SMTP server, and returns
+ * to the settings app (creating an organization needs a verified address).
+ */
+export async function verifyThroughMailedLink(
+  page: Page,
+  mailbox: TestMailbox,
+  user: TestUser,
+): Promise<void> {
+  const mail = await mailbox.take(user.email, 'verify-email');
+  await page.goto('about:blank');
+  await page.goto(mail.link.toString());
+  await page.getByText(`${user.email} is verified.`).waitFor();
+  await page.getByRole('link', { name: 'Continue to settings' }).click();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+}
+
 export async function signInThroughUi(page: Page, user: TestUser): Promise<void> {
   await page.goto('/sign-in');
   await page.getByLabel('Email', { exact: true }).fill(user.email);
@@ -35,7 +53,10 @@ export async function signInThroughUi(page: Page, user: TestUser): Promise<void>
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
 }
 
-export async function goToSettings(page: Page, label: 'API keys' | 'Members' | 'Sessions' | 'Audit log') {
+export async function goToSettings(
+  page: Page,
+  label: 'API keys' | 'Members' | 'Sessions' | 'Audit log' | 'Account',
+) {
   await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: label }).click();
   await page.getByRole('heading', { name: label, level: 1 }).waitFor();
 }

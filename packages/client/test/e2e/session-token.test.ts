@@ -3,7 +3,7 @@
  * callback, against the real API (real database), with a clock the test moves so tokens expire without waiting.
  */
 import { inspect } from 'node:util';
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import { type E2EServer, startE2EServer, tokenOf } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrowdeeApiError, CrowdeeConfigError, createClient } from '../../src/index.ts';
@@ -43,11 +43,10 @@ beforeAll(async () => {
     fastPasswordHashing: true,
     clock: () => new Date(Date.now() + offsetMs),
   });
-  await call('auth.signUp', {
-    email: `svc-${Date.now()}@example.com`,
-    password: 'service password',
-    name: 'Svc',
-  });
+  const email = `svc-${Date.now()}@example.com`;
+  await call('auth.signUp', { email, password: 'service password', name: 'Svc' });
+  // Creating an organization needs a verified address: follow the link mailed to the test's SMTP server.
+  await call('auth.verifyEmail', { token: tokenOf((await server.mailbox.take(email, 'verify-email')).link) });
   orgId = (await call<{ id: string }>('orgs.create', { name: 'Service Org' })).id;
 });
 afterAll(async () => {

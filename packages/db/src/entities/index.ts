@@ -1,5 +1,7 @@
+import { AccountToken } from './account-token.entity.ts';
 import { ApiKey } from './api-key.entity.ts';
 import { AuditEvent } from './audit-event.entity.ts';
+import { Invitation } from './invitation.entity.ts';
 import { Membership } from './membership.entity.ts';
 import { Organization } from './organization.entity.ts';
 import { Project } from './project.entity.ts';
@@ -8,8 +10,10 @@ import { Session } from './session.entity.ts';
 import { SessionToken } from './session-token.entity.ts';
 import { User } from './user.entity.ts';
 
+export * from './account-token.entity.ts';
 export * from './api-key.entity.ts';
 export * from './audit-event.entity.ts';
+export * from './invitation.entity.ts';
 export * from './membership.entity.ts';
 export * from './organization.entity.ts';
 export * from './project.entity.ts';
@@ -29,4 +33,6 @@ export const entities = [
   AuditEvent,
   RateLimitOverride,
   Project,
+  AccountToken,
+  Invitation,
 ];

@@ -10,6 +10,8 @@ export const User = defineEntity({
     name: p.string().length(200),
     /** argon2id PHC string. Hidden: never serialised into a response, whatever the caller does. */
     passwordHash: p.text().hidden().lazy(),
+    /** When the account proved it owns `email` (null = not yet): needed to create organizations and join them. */
+    emailVerifiedAt: p.datetime().nullable(),
     createdAt: p.datetime(),
   },
 });

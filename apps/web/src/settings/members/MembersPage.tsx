@@ -47,6 +47,7 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
   const members = useQuery(trpc.members.list.queryOptions({ orgId: org.id }));
   const [dialog, setDialog] = useState<MemberDialog | null>(null);
   const manage = can(org.role, 'members:manage');
+  const invite = can(org.role, 'members:invite');
   const list = members.data ?? [];
   const ownerCount = list.filter((m) => m.role === 'owner').length;
 
@@ -81,7 +82,8 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
 
   return (
     <>
-      {manage ? <AddMemberCard org={org} onAdded={refresh} /> : null}
+      {invite ? <InviteMemberCard org={org} onInvited={refresh} /> : null}
+      {manage ? <PendingInvitationsCard org={org} onChanged={refresh} /> : null}
 
       <section className="card" aria-labelledby={headingId}>
         <div className="card-header">
@@ -269,37 +271,44 @@ function MemberRow({
   );
 }
 
-function AddMemberCard({ org, onAdded }: { org: ActiveOrganization; onAdded: () => Promise<unknown> }) {
+function InviteMemberCard({
+  org,
+  onInvited,
+}: {
+  org: ActiveOrganization;
+  onInvited: () => Promise<unknown>;
+}) {
   const trpc = useTRPC();
   const headingId = useId();
   const grantable = grantableRoles(org.role);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
-  const [added, setAdded] = useState<string | null>(null);
-  const add = useMutation(
-    trpc.members.add.mutationOptions({
-      onSuccess: async (member) => {
-        await onAdded();
-        setAdded(`${member.name} was added as ${member.role}.`);
+  const [sent, setSent] = useState<string | null>(null);
+  const invite = useMutation(
+    trpc.members.invite.mutationOptions({
+      onSuccess: async (invitation) => {
+        await onInvited();
+        setSent(`Invitation sent to ${invitation.email} as ${invitation.role}. They join once they accept.`);
         setEmail('');
       },
     }),
   );
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setAdded(null);
-    add.mutate({ orgId: org.id, email: email.trim(), role });
+    setSent(null);
+    invite.mutate({ orgId: org.id, email: email.trim(), role });
   };
-  const emailError = fieldError(add.error, 'email');
+  const emailError = fieldError(invite.error, 'email');
   return (
     <section className="card" aria-labelledby={headingId}>
       <div className="card-header">
         <div>
           <h2 id={headingId} className="card-title">
-            Add a member
+            Invite member
           </h2>
           <p className="card-description">
-            They need a Crowdee account first. You can give roles up to your own ({org.role}).
+            We mail them a link; they join only if they accept, signed in with that address verified. You can
+            invite with roles up to your own ({org.role}).
           </p>
         </div>
       </div>
@@ -318,7 +327,7 @@ function AddMemberCard({ org, onAdded }: { org: ActiveOrganization; onAdded: () 
           label="Role"
           value={role}
           onChange={(e) => setRole(e.target.value as Role)}
-          error={fieldError(add.error, 'role')}
+          error={fieldError(invite.error, 'role')}
         >
           {grantable.map((r) => (
             <option key={r} value={r}>
@@ -327,19 +336,105 @@ function AddMemberCard({ org, onAdded }: { org: ActiveOrganization; onAdded: () 
           ))}
         </SelectField>
         <div className="add-member-submit">
-          <button type="submit" className="button button-primary" disabled={add.isPending}>
-            {add.isPending ? 'Adding…' : 'Add member'}
+          <button type="submit" className="button button-primary" disabled={invite.isPending}>
+            {invite.isPending ? 'Sending…' : 'Invite member'}
           </button>
         </div>
       </form>
       <div className="card-body card-body-tight">
-        {add.error && !emailError ? (
-          <ErrorNotice error={add.error} compact context="Couldn’t add the member" />
+        {invite.error && !emailError ? (
+          <ErrorNotice error={invite.error} compact context="Couldn’t send the invitation" />
         ) : null}
         <output className="form-status" aria-live="polite">
-          {added ?? ''}
+          {sent ?? ''}
         </output>
       </div>
+    </section>
+  );
+}
+
+function PendingInvitationsCard({
+  org,
+  onChanged,
+}: {
+  org: ActiveOrganization;
+  onChanged: () => Promise<unknown>;
+}) {
+  const trpc = useTRPC();
+  const headingId = useId();
+  const invitations = useQuery(trpc.members.invitations.queryOptions({ orgId: org.id }));
+  const cancel = useMutation(trpc.members.cancelInvitation.mutationOptions({ onSuccess: () => onChanged() }));
+  const list = invitations.data ?? [];
+  return (
+    <section className="card" aria-labelledby={headingId}>
+      <div className="card-header">
+        <div>
+          <h2 id={headingId} className="card-title">
+            Pending invitations
+          </h2>
+          <p className="card-description">
+            Invitations expire after 7 days. Inviting an address again resends it.
+          </p>
+        </div>
+      </div>
+      {invitations.isPending ? (
+        <Loading label="Loading invitations…" />
+      ) : invitations.isError ? (
+        <LoadError
+          error={invitations.error}
+          onRetry={() => void invitations.refetch()}
+          context="Couldn’t load invitations"
+        />
+      ) : list.length === 0 ? (
+        <EmptyState title="No pending invitations">Invite someone above.</EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="visually-hidden">Pending invitations to {org.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((invitation) => (
+                <tr key={invitation.id}>
+                  <td>
+                    {invitation.email}
+                    {invitation.invitedBy ? (
+                      <span className="cell-secondary"> invited by {invitation.invitedBy.name}</span>
+                    ) : null}
+                  </td>
+                  <td>
+                    <Badge tone="neutral">{roleLabel(invitation.role)}</Badge>
+                  </td>
+                  <td>{formatDateTime(invitation.expiresAt)}</td>
+                  <td className="cell-actions">
+                    <button
+                      type="button"
+                      className="button button-secondary button-small"
+                      disabled={cancel.isPending || !grantableRoles(org.role).includes(invitation.role)}
+                      onClick={() => cancel.mutate({ orgId: org.id, invitationId: invitation.id })}
+                    >
+                      Cancel
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cancel.error ? (
+        <div className="card-body card-body-tight">
+          <ErrorNotice error={cancel.error} compact context="Couldn’t cancel the invitation" />
+        </div>
+      ) : null}
     </section>
   );
 }

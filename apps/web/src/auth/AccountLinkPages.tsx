@@ -1,0 +1,159 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { ErrorNotice } from '../components/ErrorNotice.tsx';
+import { TextField } from '../components/Field.tsx';
+import { describeError, fieldError } from '../lib/errors.ts';
+import { Link } from '../lib/router.tsx';
+import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
+import { takeTokenFromLocation } from './token-link.ts';
+
+/** The pages mailed links open, and the reset request: they work signed in or not. */
+export const ACCOUNT_LINK_PATHS = new Set(['/verify-email', '/reset-password', '/forgot-password']);
+
+export function AccountLinkPage({ path }: { path: string }) {
+  if (path === '/verify-email') return <VerifyEmailPage />;
+  if (path === '/reset-password') return <ResetPasswordPage />;
+  return <ForgotPasswordPage />;
+}
+
+function Card({ title, children }: { title: string; children: ReactNode }) {
+  useEffect(() => {
+    document.title = `${title} · Crowdee`;
+  }, [title]);
+  return (
+    <div className="auth">
+      <main className="auth-card">
+        <div className="auth-brand">
+          <span className="brand-mark" aria-hidden="true">
+            C
+          </span>
+          <span className="brand-name">Crowdee</span>
+        </div>
+        <h1 className="auth-title" tabIndex={-1}>
+          {title}
+        </h1>
+        {children}
+      </main>
+    </div>
+  );
+}
+
+function VerifyEmailPage() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [token] = useState(takeTokenFromLocation);
+  const verify = useMutation(
+    trpc.auth.verifyEmail.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY }),
+    }),
+  );
+  const started = useRef(false);
+  useEffect(() => {
+    // Once: the token is single use, and React may run effects twice in development.
+    if (!token || started.current) return;
+    started.current = true;
+    verify.mutate({ token });
+  }, [token, verify]);
+  return (
+    <Card title="Verify your email address">
+      {!token ? (
+        <p className="auth-subtitle">This link has no token. Open the link from the mail again.</p>
+      ) : verify.isSuccess ? (
+        <p className="auth-subtitle" role="status">
+          {verify.data.email} is verified. <Link to="/settings/api-keys">Continue to settings</Link>
+        </p>
+      ) : verify.isError ? (
+        <ErrorNotice error={verify.error} compact context="Couldn’t verify your address" />
+      ) : (
+        <p className="auth-subtitle">Verifying…</p>
+      )}
+    </Card>
+  );
+}
+
+function ResetPasswordPage() {
+  const trpc = useTRPC();
+  const [token] = useState(takeTokenFromLocation);
+  const [password, setPassword] = useState('');
+  const reset = useMutation(trpc.auth.resetPassword.mutationOptions());
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (token) reset.mutate({ token, newPassword: password });
+  };
+  const formError = reset.error && !describeError(reset.error).fieldErrors.length ? reset.error : null;
+  if (reset.isSuccess)
+    return (
+      <Card title="Password changed">
+        <p className="auth-subtitle" role="status">
+          Your password is changed and every session of your account has ended. API keys keep working.{' '}
+          <a href="/sign-in">Sign in</a> with the new password.
+        </p>
+      </Card>
+    );
+  return (
+    <Card title="Choose a new password">
+      {!token ? (
+        <p className="auth-subtitle">
+          This link has no token. <Link to="/forgot-password">Ask for a new link</Link>.
+        </p>
+      ) : (
+        <form className="auth-form" onSubmit={submit} noValidate>
+          <p className="auth-subtitle">Setting it signs out every session of your account.</p>
+          <TextField
+            label="New password"
+            type="password"
+            autoComplete="new-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+            error={fieldError(reset.error, 'newPassword')}
+          />
+          {formError ? <ErrorNotice error={formError} compact context="Couldn’t reset the password" /> : null}
+          <button type="submit" className="button button-primary button-block" disabled={reset.isPending}>
+            {reset.isPending ? 'Saving…' : 'Set new password'}
+          </button>
+        </form>
+      )}
+    </Card>
+  );
+}
+
+function ForgotPasswordPage() {
+  const trpc = useTRPC();
+  const [email, setEmail] = useState('');
+  const request = useMutation(trpc.auth.requestPasswordReset.mutationOptions());
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    request.mutate({ email });
+  };
+  const formError = request.error && !describeError(request.error).fieldErrors.length ? request.error : null;
+  return (
+    <Card title="Reset your password">
+      {request.isSuccess ? (
+        <p className="auth-subtitle" role="status">
+          If an account uses {request.variables?.email}, a link to reset its password is on its way. It works
+          once, for an hour.
+        </p>
+      ) : (
+        <form className="auth-form" onSubmit={submit} noValidate>
+          <p className="auth-subtitle">
+            We’ll mail a link to the address of your account. <Link to="/sign-in">Back to sign in</Link>
+          </p>
+          <TextField
+            label="Email"
+            type="email"
+            autoComplete="username"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+            error={fieldError(request.error, 'email')}
+          />
+          {formError ? <ErrorNotice error={formError} compact context="Couldn’t send the link" /> : null}
+          <button type="submit" className="button button-primary button-block" disabled={request.isPending}>
+            {request.isPending ? 'Sending…' : 'Send reset link'}
+          </button>
+        </form>
+      )}
+    </Card>
+  );
+}
