@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { openDatabase } from '@crowdee/db';
 import { startCluster } from '../src/cluster/cluster.ts';
 import { missingClusterTools } from '../src/cluster/executables.ts';
+import { TestMailbox, tokenOf } from '../src/mail/test-mailbox.ts';
 import {
   demotionTrials,
   percentile,
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
   console.log(
     `\nCrowdee cluster bench — 3 API nodes behind nginx, ${TRIALS} propagation trials per change, throughput ${ROUNDS} rounds of ${ROUND_SECONDS}s, ${CONNECTIONS} connections`,
   );
+  // The nodes mail through a real SMTP server the bench reads (the owner must verify their address).
+  const mailbox = await TestMailbox.start();
   const cluster = await startCluster({
     nodes: 3,
     databaseUrl: process.env.DATABASE_URL,
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
       RATE_LIMIT_AUTHENTICATED: '1000000/60',
       RATE_LIMIT_SIGN_UP: '1000/60',
       RATE_LIMIT_HEALTH: '100000/60',
+      SMTP_URL: mailbox.smtpUrl,
     },
   });
   const orm = await openDatabase({ url: cluster.databaseUrl, poolMax: 4 });
@@ -64,10 +68,14 @@ async function main(): Promise<void> {
     const [a, b, c] = cluster.nodes;
     if (!a || !b || !c) throw new Error('three nodes expected');
     const owner = new Browser(a.url);
+    const email = `bench-owner-${randomUUID()}@example.test`;
     await owner.trpc.auth.signUp.mutate({
-      email: `bench-owner-${randomUUID()}@example.test`,
+      email,
       password: 'correct horse battery staple',
       name: 'Bench owner',
+    });
+    await owner.trpc.auth.verifyEmail.mutate({
+      token: tokenOf((await mailbox.take(email, 'verify-email')).link),
     });
     const orgId = (await owner.trpc.orgs.create.mutate({ name: 'Bench cluster' })).id;
     const setup: TrialSetup = {
@@ -127,6 +135,7 @@ async function main(): Promise<void> {
   } finally {
     await orm.close();
     await cluster.stop();
+    await mailbox.close();
   }
 }
 

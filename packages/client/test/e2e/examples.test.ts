@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type E2EServer, startE2EServer, testConfig } from '@crowdee/api/testing';
+import { type E2EServer, startE2EServer, testConfig, tokenOf } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureCliBuilt, PACKAGE_DIR } from './helpers.ts';
@@ -104,12 +104,16 @@ beforeAll(async () => {
     fastPasswordHashing: true,
     config: { rateLimits: { ...base.rateLimits, enabled: true, namespace: `examples-${Date.now()}` } },
   });
+  const email = `ada.${Date.now()}@example.com`;
   const signedUp = await trpc<unknown>('', 'auth.signUp', {
-    email: `ada.${Date.now()}@example.com`,
+    email,
     password: 'getting started password',
     name: 'Ada Lovelace',
   });
   const cookie = signedUp.cookie;
+  // Creating an organization needs a verified address: follow the link mailed to the test's SMTP server.
+  const mail = await server.mailbox.take(email, 'verify-email');
+  await trpc(cookie, 'auth.verifyEmail', { token: tokenOf(mail.link) });
   const org = await trpc<{ id: string }>(cookie, 'orgs.create', { name: 'Analytical Engines' });
   await trpc(cookie, 'orgs.setActive', { orgId: org.data.id });
   await trpc(cookie, 'projects.create', { orgId: org.data.id, name: 'Website crawl' });
