@@ -1,12 +1,11 @@
 import { DomainError, normalizeEmail, passwordProblem } from '@crowdee/core';
-import { AccountToken, User } from '@crowdee/db';
+import { AccountToken, Session, User } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { passwordResetMail, tokenLink } from '../mail/messages.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import { issueAccountToken, spendAccountToken } from './one-time-tokens.ts';
-import { revokeAllSessions, revokeOtherSessions } from './sessions.service.ts';
 
 function assertGoodPassword(password: string, path: string): void {
   const problem = passwordProblem(password);
@@ -40,7 +39,8 @@ export async function changePassword(
   const result = await em.transactional(async (tem) => {
     await tem.nativeUpdate(User, { id: userId }, { passwordHash });
     await tem.nativeDelete(AccountToken, { user: userId, purpose: 'password-reset', usedAt: null });
-    const endedSessions = await revokeOtherSessions(tem, deps, userId, sessionId);
+    // In the same transaction as the new hash; the other nodes hear of it once it commits (below).
+    const endedSessions = await tem.nativeDelete(Session, { user: userId, id: { $ne: sessionId } });
     recordAudit(tem, actor, {
       action: 'auth.password_changed',
       target: { type: 'user', id: userId },
@@ -50,7 +50,7 @@ export async function changePassword(
     await tem.flush();
     return { endedSessions };
   });
-  // Again after the commit: nothing cached in between may keep an ended session's tokens alive, on any node.
+  // After the commit: session tokens bound to the ended sessions stop on every node.
   await publishInvalidation(deps, em, { cause: 'session.ended', targets: [{ kind: 'user', userId }] });
   return result;
 }
@@ -107,7 +107,7 @@ export async function resetPassword(
         ...(user.emailVerifiedAt == null && user.email === spent.email ? { emailVerifiedAt: now } : {}),
       },
     );
-    const endedSessions = await revokeAllSessions(tem, deps, user.id);
+    const endedSessions = await tem.nativeDelete(Session, { user: user.id });
     recordAudit(
       tem,
       { ...actor, type: 'user', userId: user.id },

@@ -210,17 +210,6 @@ export async function revokeSession(
   return revoked;
 }
 
-/** Ends every session of an account (a password reset: whoever knew the old password is out). */
-export async function revokeAllSessions(
-  em: EntityManager,
-  deps: Invalidates,
-  userId: string,
-): Promise<number> {
-  const revoked = await em.nativeDelete(Session, { user: userId });
-  await sessionsEnded(deps, em, userId);
-  return revoked;
-}
-
 export async function revokeOtherSessions(
   em: EntityManager,
   deps: Invalidates,
