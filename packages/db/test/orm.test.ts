@@ -35,8 +35,10 @@ describe('schema', () => {
         "select table_name from information_schema.tables where table_schema = 'public' order by table_name",
       );
     expect(rows.map((r) => r.table_name)).toEqual([
+      'account_tokens',
       'api_keys',
       'audit_events',
+      'invitations',
       'memberships',
       'mikro_orm_migrations',
       'organizations',
