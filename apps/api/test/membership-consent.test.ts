@@ -366,12 +366,23 @@ describe('verified email', () => {
 });
 
 describe('passwords', () => {
-  it('changing the password ends every other session, keeps this one and every API key', async () => {
+  it('changing the password ends every other session (and its session tokens), keeps this one and every API key', async () => {
     const kate = await signUpPerson(app, 'Kate');
     const org = await orgWith(kate, 'Keys stay');
     const { key } = await keyFor(kate, org.id, { role: 'viewer' });
     const other = new Browser(app.url);
     await other.trpc.auth.signIn.mutate({ email: kate.email, password: PASSWORD });
+    // Session tokens die with the sessions they are bound to, and live on with the one that stays.
+    const otherToken = keyClient(
+      app.url,
+      (await other.trpc.auth.createSessionToken.mutate({ audience: 'phone helper' })).token,
+    );
+    const thisToken = keyClient(
+      app.url,
+      (await kate.browser.trpc.auth.createSessionToken.mutate({ audience: 'laptop helper' })).token,
+    );
+    expect((await otherToken.orgs.list.query()).length).toBe(1);
+    expect((await thisToken.orgs.list.query()).length).toBe(1);
     expect(
       await errorCode(
         kate.browser.trpc.auth.changePassword.mutate({
@@ -395,6 +406,8 @@ describe('passwords', () => {
     });
     expect(await errorCode(other.trpc.auth.me.query())).toBe('UNAUTHENTICATED');
     expect((await kate.browser.trpc.auth.me.query()).user.id).toBe(kate.id);
+    expect(await errorCode(otherToken.orgs.list.query())).toBe('UNAUTHENTICATED');
+    expect((await thisToken.orgs.list.query()).length).toBe(1);
     expect((await keyClient(app.url, key).orgs.list.query()).map((o) => o.id)).toEqual([org.id]);
     expect(
       await errorCode(
@@ -404,12 +417,17 @@ describe('passwords', () => {
     await new Browser(app.url).trpc.auth.signIn.mutate({ email: kate.email, password: NEW_PASSWORD });
   });
 
-  it('a reset ends every session of the account, works once and only for an hour; keys keep working', async () => {
+  it('a reset ends every session of the account and its session tokens, works once and only for an hour; keys keep working', async () => {
     const kate = await signUpPerson(app, 'Kate');
     const org = await orgWith(kate, 'Reset');
     const { key } = await keyFor(kate, org.id, { role: 'viewer' });
     const other = new Browser(app.url);
     await other.trpc.auth.signIn.mutate({ email: kate.email, password: PASSWORD });
+    const sessionToken = keyClient(
+      app.url,
+      (await kate.browser.trpc.auth.createSessionToken.mutate({ audience: 'helper' })).token,
+    );
+    expect((await sessionToken.orgs.list.query()).length).toBe(1);
     const anon = new Browser(app.url);
     // An hour-old link is dead.
     await anon.trpc.auth.requestPasswordReset.mutate({ email: kate.email });
@@ -432,6 +450,7 @@ describe('passwords', () => {
     });
     expect(await errorCode(kate.browser.trpc.auth.me.query())).toBe('UNAUTHENTICATED');
     expect(await errorCode(other.trpc.auth.me.query())).toBe('UNAUTHENTICATED');
+    expect(await errorCode(sessionToken.orgs.list.query())).toBe('UNAUTHENTICATED');
     expect(
       await errorCode(anon.trpc.auth.resetPassword.mutate({ token, newPassword: 'yet another password' })),
     ).toBe('LINK_INVALID');
