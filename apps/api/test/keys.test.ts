@@ -231,7 +231,13 @@ describe('listing and usage', () => {
     stop();
     // One load into the cache and one usage write; the other 19 requests cost no statement at all.
     expect(statements).toBeLessThanOrEqual(2);
-    const listed = (await person('Kate').browser.trpc.keys.list.query()).find((k) => k.id === id);
+    const listedKey = async () =>
+      (await person('Kate').browser.trpc.keys.list.query()).find((k) => k.id === id);
+    // The usage write happens after the answer: poll for it rather than guess how long it takes.
+    await expect
+      .poll(async () => (await listedKey())?.lastUsedAt, { timeout: 15_000, interval: 50 })
+      .not.toBeNull();
+    const listed = await listedKey();
     expect(listed?.lastUsedAt).not.toBeNull();
     expect(listed?.lastUsedIp).toMatch(/127\.0\.0\.1/);
     expect(listed?.stale).toBe(false);
@@ -243,10 +249,9 @@ describe('listing and usage', () => {
     );
     app.clock.advance(31_000);
     await rest(app.url, key, 'GET', '/me');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(
-      (await person('Kate').browser.trpc.keys.list.query()).find((k) => k.id === id)?.lastUsedAt,
-    ).not.toBe(first);
+    await expect
+      .poll(async () => (await listedKey())?.lastUsedAt, { timeout: 15_000, interval: 50 })
+      .not.toBe(first);
   });
 
   it('shows admins every key that can act on the organization, with creator and effective role', async () => {

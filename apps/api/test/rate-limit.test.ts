@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setOverride } from '../src/admin/rate-limit-overrides.ts';
+import { removeOverride, setOverride } from '../src/admin/rate-limit-overrides.ts';
 import { keyFor, type MailingApp, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
 import { Browser, PASSWORD, signUp as signUpQuick } from './helpers/http-client.ts';
 import { type Problem, rest } from './helpers/rest.ts';
@@ -22,6 +22,11 @@ async function userWithKey(app: MailingApp, name: string): Promise<{ key: string
   const person = (await people(app, [name]))[name] as Person;
   const orgId = (await orgWith(person, `${name}'s org`)).id;
   return { key: (await keyFor(person, orgId, { role: 'viewer', name })).key };
+}
+
+/** Waits until the API's periodic override refresh has loaded `n` overrides (polling, never a fixed sleep). */
+async function overridesLoaded(app: TestApp, n: number): Promise<void> {
+  await expect.poll(() => app.deps.limits?.overrides.all.length, { timeout: 60_000, interval: 20 }).toBe(n);
 }
 
 describe('tiers and bursts', () => {
@@ -318,17 +323,28 @@ describe('overrides', () => {
       // Kate's session spent SETUP_UNITS of her 5 making the org and the key: her keys share that budget.
       const before = await hammer(8, () => rest(app.url, key, 'GET', '/me'));
       expect(count(before, 429)).toBe(3 + SETUP_UNITS);
-      await setOverride(
+      const created = await setOverride(
         app.orm.em.fork(),
         { orgId: org.id, quota: 100, windowSeconds: 60, reason: 'nightly sync', createdBy: 'test' },
         new Date(),
       );
-      await new Promise((r) => setTimeout(r, 400));
+      // Picked up by the periodic refresh (no restart, no explicit reload): poll for it, however slow the machine.
+      await overridesLoaded(app, 1);
       const after = await hammer(20, () => rest(app.url, key, 'GET', '/me'));
       expect(after).not.toContain(429);
       const res = await rest(app.url, key, 'GET', '/me');
       // The organization's override raises Kate's one budget while her key acts within its reach.
       expect(res.headers.get('ratelimit-policy')).toBe('"user";q=100;w=60');
+
+      // Removed: back on the default 5, in the same window, which already holds far more than 5 units (or, had a
+      // whole minute passed, a fresh window that refuses the sixth of six).
+      expect(await removeOverride(app.orm.em.fork(), created.id)).toBe(true);
+      await overridesLoaded(app, 0);
+      const lapsed = await hammer(6, () => rest(app.url, key, 'GET', '/me'));
+      expect(count(lapsed, 429)).toBeGreaterThanOrEqual(1);
+      const back = await rest(app.url, key, 'GET', '/me');
+      expect(back.headers.get('ratelimit-policy')).toBe('"user";q=5;w=60');
+      expect(back.status).toBe(429);
     } finally {
       await app.close();
     }
@@ -366,10 +382,14 @@ describe('overrides', () => {
       expect(out).toMatch(new RegExp(`override .*: key ${id} → 50 per 60 s`));
       const listed = JSON.parse(cli('limits', 'list', '--json')) as { id: string; reason: string }[];
       expect(listed.map((o) => o.reason)).toEqual(['CI fan-out']);
-      await new Promise((r) => setTimeout(r, 400));
+      await overridesLoaded(app, 1);
       expect(await hammer(10, () => rest(app.url, key, 'GET', '/me'))).not.toContain(429);
       cli('limits', 'remove', listed[0]?.id ?? '');
       expect(JSON.parse(cli('limits', 'list', '--json'))).toEqual([]);
+      // The lapse is real: back on 6 a minute, so at least 2 of 8 are refused (all 8 within the same window).
+      await overridesLoaded(app, 0);
+      const lapsed = await hammer(8, () => rest(app.url, key, 'GET', '/me'));
+      expect(count(lapsed, 429)).toBeGreaterThanOrEqual(2);
       let failed = false;
       try {
         cli('limits', 'set', '--key', id, '--quota', '0', '--window', '1m', '--reason', 'bad');

@@ -1,8 +1,10 @@
 /**
  * `pnpm bench` (client part): the throttle against a naive client, side by side, on the real API with a tight
- * limit. Prints each one's achieved rate as a fraction of the limit, and how many of its requests got a 429.
+ * limit, and the CLI's bulk import. Prints each one's achieved rate as a fraction of the limit, and how many of
+ * its requests got a 429. Rates live here, not in `pnpm test`: they depend on how busy the machine is.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type E2EServer, startE2EServer, testConfig, tokenOf } from '@crowdee/api/testing';
@@ -14,7 +16,7 @@ const WINDOW = Number(process.env.BENCH_WINDOW_SECONDS ?? 2);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
 const LIMIT = QUOTA / WINDOW;
 
-async function seedKey(server: E2EServer): Promise<string> {
+async function seedKey(server: E2EServer): Promise<{ key: string; orgId: string }> {
   const url = server.url;
   const email = `bench-${Date.now()}-${Math.random()}@example.com`;
   const signUp = await fetch(`${url}/trpc/auth.signUp`, {
@@ -34,10 +36,36 @@ async function seedKey(server: E2EServer): Promise<string> {
   await call('auth.verifyEmail', { token: tokenOf((await server.mailbox.take(email, 'verify-email')).link) });
   const org = await call<{ id: string }>('orgs.create', { name: 'Bench' });
   await call('orgs.setActive', { orgId: org.id });
-  return (await call<{ key: string }>('keys.create', { name: 'bench', role: 'viewer' })).key;
+  const { key } = await call<{ key: string }>('keys.create', { name: 'bench', role: 'member' });
+  return { key, orgId: org.id };
 }
 
-async function throttled(url: string, key: string) {
+/** The built `crowdee projects import` in its own process, as a script runs it (the rate the test used to assert). */
+function cliImport(url: string, seeded: { key: string; orgId: string }) {
+  execFileSync(process.execPath, ['build.mjs'], { cwd: new URL('..', import.meta.url) });
+  const file = join(dir, 'projects.jsonl');
+  writeFileSync(
+    file,
+    Array.from({ length: CALLS }, (_, i) => JSON.stringify({ name: `bench-${i}` })).join('\n'),
+  );
+  const out = execFileSync(
+    process.execPath,
+    [
+      new URL('../dist/cli.js', import.meta.url).pathname,
+      'projects',
+      'import',
+      '--org',
+      seeded.orgId,
+      file,
+      '--json',
+    ],
+    { env: { PATH: process.env.PATH, CROWDEE_API_KEY: seeded.key, CROWDEE_API_URL: url }, encoding: 'utf8' },
+  );
+  const r = JSON.parse(out) as { created: number; requests: number; rateLimited: number; seconds: number };
+  return { done: r.created, requests: r.requests, rateLimited: r.rateLimited, seconds: r.seconds };
+}
+
+async function throttled(url: string, { key }: { key: string }) {
   const client = createClient({ apiKey: key, baseUrl: url, throttle: { maxConcurrent: 8 } });
   const started = performance.now();
   const summary = await runBulk(
@@ -56,7 +84,7 @@ async function throttled(url: string, key: string) {
   };
 }
 
-async function naive(url: string, key: string) {
+async function naive(url: string, { key }: { key: string }) {
   const started = performance.now();
   let requests = 0;
   let rateLimited = 0;
@@ -102,7 +130,7 @@ const server = await startE2EServer({
 });
 try {
   console.log(
-    `Crowdee client bench — ${CALLS} calls of GET /api/v1/me each, limit ${QUOTA} per ${WINDOW} s (${LIMIT}/s)\n`,
+    `Crowdee client bench — ${CALLS} calls each (GET /api/v1/me, or project creations for the CLI), limit ${QUOTA} per ${WINDOW} s (${LIMIT}/s)\n`,
   );
   const rows = [
     {
@@ -112,6 +140,10 @@ try {
     {
       name: 'naive client (8 workers, retry 429 at once)',
       ...(await naive(server.url, await seedKey(server))),
+    },
+    {
+      name: `crowdee projects import (${CALLS} creations)`,
+      ...cliImport(server.url, await seedKey(server)),
     },
   ];
   console.log(

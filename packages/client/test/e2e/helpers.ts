@@ -105,3 +105,37 @@ export async function seed(api: Api, role: 'viewer' | 'member' | 'admin' = 'admi
   });
   return { deps, orgId: org.id, otherOrgId: other.id, key: created.key, keyId: created.apiKey.id, call };
 }
+
+/** What the API's rate limiter decided for the caller's authenticated budget, counted per fixed window. */
+export interface KeyWindowTally {
+  admitted: number;
+  refused: number;
+  /** Windows that admitted at least one request: each starts with `remaining = quota - points`. */
+  windows: number;
+}
+
+/**
+ * Observes the running API's limiter decisions on the authenticated budget (the one a user's keys share): a
+ * pass-through tap on its real store, which keeps counting as before. Counts instead of durations: they hold
+ * however slow the machine is.
+ */
+export function tallyKeyWindows(api: Api): KeyWindowTally {
+  const store = api.server.deps.limits?.store;
+  if (!store) throw new Error('rate limits are off in this API');
+  const consumeAll = store.consumeAll.bind(store);
+  const tally: KeyWindowTally = { admitted: 0, refused: 0, windows: 0 };
+  store.consumeAll = async (charges) => {
+    const result = await consumeAll(charges);
+    charges.forEach((charge, i) => {
+      const decision = result.decisions[i];
+      if (!decision || (charge.policy.name !== 'user' && charge.policy.name !== 'key')) return;
+      if (!result.allowed) tally.refused++;
+      else {
+        tally.admitted++;
+        if (decision.remaining === charge.policy.quota - charge.points) tally.windows++;
+      }
+    });
+    return result;
+  };
+  return tally;
+}
