@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { CrowdeeClient } from './client.ts';
 import { CrowdeeApiError, CrowdeeConfigError } from './errors.ts';
 import type { NewProject } from './rest.ts';
+import { scanPaths } from './scan.ts';
 import { type BulkProgress, runBulk, ThrottleError } from './throttle/index.ts';
 
 const HELP: Record<string, string> = {
@@ -23,6 +24,7 @@ Commands:
   projects list --org ID          An organization's projects
   projects import --org ID FILE   Create projects from a JSON Lines file, throttled to the rate limit
   keys revoke-current             Revoke the key in use (when it may have leaked)
+  scan [PATH…]                    Find leaked Crowdee API keys in files (offline); --report revokes them
 
 Options for every command:
   --api-key-file PATH   Read the key from a file (default: the CROWDEE_API_KEY environment variable)
@@ -49,6 +51,17 @@ Creates one project per line of FILE, each line a JSON object: {"name": "…", "
 Requests go through the throttle, so the import runs as fast as the key's rate limit allows and no faster.
 Shows progress, rate and ETA on stderr, then a summary. A line that fails never stops the others; the exit
 code is 1 when any line failed, and the failures are listed with their line numbers.
+`,
+  scan: `crowdee scan [PATH…] [--report] [--json]
+
+Looks for Crowdee API keys in files and folders (default: the current folder; "-" reads stdin). A match
+counts only when its checksum holds, so random look-alikes are never reported. Prints PATH:LINE:COLUMN and
+the key's hint (never the key). Skips .git and node_modules folders, symbolic links and files over 50 MB.
+A line containing "crowdee-scan:allow" is not reported (for published test vectors only).
+Exit code: 0 when nothing was found, 1 when keys were found (also after --report), 2 on a usage error.
+
+  --report   Send the keys found to POST /api/v1/keys/revoke-leaked (public; needs no key of yours),
+             which revokes every one that is still active. Uses --base-url / CROWDEE_API_URL.
 `,
   'keys revoke-current': `crowdee keys revoke-current --yes [--json]
 
@@ -198,6 +211,54 @@ async function projectsImport(
   return failures.length > 0 ? 1 : 0;
 }
 
+/** Leak reports are accepted 100 keys at a time (the endpoint's limit). */
+const REPORT_BATCH = 100;
+
+async function scan(
+  paths: string[],
+  values: { report?: boolean | undefined; 'base-url'?: string | undefined },
+  json: boolean,
+): Promise<number> {
+  const result = scanPaths(paths.length > 0 ? paths : ['.'], () => readFileSync(0, 'latin1'));
+  for (const s of result.skipped) process.stderr.write(`crowdee scan: skipped ${s.path}: ${s.reason}\n`);
+  let report: { sent: number; revoked: number } | undefined;
+  if (values.report && result.keys.length > 0) {
+    const unique = [...new Set(result.keys)];
+    const c = new CrowdeeClient({
+      ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+      throttle: { maxConcurrent: 1 },
+    });
+    try {
+      let revoked = 0;
+      for (let i = 0; i < unique.length; i += REPORT_BATCH) {
+        revoked += (await c.rest.keys.revokeLeaked(unique.slice(i, i + REPORT_BATCH))).revoked;
+      }
+      report = { sent: unique.length, revoked };
+    } finally {
+      await c.close();
+    }
+  }
+  const files = new Set(result.findings.map((f) => f.path)).size;
+  const human = [
+    ...result.findings.map((f) => `${f.path}:${f.line}:${f.column}: Crowdee API key ${f.hint}`),
+    result.findings.length === 0
+      ? `No Crowdee API keys found (${result.filesScanned} file(s) scanned).`
+      : `${result.findings.length} Crowdee API key(s) found in ${files} file(s) (${result.filesScanned} scanned). Revoke them: crowdee scan --report, or Settings → API Keys.`,
+    ...(report
+      ? [
+          `Reported ${report.sent} key(s) to the leak endpoint: ${report.revoked} were active and are now revoked.`,
+        ]
+      : []),
+  ].join('\n');
+  out(json, human, {
+    findings: result.findings,
+    filesScanned: result.filesScanned,
+    skipped: result.skipped,
+    ...(report ? { report } : {}),
+  });
+  return result.findings.length > 0 ? 1 : 0;
+}
+
 async function run(argv: string[]): Promise<number> {
   if (argv.some((a) => a === '--api-key' || a.startsWith('--api-key='))) {
     throw new UsageError(
@@ -215,6 +276,7 @@ async function run(argv: string[]): Promise<number> {
       offset: { type: 'string' },
       concurrency: { type: 'string' },
       yes: { type: 'boolean' },
+      report: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
@@ -306,6 +368,12 @@ async function run(argv: string[]): Promise<number> {
         await c.close();
       }
     }
+    case 'scan':
+      return scan(
+        [second, ...rest].filter((p): p is string => p !== undefined),
+        values,
+        json,
+      );
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   }

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BASE62_ALPHABET, crc32 } from './encoding.ts';
+import { BASE62_ALPHABET, crc32, randomBase62 } from './encoding.ts';
 import {
   DEFAULT_MAX_ACTIVE_KEYS_PER_USER,
+  findKeys,
   generateKey,
   hashKey,
   KEY_ENTROPY_BITS,
@@ -30,14 +31,14 @@ describe('key format: fixed vectors (checked independently with Python zlib.crc3
 
   it('pins checksum and hash of a generated key', () => {
     const k = generateKey(counterFill(7));
-    expect(k.key).toBe('cdk_07ELSZgnu18FMTahov29GNUbipw3AH2E7OKR');
+    expect(k.key).toBe('cdk_07ELSZgnu18FMTahov29GNUbipw3AH2E7OKR'); // crowdee-scan:allow (pinned test vector, never issued)
     expect(keyChecksum('cdk_07ELSZgnu18FMTahov29GNUbipw3AH')).toBe('2E7OKR');
     expect(k.hash).toBe('7f1ae898db4bc487c340e6365b571b874524c7d36e2eb2c593b2550f94feaee6');
     expect(k.hint).toBe('cdk_07EL…7OKR');
   });
 
   it('pins the all-zero key', () => {
-    const key = 'cdk_0000000000000000000000000000001A2daQ';
+    const key = 'cdk_0000000000000000000000000000001A2daQ'; // crowdee-scan:allow (pinned test vector)
     expect(keyChecksum(key.slice(0, 34))).toBe('1A2daQ');
     expect(parseKey(key)).toEqual({ ok: true, key });
     expect(hashKey(key)).toBe('6d7350881ac04c37d467ca53feab645a52ec3e7294b1b8d16710aa4b11d7e315');
@@ -67,7 +68,7 @@ describe('generateKey', () => {
 });
 
 describe('parseKey', () => {
-  const valid = 'cdk_07ELSZgnu18FMTahov29GNUbipw3AH2E7OKR';
+  const valid = 'cdk_07ELSZgnu18FMTahov29GNUbipw3AH2E7OKR'; // crowdee-scan:allow (pinned test vector)
 
   it.each([
     ['wrong prefix', `xdk_${valid.slice(4)}`, 'prefix'],
@@ -163,5 +164,86 @@ describe('active keys per user', () => {
         expect(mayCreateAnotherKey(active, cap)).toBe(active + 1 <= cap);
       }),
     );
+  });
+});
+
+describe('findKeys', () => {
+  const base62 = fc.constantFrom(...BASE62_ALPHABET.split(''));
+  const body = fc.string({ unit: base62, minLength: 30, maxLength: 30 }).map((r) => `${KEY_PREFIX}${r}`);
+  const validKey = body.map((b) => b + keyChecksum(b));
+  /** Same shape as a key, checksum wrong: what a scanner must never report. */
+  const lookAlike = fc
+    .tuple(body, fc.string({ unit: base62, minLength: 6, maxLength: 6 }))
+    .filter(([b, checksum]) => checksum !== keyChecksum(b))
+    .map(([b, checksum]) => b + checksum);
+  const text = fc.string({ unit: 'grapheme', maxLength: 60 });
+
+  it('finds a key wherever it sits in any text, with its line and column', () => {
+    fc.assert(
+      fc.property(text, validKey, text, (before, key, after) => {
+        const all = findKeys(before + key + after);
+        const hit = all.find((f) => f.index === before.length);
+        expect(hit?.key).toBe(key);
+        const lines = before.split('\n');
+        expect([hit?.line, hit?.column]).toEqual([lines.length, (lines.at(-1) ?? '').length + 1]);
+      }),
+    );
+  });
+
+  it('reports only real keys: each hit is the text at its offset and passes parseKey', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(text, validKey, lookAlike), { maxLength: 12 }), (parts) => {
+        const joined = parts.join('');
+        for (const f of findKeys(joined)) {
+          expect(joined.slice(f.index, f.index + KEY_LENGTH)).toBe(f.key);
+          expect(parseKey(f.key).ok).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('never reports a look-alike with a wrong checksum, alone or among other text', () => {
+    fc.assert(
+      fc.property(text, lookAlike, text, (before, fake, after) => {
+        expect(findKeys(`${before} ${fake} ${after}`).map((f) => f.key)).not.toContain(fake);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('finds every key of a text in order, including keys glued together or to escapes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(validKey, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('', '\\n', ' ', '"'),
+        (keys, glue) => {
+          expect(findKeys(keys.join(glue)).map((f) => f.key)).toEqual(keys);
+        },
+      ),
+    );
+  });
+
+  it('finds a real key hidden behind a look-alike prefix (scans again from the next character)', () => {
+    const key = generateKey(counterFill(7)).key;
+    // "cdk_" + 33 base62 followed by the key: the first candidate swallows "cdk" of the key and fails its checksum.
+    const text = `cdk_${'A'.repeat(33)}${key}`;
+    expect(findKeys(text).map((f) => f.key)).toEqual([key]);
+  });
+
+  it('counts lines by \\n, with \\r\\n line ends', () => {
+    const key = generateKey(counterFill(7)).key;
+    expect(findKeys(`a\r\nb\r\n  key=${key}\r\n`)).toEqual([{ key, index: 12, line: 3, column: 7 }]);
+  });
+
+  it('100,000 random strings of the key shape with a wrong checksum: 0 hits', () => {
+    let hits = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const b = `${KEY_PREFIX}${randomBase62(30)}`;
+      const right = keyChecksum(b);
+      let wrong = randomBase62(6);
+      while (wrong === right) wrong = randomBase62(6);
+      hits += findKeys(`token ${b}${wrong} end`).length;
+    }
+    expect(hits).toBe(0);
   });
 });

@@ -77,6 +77,44 @@ export function keyHint(key: string): string {
 /** Finds things that look like our keys in free text (e.g. a pasted leak report or a log line). */
 export const KEY_PATTERN = /cdk_[0-9A-Za-z]{36}/g;
 
+/** A real key found in text: its checksum holds, so it is ours (a random 36-character string passes 1 in 2^32). */
+export interface FoundKey {
+  key: string;
+  /** Offset of the key's first character in the text (UTF-16 code units, as JavaScript strings count). */
+  index: number;
+  /** 1-based line and column of that character; lines end at \n (a \r before it is part of the line). */
+  line: number;
+  column: number;
+}
+
+/**
+ * Every Crowdee key in `text`, validated offline: the shape (prefix, 36 base62 characters) finds candidates and the
+ * CRC-32 checksum keeps only real keys, so scanners report no random look-alikes. No word boundary is required
+ * around a key: checksums make that unnecessary, and keys glued to an escape (`\ncdk_…`) or a URL are still found.
+ */
+export function findKeys(text: string): FoundKey[] {
+  const found: FoundKey[] = [];
+  const candidates = new RegExp(KEY_PATTERN.source, 'g');
+  let line = 1;
+  let lineStart = 0;
+  let counted = 0;
+  for (let match = candidates.exec(text); match !== null; match = candidates.exec(text)) {
+    const index = match.index;
+    if (!parseKey(match[0]).ok) {
+      // A look-alike may hide the start of a real key inside it: look again from the next character.
+      candidates.lastIndex = index + 1;
+      continue;
+    }
+    for (let at = text.indexOf('\n', counted); at !== -1 && at < index; at = text.indexOf('\n', at + 1)) {
+      line++;
+      lineStart = at + 1;
+    }
+    counted = index;
+    found.push({ key: match[0], index, line, column: index - lineStart + 1 });
+  }
+  return found;
+}
+
 /** Any of our bearer secrets (API keys `cdk_`, session tokens `cds_`) in free text: what logs must never carry. */
 const BEARER_SECRET_PATTERN = /cd[ks]_[0-9A-Za-z]{36}/g;
 

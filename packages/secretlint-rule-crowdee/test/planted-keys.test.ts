@@ -1,0 +1,159 @@
+/**
+ * A leaked key must be findable by the tools people run. Six keys are planted where leaks happen (generated now,
+ * never committed) and each of the three scanners must find all six: real gitleaks (v8.28, WebAssembly build from
+ * npm) with the repository's .gitleaks.toml, real secretlint with this package's rule, and `crowdee scan`.
+ * Look-alikes with a wrong checksum must give no finding from the two scanners that check it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateKey, KEY_PREFIX, keyChecksum, keyHint, randomBase62 } from '@crowdee/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(PACKAGE_DIR, 'node_modules', '.bin');
+const GITLEAKS_CONFIG = join(PACKAGE_DIR, '..', '..', '.gitleaks.toml');
+const CROWDEE_CLI = join(PACKAGE_DIR, 'node_modules', '@crowdee', 'client', 'dist', 'cli.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: PACKAGE_DIR, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** The six places a key leaks from, each with its own key so every finding can be traced to its place. */
+const PLACES: { file: string; content: (key: string) => string }[] = [
+  { file: '.env', content: (k) => `NODE_ENV=production\nCROWDEE_API_KEY=${k}\n` },
+  { file: 'src/config.js', content: (k) => `export const config = {};\nconst apiKey = "${k}";\n` },
+  {
+    file: 'docs/usage.md',
+    content: (k) =>
+      `# Usage\n\n\`\`\`sh\ncurl -H "Authorization: Bearer ${k}" https://api.example.com/api/v1/me\n\`\`\`\n`,
+  },
+  { file: 'settings.json', content: (k) => `{\n  "crowdee": { "apiKey": "${k}", "retries": 3 }\n}\n` },
+  { file: 'key.txt', content: (k) => `${k}\n` },
+  {
+    file: 'logs/app.log',
+    content: (k) =>
+      `2026-12-02T02:00:00.000Z INFO request {"method":"GET","headers":{"authorization":"Bearer ${k}"},"status":200}\n`,
+  },
+];
+
+function lookAlike(): string {
+  const body = KEY_PREFIX + randomBase62(30);
+  let checksum = randomBase62(6);
+  while (checksum === keyChecksum(body)) checksum = randomBase62(6);
+  return body + checksum;
+}
+
+let planted: string;
+let lookAlikes: string;
+const keyByFile = new Map<string, string>();
+const results: Record<string, string> = {};
+
+beforeAll(() => {
+  planted = mkdtempSync(join(tmpdir(), 'crowdee-planted-'));
+  for (const place of PLACES) {
+    const key = generateKey().key;
+    const path = join(planted, place.file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, place.content(key));
+    keyByFile.set(path, key);
+  }
+  lookAlikes = mkdtempSync(join(tmpdir(), 'crowdee-lookalikes-'));
+  writeFileSync(
+    join(lookAlikes, 'lookalikes.env'),
+    Array.from({ length: 2000 }, (_, i) => `KEY_${i}=${lookAlike()}`).join('\n'),
+  );
+});
+
+afterAll(() => {
+  rmSync(planted, { recursive: true, force: true });
+  rmSync(lookAlikes, { recursive: true, force: true });
+  console.info(`planted keys found: ${JSON.stringify(results)}`);
+});
+
+describe('a key planted in six places', () => {
+  it('gitleaks with .gitleaks.toml finds 6/6 through the crowdee-api-key rule', async () => {
+    const report = join(planted, '..', `${planted.split('/').at(-1)}-gitleaks.json`);
+    try {
+      const r = await run(join(BIN, 'gitleaks'), [
+        'dir',
+        planted,
+        '--config',
+        GITLEAKS_CONFIG,
+        '--report-format',
+        'json',
+        '--report-path',
+        report,
+        '--no-banner',
+        '--log-level',
+        'warn',
+      ]);
+      expect(r.code, r.stderr).toBe(1); // gitleaks: 1 = leaks found
+      const findings = JSON.parse(readFileSync(report, 'utf8')) as {
+        RuleID: string;
+        File: string;
+        Secret: string;
+      }[];
+      const ours = findings.filter((f) => f.RuleID === 'crowdee-api-key');
+      const found = new Map(ours.map((f) => [f.File, f.Secret]));
+      results.gitleaks = `${found.size}/6`;
+      expect(Object.fromEntries(found)).toEqual(Object.fromEntries(keyByFile));
+    } finally {
+      rmSync(report, { force: true });
+    }
+  });
+
+  it('gitleaks is the version the README documents', async () => {
+    expect((await run(join(BIN, 'gitleaks'), ['version'])).stdout.trim()).toMatch(/^v8\.28\./);
+  });
+
+  it('secretlint with @crowdee/secretlint-rule-crowdee finds 6/6, and 0 of 2,000 look-alikes', async () => {
+    const config = JSON.stringify({ rules: [{ id: '@crowdee/secretlint-rule-crowdee' }] });
+    const r = await run(join(BIN, 'secretlint'), [
+      '--secretlintrcJSON',
+      config,
+      '--format',
+      'json',
+      `${planted}/**/*`,
+      `${lookAlikes}/**/*`,
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    const files = JSON.parse(r.stdout) as {
+      filePath: string;
+      sourceContent: string;
+      messages: { ruleId: string; range: [number, number] }[];
+    }[];
+    const found = new Map<string, string>();
+    for (const file of files) {
+      for (const m of file.messages.filter((m) => m.ruleId === '@crowdee/secretlint-rule-crowdee')) {
+        found.set(file.filePath, file.sourceContent.slice(m.range[0], m.range[1]));
+      }
+    }
+    results.secretlint = `${[...found.keys()].filter((f) => keyByFile.has(f)).length}/6`;
+    expect(Object.fromEntries(found)).toEqual(Object.fromEntries(keyByFile));
+  });
+
+  it('crowdee scan finds 6/6 with file:line, prints hints only, and 0 of 2,000 look-alikes', async () => {
+    const r = await run(process.execPath, [CROWDEE_CLI, 'scan', planted, lookAlikes, '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout) as { findings: { path: string; line: number; hint: string }[] };
+    results['crowdee scan'] = `${new Set(out.findings.map((f) => f.path)).size}/6`;
+    expect(Object.fromEntries(out.findings.map((f) => [f.path, f.hint]))).toEqual(
+      Object.fromEntries([...keyByFile].map(([path, key]) => [path, keyHint(key)])),
+    );
+    expect(out.findings.map((f) => f.line).sort()).toEqual([1, 1, 2, 2, 2, 4]);
+    for (const key of keyByFile.values()) expect(r.stdout + r.stderr).not.toContain(key);
+  });
+});
