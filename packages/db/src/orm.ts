@@ -29,6 +29,16 @@ export function ormConfig(options: DatabaseOptions & { writeSnapshot?: boolean }
     pool: { min: 0, max: options.poolMax ?? 10 },
     debug: false,
     logger: (message) => options.log?.(message),
+    // knex reports dropped connections (a database restart) on console.warn by default: unstructured lines that
+    // bypass the app's logger. They go where MikroORM's own messages go.
+    driverOptions: {
+      log: {
+        warn: (message: string) => options.log?.(`knex: ${message}`),
+        error: (message: string) => options.log?.(`knex: ${message}`),
+        deprecate: (message: string) => options.log?.(`knex: ${message}`),
+        debug: () => {},
+      },
+    },
     migrations: {
       tableName: 'mikro_orm_migrations',
       path: MIGRATIONS_PATH,

@@ -157,3 +157,13 @@ describe('a key planted in six places', () => {
     for (const key of keyByFile.values()) expect(r.stdout + r.stderr).not.toContain(key);
   });
 });
+
+describe('the documented gitleaks rule', () => {
+  it('is the rule in .gitleaks.toml, word for word', () => {
+    const regexLine = (text: string) => text.split('\n').find((line) => line.startsWith('regex = '));
+    const readme = readFileSync(join(PACKAGE_DIR, '..', '..', 'README.md'), 'utf8');
+    const config = readFileSync(GITLEAKS_CONFIG, 'utf8');
+    expect(regexLine(config)).toMatch(/cdk_/);
+    expect(regexLine(readme)).toBe(regexLine(config));
+  });
+});

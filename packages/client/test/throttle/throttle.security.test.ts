@@ -34,7 +34,7 @@ function expectClean(value: unknown): void {
 }
 
 describe('nothing the throttle produces reveals request headers or query strings', {
-  timeout: 20_000,
+  timeout: 300_000,
 }, () => {
   it('WaitTooLongError', async () => {
     const server = await serve(() => ({ status: 429, headers: { 'Retry-After': '9999' } }));

@@ -77,7 +77,7 @@ const tooManyRequests = (retryAfter: number) => () =>
   new TRPCError({ code: 'TOO_MANY_REQUESTS', cause: new RateLimited(retryAfter) });
 const unavailable = () => new TRPCError({ code: 'SERVICE_UNAVAILABLE' });
 
-describe('tRPC links over the throttled fetch', { timeout: 20_000 }, () => {
+describe('tRPC links over the throttled fetch', { timeout: 300_000 }, () => {
   it('httpBatchLink: a query refused with 429 is retried after error.data.retryAfter', async () => {
     const url = await startTrpcServer();
     const sources: string[] = [];

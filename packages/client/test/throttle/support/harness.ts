@@ -26,8 +26,8 @@ export function throttle(options: ThrottleOptions = {}): Throttle {
   return created;
 }
 
-/** Polls a condition the test cannot await directly (e.g. "the request is now queued"). */
-export async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+/** Polls a condition the test cannot await directly (e.g. "the request is now queued"); the deadline only catches hangs. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
