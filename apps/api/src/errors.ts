@@ -33,7 +33,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       const message = (current as { message?: unknown }).message;
       if (
         typeof message === 'string' &&
-        /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Unable to acquire a connection|not currently accepting connections|database system is (starting up|shutting down)/i.test(
+        // The last two are what knex and pg say for a statement on a connection the server just terminated, with
+        // no error code (found by the PostgreSQL outage test, where they were answered 500).
+        /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Unable to acquire a connection|not currently accepting connections|database system is (starting up|shutting down)|Transaction query already complete|has encountered a connection error and is not queryable/i.test(
           message,
         )
       ) {
