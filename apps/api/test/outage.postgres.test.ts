@@ -63,7 +63,7 @@ describe('PostgreSQL outage under load', () => {
   it('503 while down, no stale 2xx beyond the key-cache bound, recovers alone, loses no acknowledged write', async () => {
     if (!app || !pg) throw new Error('set-up failed');
     const url = app.url;
-    const kate = (await people(url, ['Kate'])).Kate as Person;
+    const kate = (await people(app, ['Kate'])).Kate as Person;
     const org = await orgWith(kate, 'Outage');
     const { key } = await keyFor(kate, org.id, { role: 'member' });
 
