@@ -7,10 +7,18 @@ import { isServerFault, toDomainError } from './errors.ts';
 import { authenticate } from './http/authenticate.middleware.ts';
 import { csrfProtection } from './http/csrf.middleware.ts';
 import { discoveryRoutes, type HealthSource, healthCheck } from './http/discovery.routes.ts';
-import { errorHandler, notFound, requireJsonBody } from './http/error-response.ts';
+import {
+  errorHandler,
+  holdErrors,
+  notFound,
+  raiseHeldError,
+  requireJsonBody,
+} from './http/error-response.ts';
+import { restMethodNotAllowed } from './http/method-not-allowed.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
 import { createContextFromRequest } from './http/trpc-context.ts';
+import { wwwAuthenticate } from './http/www-authenticate.ts';
 import {
   publicRateLimit,
   rateLimit,
@@ -18,6 +26,7 @@ import {
   restCallResolver,
   trpcCallResolver,
 } from './rate-limit/index.ts';
+import { buildOpenApiDocument } from './rest/openapi.ts';
 import { restAdapter } from './rest/rest.adapter.ts';
 import { appRouter } from './routers/index.ts';
 
@@ -42,6 +51,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     req.method === 'GET' || req.method === 'HEAD' ? next() : parseJson(req, res, next);
 
   app.use(securityHeaders);
+  app.use(wwwAuthenticate);
   app.use(requestLogger(deps.logger));
   // /trpc and /api/v1 first: Express's own mount matching (case-insensitive, as it routes) decides which requests
   // they own, and each charges its calls by the procedure that will run. Everything else is anonymous traffic.
@@ -49,15 +59,20 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     '/trpc',
     noStore,
     resolveCalls(limits, trpcCallResolver(appRouter)),
-    requireJsonBody,
-    json,
+    holdErrors(requireJsonBody, json),
     authenticate(deps, { acceptSession: true }),
     limited,
+    raiseHeldError,
     csrfProtection(deps.config.allowedOrigins),
     createExpressMiddleware({
       router: appRouter,
       createContext: ({ req, res }) => createContextFromRequest(deps, req, res),
       maxBodySize: deps.config.bodyLimitBytes,
+      responseMeta: ({ errors, type }) =>
+        // A query sent as POST or a mutation as GET: say which method the procedure takes.
+        errors.length > 0 && errors.every((e) => e.code === 'METHOD_NOT_SUPPORTED') && type !== 'unknown'
+          ? { headers: { Allow: type === 'query' ? 'GET' : 'POST' } }
+          : {},
       onError: ({ error, path }) => {
         const domain = toDomainError(error);
         if (isServerFault(domain)) deps.logger.error({ err: error.cause ?? error, path }, 'tRPC call failed');
@@ -70,12 +85,13 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     noStore,
     cors,
     resolveCalls(limits, restCallResolver(appRouter)),
-    requireJsonBody,
-    json,
+    holdErrors(requireJsonBody, json),
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
     limited,
+    raiseHeldError,
     restAdapter(deps, appRouter),
+    restMethodNotAllowed(buildOpenApiDocument(appRouter).paths ?? {}),
   );
 
   // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.

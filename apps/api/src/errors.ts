@@ -108,13 +108,17 @@ export function toTrpcError(error: DomainError): TRPCError {
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-const QUOTA_EXCEEDED_TYPE = 'https://iana.org/assignments/http-problem-types#quota-exceeded';
+
+/** Where a problem type is explained: its row on the error-code page (`/docs/errors`, one `id` per code). */
+export function problemType(code: ErrorCode): string {
+  return `/docs/errors#${code}`;
+}
 
 /** RFC 9457 problem details for a REST error, with our stable `code`. */
 export function problemDetails(error: DomainError, instance?: string): Record<string, unknown> {
   const spec = ERROR_TABLE[error.code];
   const body: Record<string, unknown> = {
-    type: error.code === 'RATE_LIMITED' ? QUOTA_EXCEEDED_TYPE : `/docs#error-${error.code}`,
+    type: problemType(error.code),
     title: spec.title,
     status: spec.status,
     code: error.code,

@@ -5,7 +5,7 @@ import { Browser, PASSWORD, signUp as signUpQuick } from './helpers/http-client.
 import { type Problem, rest } from './helpers/rest.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
-const QUOTA_TYPE = 'https://iana.org/assignments/http-problem-types#quota-exceeded';
+const QUOTA_TYPE = '/docs/errors#RATE_LIMITED';
 
 async function hammer(n: number, send: () => Promise<{ status: number }>): Promise<number[]> {
   return Promise.all(Array.from({ length: n }, () => send().then((r) => r.status)));

@@ -4,9 +4,10 @@ import { ERROR_TABLE } from '@crowdee/core';
 import { pingDatabase } from '@crowdee/db';
 import express, { type RequestHandler, type Router } from 'express';
 import type { AppDeps } from '../context.ts';
-import { API_VERSION, buildOpenApiDocument } from '../rest/openapi.ts';
+import { API_VERSION, buildOpenApiDocument, DEFAULT_PUBLIC_ORIGIN } from '../rest/openapi.ts';
 import type { AppRouter } from '../routers/index.ts';
 import { renderGettingStarted } from './getting-started.page.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
 
 export interface HealthSource {
   rateLimitStore(): string;
@@ -86,11 +87,33 @@ export function healthCheck(deps: AppDeps, health: HealthSource): RequestHandler
   };
 }
 
+const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+/** The origin a client reached us at (Express believes X-Forwarded-Proto only from trusted proxies). */
+function requestOrigin(req: express.Request): string {
+  const host = req.get('host') ?? '';
+  return HOST.test(host) ? `${req.protocol}://${host}` : DEFAULT_PUBLIC_ORIGIN;
+}
+
+/** The document names its own absolute URLs; a few origins (names of this host) are rendered once each. */
+function openApiJsonByOrigin(appRouter: AppRouter): (origin: string) => string {
+  const rendered = new Map<string, string>();
+  return (origin) => {
+    let json = rendered.get(origin);
+    if (json === undefined) {
+      json = JSON.stringify(buildOpenApiDocument(appRouter, origin));
+      // Bounded: arbitrary Host headers must not grow memory.
+      if (rendered.size >= 16) rendered.clear();
+      rendered.set(origin, json);
+    }
+    return json;
+  };
+}
+
 /** Public, read-only routes: discovery, the OpenAPI document and the docs pages. */
 export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter): Router {
   const routes = express.Router();
-  const openapi = buildOpenApiDocument(appRouter);
-  const openapiJson = JSON.stringify(openapi);
+  const openapiJson = openApiJsonByOrigin(appRouter);
   const errorsHtml = errorsPage();
   const gettingStartedHtml = renderGettingStarted(deps.config.docsDir);
 
@@ -120,8 +143,9 @@ export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter): Router {
     res.send(FAVICON_SVG);
   });
 
-  routes.get('/openapi.json', (_req, res) => {
-    res.type('application/json').send(openapiJson);
+  routes.get('/openapi.json', (req, res) => {
+    res.vary('Host');
+    res.type('application/json').send(openapiJson(requestOrigin(req)));
   });
   routes.get('/docs', (_req, res) => {
     res.type('html').send(DOCS_HTML);
@@ -137,5 +161,10 @@ export function discoveryRoutes(deps: AppDeps, appRouter: AppRouter): Router {
     res.type('html').send(errorsHtml);
   });
   routes.use('/docs/assets', express.static(swaggerDir, { index: false, maxAge: '1d', fallthrough: false }));
+  // Known paths called with another method: 405 with Allow, not a 404 that says the path does not exist.
+  routes.all(
+    ['/healthz', '/openapi.json', '/docs', '/docs/init.js', '/docs/errors'],
+    methodNotAllowed(['GET', 'HEAD']),
+  );
   return routes;
 }

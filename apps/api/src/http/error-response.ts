@@ -86,6 +86,47 @@ export const notFound: RequestHandler = (req, res) => {
   sendError(req, res, new DomainError('NOT_FOUND', `No route for ${req.method} ${req.path}.`));
 };
 
+const heldErrors = new WeakMap<Request, unknown>();
+
+/**
+ * Runs `handlers` (body checks and parsing) in order, but holds back an error they raise until `raiseHeldError`:
+ * a malformed, oversized or non-JSON body is still charged to its caller and answered with RateLimit headers,
+ * like every other response, instead of escaping before the limiter.
+ */
+export function holdErrors(...handlers: RequestHandler[]): RequestHandler {
+  return (req, res, next) => {
+    const run = (index: number): void => {
+      const handler = handlers[index];
+      if (!handler) {
+        next();
+        return;
+      }
+      const done = (error?: unknown) => {
+        if (error !== undefined && error !== 'route' && error !== 'router') {
+          heldErrors.set(req, error);
+          next();
+          return;
+        }
+        run(index + 1);
+      };
+      try {
+        handler(req, res, done);
+      } catch (error) {
+        done(error);
+      }
+    };
+    run(0);
+  };
+}
+
+/** Raises the error `holdErrors` kept back, once the request has been authenticated and rate-limited. */
+export const raiseHeldError: RequestHandler = (req, _res, next) => {
+  if (!heldErrors.has(req)) return next();
+  const error = heldErrors.get(req);
+  heldErrors.delete(req);
+  next(error);
+};
+
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** A body we would parse must be JSON: anything else is a 415, never silently ignored. */

@@ -104,23 +104,27 @@ export const apiKeysRouter = router({
         protect: true,
         tags,
         summary: 'The calling key, its creator and where it can act',
+        description:
+          'Who the key acts for and, for each organization it can reach, the creator’s role there and the role the key acts with (the lower of the two).',
       },
     })
     .output(
-      z.object({
-        key: z.object({
-          id: uuid,
-          name: z.string(),
-          hint: z.string(),
-          role: keyRoleSchema,
-          scope: z.array(uuid).nullable(),
-          expiresAt: z.string().nullable(),
-        }),
-        creator: z.object({ id: uuid, name: z.string(), email: z.string() }),
-        organizations: z.array(
-          z.object({ id: uuid, name: z.string(), creatorRole: roleSchema, effectiveRole: keyRoleSchema }),
-        ),
-      }),
+      z
+        .object({
+          key: z.object({
+            id: uuid,
+            name: z.string(),
+            hint: z.string(),
+            role: keyRoleSchema,
+            scope: z.array(uuid).nullable(),
+            expiresAt: z.string().nullable(),
+          }),
+          creator: z.object({ id: uuid, name: z.string(), email: z.string() }),
+          organizations: z.array(
+            z.object({ id: uuid, name: z.string(), creatorRole: roleSchema, effectiveRole: keyRoleSchema }),
+          ),
+        })
+        .meta({ id: 'Me', description: 'The calling key, its creator and the organizations it can act on' }),
     )
     .query(({ ctx }) => describeKey(ctx.key)),
 
@@ -162,7 +166,11 @@ export const apiKeysRouter = router({
           .max(100),
       }),
     )
-    .output(z.object({ revoked: z.number().int() }))
+    .output(
+      z
+        .object({ revoked: z.number().int() })
+        .meta({ id: 'LeakReportResult', description: 'How many of the reported keys were revoked' }),
+    )
     .mutation(async ({ ctx, input }) => ({
       revoked: await revokeLeakedKeys(ctx.deps, ctx.em, actorOf(ctx), input.keys),
     })),

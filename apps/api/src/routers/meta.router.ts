@@ -12,9 +12,15 @@ export const metaRouter = router({
         protect: false,
         tags: ['meta'],
         summary: 'API status and version',
+        description:
+          'Needs no key. For connectivity checks: it does not touch the database (see `/healthz` for that).',
       },
     })
-    .output(z.object({ status: z.literal('ok'), version: z.string(), time: z.string() }))
+    .output(
+      z
+        .object({ status: z.literal('ok'), version: z.string(), time: z.string() })
+        .meta({ id: 'Status', description: 'The API is up; its version and clock' }),
+    )
     .query(({ ctx }) => ({
       status: 'ok' as const,
       version: API_VERSION,

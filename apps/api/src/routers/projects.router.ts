@@ -22,10 +22,15 @@ export const projectsRouter = router({
         protect: true,
         tags,
         summary: 'List projects',
+        description: 'The organization’s projects, oldest first, a page at a time (`limit`, `offset`).',
       },
     })
     .input(z.object(pageInput))
-    .output(z.object({ items: z.array(projectOut), total: z.number().int() }))
+    .output(
+      z
+        .object({ items: z.array(projectOut), total: z.number().int() })
+        .meta({ id: 'ProjectPage', description: 'One page of projects and how many there are in all' }),
+    )
     .query(({ ctx, input }) => listProjects(ctx.em, ctx.org.id, input)),
 
   create: orgProcedure('projects:write')
@@ -37,6 +42,8 @@ export const projectsRouter = router({
         tags,
         summary: 'Create a project',
         successDescription: 'The new project',
+        description:
+          'Needs the member role or higher. Names are unique within an organization (409 otherwise).',
       },
     })
     .input(z.object({ name: nameSchema(100), description: descriptionSchema }))
@@ -51,6 +58,7 @@ export const projectsRouter = router({
         protect: true,
         tags,
         summary: 'Get a project',
+        description: 'Another organization’s project answers 404, exactly like a missing one.',
       },
     })
     .input(z.object({ projectId: uuid }))
@@ -65,6 +73,7 @@ export const projectsRouter = router({
         protect: true,
         tags,
         summary: 'Update a project',
+        description: 'Changes the name, the description, or both; needs the member role or higher.',
       },
     })
     .input(z.object({ projectId: uuid, name: nameSchema(100).optional(), description: descriptionSchema }))
@@ -84,6 +93,7 @@ export const projectsRouter = router({
         protect: true,
         tags,
         summary: 'Delete a project',
+        description: 'Needs the admin role or higher. The deletion is recorded in the audit log.',
       },
     })
     .input(z.object({ projectId: uuid }))

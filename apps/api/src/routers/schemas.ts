@@ -106,14 +106,16 @@ export const sessionOut = z.object({
   tokens: z.array(sessionTokenOut),
 });
 
-export const projectOut = z.object({
-  id: uuid,
-  orgId: uuid,
-  name: z.string(),
-  description: z.string().nullable(),
-  createdAt: isoDate,
-  updatedAt: isoDate,
-});
+export const projectOut = z
+  .object({
+    id: uuid,
+    orgId: uuid,
+    name: z.string(),
+    description: z.string().nullable(),
+    createdAt: isoDate,
+    updatedAt: isoDate,
+  })
+  .meta({ id: 'Project', description: 'A project of an organization' });
 
 export const auditEventOut = z.object({
   id: uuid,
@@ -164,4 +166,4 @@ export const pageInput = {
   offset: z.number().int().min(0).max(1_000_000).default(0),
 };
 
-export const okOut = z.object({ ok: z.literal(true) });
+export const okOut = z.object({ ok: z.literal(true) }).meta({ id: 'Ok', description: 'The action was done' });

@@ -1,0 +1,45 @@
+import { DomainError } from '@crowdee/core';
+import type { RequestHandler } from 'express';
+import { sendError } from './error-response.ts';
+
+/** Answers 405 with `Allow` (RFC 9110 §15.5.6) for a request that reached a known path with another method. */
+export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  const allow = allowed.join(', ');
+  return (req, res) => {
+    res.setHeader('Allow', allow);
+    sendError(
+      req,
+      res,
+      new DomainError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use ${allow}.`),
+    );
+  };
+}
+
+/** Path templates like `/orgs/{orgId}/projects` as matchers on concrete paths (one segment per parameter). */
+function templateMatcher(template: string): RegExp {
+  const pattern = template
+    .split('/')
+    .map((segment) => (/^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${pattern}/*$`);
+}
+
+/**
+ * For the REST API: the methods each documented path answers, from the OpenAPI document's paths. Mounted after
+ * the REST adapter, so it only sees requests no operation took; a path that matches no template falls through to
+ * the 404.
+ */
+export function restMethodNotAllowed(paths: Record<string, object>): RequestHandler {
+  const routes = Object.entries(paths).map(([template, item]) => {
+    const methods = Object.keys(item)
+      .filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m))
+      .map((m) => m.toUpperCase());
+    // CORS preflights are answered for every path under /api/v1.
+    return { matcher: templateMatcher(template), allowed: [...methods, 'OPTIONS'] };
+  });
+  return (req, res, next) => {
+    const matching = routes.filter((r) => r.matcher.test(req.path));
+    if (matching.length === 0) return next();
+    methodNotAllowed([...new Set(matching.flatMap((r) => r.allowed))])(req, res, next);
+  };
+}
