@@ -39,7 +39,10 @@ export function restMethodNotAllowed(paths: Record<string, object>): RequestHand
   });
   return (req, res, next) => {
     const matching = routes.filter((r) => r.matcher.test(req.path));
-    if (matching.length === 0) return next();
-    methodNotAllowed([...new Set(matching.flatMap((r) => r.allowed))])(req, res, next);
+    const allowed = [...new Set(matching.flatMap((r) => r.allowed))];
+    // A method the path does take, yet no operation ran (e.g. `/orgs/%2e%2e/…` is another path once decoded):
+    // that is a 404, never a 405 that names the very method it refuses.
+    if (matching.length === 0 || allowed.includes(req.method)) return next();
+    methodNotAllowed(allowed)(req, res, next);
   };
 }
