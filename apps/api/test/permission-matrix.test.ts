@@ -1,265 +1,515 @@
 /**
- * Every role (and a non-member, and anonymous) × every organization, member and project procedure × own
- * organization / another organization, by browser session and by session token (a bearer token bound to the
- * sign-in). Each cell runs against a fresh organization and asserts the exact code.
- * The expected minimum roles are written out here, independently of packages/core's catalogue, so a mistake in
- * the catalogue fails this test instead of being mirrored by it.
+ * The authorization matrix, generated from the router: every procedure of `appRouter` and every operation of the
+ * OpenAPI document × every kind of caller (anonymous, a non-member, each role by session, keys of each role, a key
+ * capped by its demoted creator, keys scoped in and out) × the caller's own organization and another tenant's.
+ *
+ * What each cell must answer is derived from the procedure's declared `access` meta and a statement, written here
+ * and independently of packages/core, of the minimum role each permission needs and which permissions a key may
+ * never use. A mistake in the catalogue or in a procedure's declaration fails this test instead of being mirrored by
+ * it; a procedure or REST operation added without a row here fails the enumeration tests.
  */
+import { randomUUID } from 'node:crypto';
+import { generateKey, PERMISSION_NAMES, type Permission } from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../src/rest/openapi.ts';
+import { appRouter } from '../src/routers/index.ts';
+import type { Meta } from '../src/trpc.ts';
 import { orgWith, type Person, people } from './helpers/fixtures.ts';
-import { Browser, errorCode } from './helpers/http-client.ts';
+import { PASSWORD, signUp, uniqueEmail } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
-type Role = 'owner' | 'admin' | 'member' | 'viewer';
-type Caller = Role | `${Role} by token` | 'non-member' | 'anonymous';
-const CALLERS: Caller[] = [
-  'owner',
-  'admin',
-  'member',
-  'viewer',
-  'owner by token',
-  'admin by token',
-  'member by token',
-  'viewer by token',
-  'non-member',
-  'anonymous',
-];
-const RANK = ['viewer', 'member', 'admin', 'owner'];
+/* ---------------------------------------------------------------- the independent statement of who may do what */
 
-const MINIMUM: Record<string, string> = {
-  'orgs.get': 'viewer',
-  'orgs.update': 'admin',
-  'orgs.delete': 'owner',
-  'orgs.setKeyPolicy': 'admin',
-  'orgs.setActive': 'viewer',
-  'members.list': 'viewer',
-  'members.invite': 'admin',
-  'members.invitations': 'admin',
-  'members.cancelInvitation': 'admin',
-  'members.updateRole': 'admin',
-  'members.remove': 'admin',
-  'members.leave': 'viewer',
-  'projects.list': 'viewer',
-  'projects.create': 'member',
-  'projects.get': 'viewer',
-  'projects.update': 'member',
-  'projects.delete': 'admin',
-  'audit.list': 'admin',
+type Role = 'viewer' | 'member' | 'admin' | 'owner';
+const RANK: Role[] = ['viewer', 'member', 'admin', 'owner'];
+const atLeast = (role: Role, minimum: Role) => RANK.indexOf(role) >= RANK.indexOf(minimum);
+const lower = (a: Role, b: Role): Role => (RANK.indexOf(a) <= RANK.indexOf(b) ? a : b);
+
+/** The least role that may do each thing (our product rules, as the docs state them). */
+const MINIMUM_ROLE: Record<Permission, Role> = {
+  'org:read': 'viewer',
+  'org:update': 'admin',
+  'org:delete': 'owner',
+  'members:read': 'viewer',
+  'members:manage': 'admin',
+  'keys:manage-org': 'admin',
+  'audit:read': 'admin',
+  'projects:read': 'viewer',
+  'projects:write': 'member',
+  'projects:delete': 'admin',
 };
+/** What a key may never do, whatever its role: a leaked key must not manage keys or delete an organization. */
+const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org']);
 
-/** What a bearer credential may never do, whatever the role: only a signed-in browser session may. */
-const SESSION_ONLY = new Set(['orgs.delete', 'orgs.setKeyPolicy', 'orgs.setActive', 'members.invite']);
+/* ------------------------------------------------------------------------------------------------------ callers */
 
-interface Cell {
+type Caller =
+  | { name: string; kind: 'anonymous' }
+  | { name: string; kind: 'session'; role: Role | null }
+  | {
+      name: string;
+      kind: 'key';
+      keyRole: Exclude<Role, 'owner'>;
+      creatorRole: Role;
+      /** The creator's role lowered after the key was made: the key must shrink with it. */
+      demotedTo?: Role;
+      scope: 'any' | 'in' | 'out';
+    };
+
+const CALLERS: Caller[] = [
+  { name: 'anonymous', kind: 'anonymous' },
+  { name: 'non-member by session', kind: 'session', role: null },
+  ...RANK.map((role) => ({ name: `${role} by session`, kind: 'session' as const, role })),
+  ...(['viewer', 'member', 'admin'] as const).map((keyRole) => ({
+    name: `${keyRole} key of an owner`,
+    kind: 'key' as const,
+    keyRole,
+    creatorRole: 'owner' as const,
+    scope: 'any' as const,
+  })),
+  {
+    name: 'admin key of a creator demoted to viewer',
+    kind: 'key',
+    keyRole: 'admin',
+    creatorRole: 'admin',
+    demotedTo: 'viewer',
+    scope: 'any',
+  },
+  {
+    name: 'admin key scoped to this organization',
+    kind: 'key',
+    keyRole: 'admin',
+    creatorRole: 'owner',
+    scope: 'in',
+  },
+  {
+    name: 'admin key scoped to another organization',
+    kind: 'key',
+    keyRole: 'admin',
+    creatorRole: 'owner',
+    scope: 'out',
+  },
+];
+
+/* ----------------------------------------------------------------------------------- what each procedure takes */
+
+type Target = 'own' | 'other';
+
+/** The world of one cell: a fresh organization where the caller holds its role, and another tenant's. */
+interface World {
   orgId: string;
   projectId: string;
   targetUserId: string;
   newcomerEmail: string;
-  /** A pending invitation of the cell's organization. */
-  invitationId: string;
+  founderEmail: string;
+  /** Objects that belong to the caller (own) or to another tenant (other). */
+  keyId: string;
+  sessionId: string;
 }
 
-type Call = (b: Browser, c: Cell) => Promise<unknown>;
+/**
+ * How to call each procedure with valid input, and what object the input names:
+ * `org` (an organization the caller may or may not belong to), `caller` (the caller's own key or session, or with
+ * target `other` another tenant's), or nothing.
+ */
+interface Row {
+  input: (w: World) => unknown;
+  object?: 'org' | 'caller';
+  /** Creating a key needs an active organization where the caller may grant the role. */
+  creates?: 'key';
+}
 
-const PROCEDURES: Record<string, Call> = {
-  'orgs.get': (b, c) => b.trpc.orgs.get.query({ orgId: c.orgId }),
-  'orgs.update': (b, c) => b.trpc.orgs.update.mutate({ orgId: c.orgId, name: 'Renamed' }),
-  'orgs.delete': (b, c) => b.trpc.orgs.delete.mutate({ orgId: c.orgId }),
-  'orgs.setKeyPolicy': (b, c) =>
-    b.trpc.orgs.setKeyPolicy.mutate({ orgId: c.orgId, requireExpiry: true, maxLifetimeDays: 90 }),
-  'orgs.setActive': (b, c) => b.trpc.orgs.setActive.mutate({ orgId: c.orgId }),
-  'members.list': (b, c) => b.trpc.members.list.query({ orgId: c.orgId }),
-  'members.invite': (b, c) =>
-    b.trpc.members.invite.mutate({ orgId: c.orgId, email: c.newcomerEmail, role: 'viewer' }),
-  'members.invitations': (b, c) => b.trpc.members.invitations.query({ orgId: c.orgId }),
-  'members.cancelInvitation': (b, c) =>
-    b.trpc.members.cancelInvitation.mutate({ orgId: c.orgId, invitationId: c.invitationId }),
-  'members.updateRole': (b, c) =>
-    b.trpc.members.updateRole.mutate({ orgId: c.orgId, userId: c.targetUserId, role: 'member' }),
-  'members.remove': (b, c) => b.trpc.members.remove.mutate({ orgId: c.orgId, userId: c.targetUserId }),
-  'members.leave': (b, c) => b.trpc.members.leave.mutate({ orgId: c.orgId }),
-  'projects.list': (b, c) => b.trpc.projects.list.query({ orgId: c.orgId }),
-  'projects.create': (b, c) => b.trpc.projects.create.mutate({ orgId: c.orgId, name: `P-${Math.random()}` }),
-  'projects.get': (b, c) => b.trpc.projects.get.query({ orgId: c.orgId, projectId: c.projectId }),
-  'projects.update': (b, c) =>
-    b.trpc.projects.update.mutate({ orgId: c.orgId, projectId: c.projectId, name: 'Renamed' }),
-  'projects.delete': (b, c) => b.trpc.projects.delete.mutate({ orgId: c.orgId, projectId: c.projectId }),
-  'audit.list': (b, c) => b.trpc.audit.list.query({ orgId: c.orgId }),
+const org = (w: World) => ({ orgId: w.orgId });
+const ROWS: Record<string, Row> = {
+  'meta.status': { input: () => undefined },
+  'auth.signUp': { input: () => ({ email: uniqueEmail('matrix'), password: PASSWORD, name: 'New' }) },
+  'auth.signIn': { input: (w) => ({ email: w.founderEmail, password: PASSWORD }) },
+  'auth.signOut': { input: () => undefined },
+  'auth.me': { input: () => undefined },
+  'sessions.list': { input: () => undefined },
+  'sessions.revoke': { input: (w) => ({ id: w.sessionId }), object: 'caller' },
+  'sessions.revokeOthers': { input: () => undefined },
+  'orgs.create': { input: () => ({ name: 'Made by the matrix' }) },
+  'orgs.list': { input: () => undefined },
+  'orgs.get': { input: org, object: 'org' },
+  'orgs.update': { input: (w) => ({ ...org(w), name: 'Renamed' }), object: 'org' },
+  'orgs.delete': { input: org, object: 'org' },
+  'orgs.setActive': { input: org, object: 'org' },
+  'orgs.setKeyPolicy': {
+    input: (w) => ({ ...org(w), requireExpiry: true, maxLifetimeDays: 90 }),
+    object: 'org',
+  },
+  'members.list': { input: org, object: 'org' },
+  'members.add': { input: (w) => ({ ...org(w), email: w.newcomerEmail, role: 'viewer' }), object: 'org' },
+  'members.updateRole': {
+    input: (w) => ({ ...org(w), userId: w.targetUserId, role: 'member' }),
+    object: 'org',
+  },
+  'members.remove': { input: (w) => ({ ...org(w), userId: w.targetUserId }), object: 'org' },
+  'members.leave': { input: org, object: 'org' },
+  'projects.list': { input: org, object: 'org' },
+  'projects.create': { input: (w) => ({ ...org(w), name: `P-${randomUUID()}` }), object: 'org' },
+  'projects.get': { input: (w) => ({ ...org(w), projectId: w.projectId }), object: 'org' },
+  'projects.update': {
+    input: (w) => ({ ...org(w), projectId: w.projectId, name: 'Renamed' }),
+    object: 'org',
+  },
+  'projects.delete': { input: (w) => ({ ...org(w), projectId: w.projectId }), object: 'org' },
+  'audit.list': { input: org, object: 'org' },
+  'keys.create': { input: () => ({ name: 'made by the matrix', role: 'viewer' }), creates: 'key' },
+  'keys.list': { input: () => undefined },
+  'keys.listForOrg': { input: org, object: 'org' },
+  'keys.revoke': { input: (w) => ({ id: w.keyId }), object: 'caller' },
+  'keys.update': { input: (w) => ({ id: w.keyId, name: 'Renamed' }), object: 'caller' },
+  'keys.rotate': { input: (w) => ({ id: w.keyId, gracePeriod: 'now' }), object: 'caller' },
+  'keys.current': { input: () => undefined },
+  'keys.revokeCurrent': { input: () => undefined },
+  'keys.revokeLeaked': { input: () => ({ keys: [generateKey().key] }) },
 };
 
+/* ------------------------------------------------------------------------------------------ expected outcomes */
+
+interface ProcedureDef {
+  _def: { meta?: Meta; type: 'query' | 'mutation' };
+}
+const procedures = appRouter._def.procedures as unknown as Record<string, ProcedureDef>;
+
+/** The outcome a cell must have, from the declared access and the statement above alone. */
+function expected(
+  access: string,
+  row: Row,
+  caller: Caller,
+  target: Target,
+  transport: 'trpc' | 'rest',
+): string {
+  // REST takes keys only: a session cookie there is no credential at all.
+  const effective: Caller =
+    transport === 'rest' && caller.kind === 'session' ? { name: 'cookie', kind: 'anonymous' } : caller;
+  if (access === 'public') return 'OK';
+  if (effective.kind === 'anonymous') return 'UNAUTHENTICATED';
+  if (access === 'authenticated') return 'OK';
+  if (access === 'key') return effective.kind === 'key' ? 'OK' : 'UNAUTHENTICATED';
+  if (access === 'session') {
+    if (effective.kind === 'key') return 'SESSION_REQUIRED';
+    if (row.object === 'org') return effective.role !== null && target === 'own' ? 'OK' : 'NOT_FOUND';
+    if (row.object === 'caller') return target === 'own' ? 'OK' : 'NOT_FOUND';
+    return 'OK';
+  }
+  const permission = access.replace(/^org:/, '') as Permission;
+  const minimum = MINIMUM_ROLE[permission];
+  if (effective.kind === 'session') {
+    if (effective.role === null || target === 'other') return 'NOT_FOUND';
+    return atLeast(effective.role, minimum) ? 'OK' : 'FORBIDDEN';
+  }
+  // A key: its scope first (the answer is the same whether the organization exists), then its creator's
+  // membership, then whether keys may do this at all, then the capped role.
+  if (effective.scope === 'out' || (effective.scope === 'in' && target === 'other'))
+    return 'ORG_OUT_OF_SCOPE';
+  if (target === 'other') return 'NOT_FOUND';
+  if (SESSION_ONLY.has(permission)) return 'SESSION_REQUIRED';
+  const role = lower(effective.keyRole, effective.demotedTo ?? effective.creatorRole);
+  return atLeast(role, minimum) ? 'OK' : 'FORBIDDEN';
+}
+
+/* -------------------------------------------------------------------------------------------------- the cells */
+
 let app: TestApp;
-let cast: Record<string, Person>;
+let founder: Person;
+let target: Person;
+let newcomer: Person;
+let other: Person;
+let otherWorld: { orgId: string; projectId: string; keyId: string; sessionId: string };
 
 beforeAll(async () => {
   app = await startTestApp();
-  cast = await people(app, ['Founder', 'Caller', 'Target', 'Newcomer', 'Stranger', 'Other']);
+  const cast = await people(app.url, ['Founder', 'Target', 'Newcomer', 'Other']);
+  founder = cast.Founder as Person;
+  target = cast.Target as Person;
+  newcomer = cast.Newcomer as Person;
+  other = cast.Other as Person;
+  const otherOrg = await orgWith(other, 'Other tenant', [{ person: target, role: 'viewer' }]);
+  const project = await other.browser.trpc.projects.create.mutate({ orgId: otherOrg.id, name: 'theirs' });
+  await other.browser.trpc.orgs.setActive.mutate({ orgId: otherOrg.id });
+  const key = await other.browser.trpc.keys.create.mutate({ name: 'theirs', role: 'viewer' });
+  const [session] = await other.browser.trpc.sessions.list.query();
+  otherWorld = {
+    orgId: otherOrg.id,
+    projectId: project.id,
+    keyId: key.apiKey.id,
+    sessionId: session?.id ?? '',
+  };
 });
 afterAll(async () => {
   await app?.close();
 });
 
-/** A fresh organization where the caller holds `caller` (if a role), plus a viewer to act on and a project. */
-async function freshCell(caller: Caller, target: 'own' | 'other'): Promise<{ cell: Cell; browser: Browser }> {
-  const founder = cast.Founder as Person;
-  const callerPerson = caller === 'non-member' ? (cast.Stranger as Person) : (cast.Caller as Person);
-  const members = [{ person: cast.Target as Person, role: 'viewer' as const }];
-  const role = roleOf(caller);
-  if (role) members.push({ person: callerPerson, role: role as 'viewer' });
-  const own = await orgWith(founder, 'Own', members);
-  const ownProject = await founder.browser.trpc.projects.create.mutate({
-    orgId: own.id,
-    name: `own-${Math.random()}`,
-  });
-  const browser = caller === 'anonymous' ? new Browser(app.url) : callerPerson.browser;
-  if (caller.endsWith(' by token')) {
-    // The same person, through a session token of theirs instead of the cookie: no cookie is sent at all.
-    const { token } = await callerPerson.browser.trpc.auth.createSessionToken.mutate({ audience: 'matrix' });
-    const bearer = new Browser(app.url);
-    bearer.headers = { authorization: `Bearer ${token}` };
-    return { browser: bearer, cell: await cellFor(own.id, ownProject.id, target) };
-  }
-  return { browser, cell: await cellFor(own.id, ownProject.id, target) };
+interface Credentials {
+  cookie?: string;
+  key?: string;
 }
 
-function roleOf(caller: Caller): Role | null {
-  const role = caller.replace(' by token', '');
-  return RANK.includes(role) ? (role as Role) : null;
-}
-
-/** A pending invitation in `orgId`, sent by `by` (the cancel cells withdraw it). */
-async function pendingInvitation(by: Person, orgId: string): Promise<string> {
-  const email = `pending-${Math.random()}@example.com`;
-  return (await by.browser.trpc.members.invite.mutate({ orgId, email, role: 'viewer' })).id;
-}
-
-async function cellFor(ownId: string, ownProjectId: string, target: 'own' | 'other'): Promise<Cell> {
-  if (target === 'own') {
+/** A fresh organization with the caller in it as the cell says, and the caller's credentials and objects. */
+async function buildCell(
+  caller: Caller,
+  where: Target,
+  row: Row,
+): Promise<{ world: World; credentials: Credentials }> {
+  const own = await orgWith(founder, 'Own', [{ person: target, role: 'viewer' }]);
+  const project = await founder.browser.trpc.projects.create.mutate({ orgId: own.id, name: 'own' });
+  const base = { targetUserId: target.id, newcomerEmail: newcomer.email, founderEmail: founder.email };
+  const ownObjects = (keyId: string, sessionId: string) =>
+    where === 'own' ? { keyId, sessionId } : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId };
+  const orgIds =
+    where === 'own'
+      ? { orgId: own.id, projectId: project.id }
+      : { orgId: otherWorld.orgId, projectId: otherWorld.projectId };
+  if (caller.kind === 'anonymous') {
     return {
-      orgId: ownId,
-      projectId: ownProjectId,
-      targetUserId: (cast.Target as Person).id,
-      newcomerEmail: (cast.Newcomer as Person).email,
-      invitationId: await pendingInvitation(cast.Founder as Person, ownId),
+      world: { ...base, ...orgIds, ...ownObjects(otherWorld.keyId, otherWorld.sessionId) },
+      credentials: {},
     };
   }
-  // Another organization the caller is not part of (the stranger is in one of its own, which changes nothing).
-  const other = await orgWith(cast.Other as Person, 'Other', [
-    { person: cast.Target as Person, role: 'viewer' },
-  ]);
-  const otherProject = await (cast.Other as Person).browser.trpc.projects.create.mutate({
-    orgId: other.id,
-    name: 'theirs',
+  const person = await signUp(app.url, 'Caller');
+  const role = caller.kind === 'session' ? caller.role : caller.creatorRole;
+  if (role !== null)
+    await founder.browser.trpc.members.add.mutate({ orgId: own.id, email: person.email, role });
+  // Only what the row needs is built: the caller's own session id, and its own key in a home organization.
+  const session = row.object === 'caller' ? (await person.browser.trpc.sessions.list.query())[0] : undefined;
+  const needsHome =
+    caller.kind === 'session' ? row.object === 'caller' || row.creates === 'key' : caller.scope === 'out';
+  const home = needsHome ? await person.browser.trpc.orgs.create.mutate({ name: 'Home' }) : undefined;
+  if (caller.kind === 'session') {
+    let keyId = otherWorld.keyId;
+    if (home) {
+      await person.browser.trpc.orgs.setActive.mutate({ orgId: home.id });
+      keyId = (await person.browser.trpc.keys.create.mutate({ name: 'own', role: 'viewer' })).apiKey.id;
+    }
+    return {
+      world: { ...base, ...orgIds, ...ownObjects(keyId, session?.id ?? '') },
+      credentials: { cookie: person.browser.cookie ?? '' },
+    };
+  }
+  await person.browser.trpc.orgs.setActive.mutate({ orgId: own.id });
+  const scope = caller.scope === 'in' ? [own.id] : home ? [home.id] : undefined;
+  const key = await person.browser.trpc.keys.create.mutate({
+    name: 'caller',
+    role: caller.keyRole,
+    ...(scope ? { orgIds: scope } : {}),
   });
+  if (caller.demotedTo) {
+    await founder.browser.trpc.members.updateRole.mutate({
+      orgId: own.id,
+      userId: person.id,
+      role: caller.demotedTo,
+    });
+  }
   return {
-    orgId: other.id,
-    projectId: otherProject.id,
-    targetUserId: (cast.Target as Person).id,
-    newcomerEmail: (cast.Newcomer as Person).email,
-    invitationId: await pendingInvitation(cast.Other as Person, other.id),
+    world: { ...base, ...orgIds, ...ownObjects(key.apiKey.id, session?.id ?? '') },
+    credentials: { key: key.key },
   };
 }
 
-function expected(procedure: string, caller: Caller, target: 'own' | 'other'): string {
-  if (caller === 'anonymous') return 'UNAUTHENTICATED';
-  const byToken = caller.endsWith(' by token');
-  // orgs.setActive is session-only before it looks at any organization.
-  if (byToken && procedure === 'orgs.setActive') return 'SESSION_REQUIRED';
-  const role = roleOf(caller);
-  if (role === null || target === 'other') return 'NOT_FOUND';
-  if (byToken && SESSION_ONLY.has(procedure)) return 'SESSION_REQUIRED';
-  const minimum = MINIMUM[procedure] ?? 'owner';
-  return RANK.indexOf(role) >= RANK.indexOf(minimum) ? 'OK' : 'FORBIDDEN';
+interface Outcome {
+  code: string;
+  status: number;
+  body: string;
+  contentType: string;
 }
 
-describe.each(Object.keys(PROCEDURES))('%s', (procedure) => {
-  const call = PROCEDURES[procedure] as Call;
-  for (const target of ['own', 'other'] as const) {
-    it.each(CALLERS)(`${target} organization, caller %s`, async (caller) => {
-      const { browser, cell } = await freshCell(caller, target);
-      expect(await errorCode(call(browser, cell))).toBe(expected(procedure, caller, target));
-    });
+async function outcome(res: Response): Promise<Outcome> {
+  const body = await res.text();
+  let code = 'OK';
+  if (res.status >= 400) {
+    const parsed = JSON.parse(body) as { code?: string; error?: { data?: { code?: string } } };
+    code = parsed.error?.data?.code ?? parsed.code ?? 'UNKNOWN';
   }
+  return { code, status: res.status, body, contentType: res.headers.get('content-type') ?? '' };
+}
+
+function headersFor(credentials: Credentials): Record<string, string> {
+  return {
+    ...(credentials.cookie ? { cookie: credentials.cookie, 'sec-fetch-site': 'same-origin' } : {}),
+    ...(credentials.key ? { authorization: `Bearer ${credentials.key}` } : {}),
+  };
+}
+
+async function callTrpc(path: string, input: unknown, credentials: Credentials): Promise<Outcome> {
+  const headers = headersFor(credentials);
+  if (procedures[path]?._def.type === 'query') {
+    const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+    return outcome(await fetch(`${app.url}/trpc/${path}${query}`, { headers }));
+  }
+  // As the tRPC client does: a JSON content type even when there is no input to send.
+  const init: RequestInit = { method: 'POST', headers: { ...headers, 'content-type': 'application/json' } };
+  if (input !== undefined) init.body = JSON.stringify(input);
+  return outcome(await fetch(`${app.url}/trpc/${path}`, init));
+}
+
+/* -------------------------------------------------------------------------------------------------------- REST */
+
+const doc = buildOpenApiDocument(appRouter);
+type RestOperation = { operationId?: string; parameters?: { in: string; name: string }[] };
+const restOperations = Object.entries(doc.paths ?? {}).flatMap(([template, item]) =>
+  Object.entries(item as Record<string, RestOperation>)
+    .filter(([method]) => ['get', 'post', 'patch', 'put', 'delete'].includes(method))
+    .map(([method, operation]) => ({
+      template,
+      method: method.toUpperCase(),
+      procedure: (operation.operationId ?? '').replace(/-/g, '.'),
+      pathParams: (operation.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
+    })),
+);
+
+async function callRest(
+  operation: (typeof restOperations)[number],
+  input: unknown,
+  credentials: Credentials,
+): Promise<Outcome> {
+  const fields = { ...((input ?? {}) as Record<string, unknown>) };
+  let path = operation.template;
+  for (const name of operation.pathParams) {
+    path = path.replace(`{${name}}`, encodeURIComponent(String(fields[name])));
+    delete fields[name];
+  }
+  const headers = headersFor(credentials);
+  const init: RequestInit = { method: operation.method, headers };
+  if (operation.method === 'GET' || operation.method === 'DELETE') {
+    const pairs = Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]);
+    const query = new URLSearchParams(pairs).toString();
+    if (query) path += `?${query}`;
+  } else {
+    init.headers = { ...headers, 'content-type': 'application/json' };
+    init.body = JSON.stringify(fields);
+  }
+  return outcome(await fetch(`${app.url}/api/v1${path}`, init));
+}
+
+/** Another tenant's object must answer exactly like one that does not exist: same status, same bytes (ids aside). */
+async function expectIdenticalToMissing(
+  answer: Outcome,
+  world: World,
+  send: (w: World) => Promise<Outcome>,
+): Promise<void> {
+  const missing = randomUUID();
+  const replace = (w: World): World => ({
+    ...w,
+    orgId: w.orgId === otherWorld.orgId ? missing : w.orgId,
+    keyId: w.keyId === otherWorld.keyId ? missing : w.keyId,
+    sessionId: w.sessionId === otherWorld.sessionId ? missing : w.sessionId,
+  });
+  const absent = await send(replace(world));
+  const normalise = (text: string) =>
+    [otherWorld.orgId, otherWorld.keyId, otherWorld.sessionId, missing].reduce(
+      (t, id) => t.replaceAll(id, '{id}'),
+      text,
+    );
+  expect(absent.status).toBe(answer.status);
+  expect(absent.contentType).toBe(answer.contentType);
+  expect(normalise(absent.body)).toBe(normalise(answer.body));
+}
+
+/* ------------------------------------------------------------------------------------------------------- tests */
+
+describe('the matrix covers the whole router and the whole REST API', () => {
+  it('every procedure has a row, and every row is a procedure', () => {
+    expect(Object.keys(ROWS).sort()).toEqual(Object.keys(procedures).sort());
+  });
+
+  it('every procedure declares an access the matrix understands', () => {
+    const understood = new Set([
+      'public',
+      'session',
+      'key',
+      'authenticated',
+      ...Object.keys(MINIMUM_ROLE).map((p) => `org:${p}`),
+    ]);
+    const undeclared = Object.entries(procedures)
+      .filter(([, p]) => !understood.has(p._def.meta?.access ?? ''))
+      .map(([path, p]) => `${path}: ${p._def.meta?.access ?? '(none)'}`);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('the statement of minimum roles names every permission of the catalogue, no more', () => {
+    expect(Object.keys(MINIMUM_ROLE).sort()).toEqual([...PERMISSION_NAMES].sort());
+  });
+
+  it('every OpenAPI operation is a procedure of the matrix', () => {
+    expect(restOperations.length).toBeGreaterThan(0);
+    for (const operation of restOperations) expect(Object.keys(ROWS)).toContain(operation.procedure);
+    const withRest = Object.entries(procedures)
+      .filter(([, p]) => (p._def.meta as { openapi?: unknown } | undefined)?.openapi)
+      .map(([path]) => path)
+      .sort();
+    expect(restOperations.map((o) => o.procedure).sort()).toEqual(withRest);
+  });
 });
+
+function cellsOf(path: string): [string, Caller, Target][] {
+  const row = ROWS[path];
+  const targets: Target[] = row?.object ? ['own', 'other'] : ['own'];
+  return CALLERS.flatMap((caller) =>
+    targets.map((t) => [`${t} · ${caller.name}`, caller, t] as [string, Caller, Target]),
+  );
+}
+
+describe.concurrent.each(Object.keys(procedures))('tRPC %s', (path) => {
+  const access = procedures[path]?._def.meta?.access ?? '';
+  const row = ROWS[path] as Row;
+  it.each(cellsOf(path))('%s', async (_name, caller, where) => {
+    const { world, credentials } = await buildCell(caller, where, row);
+    const answer = await callTrpc(path, row.input(world), credentials);
+    const want = expected(access, row, caller, where, 'trpc');
+    expect(answer.code, answer.body.slice(0, 300)).toBe(want);
+    if (want !== 'OK' && where === 'other') {
+      await expectIdenticalToMissing(answer, world, (w) => callTrpc(path, row.input(w), credentials));
+    }
+  });
+});
+
+describe.concurrent.each(restOperations.map((o) => [`${o.method} ${o.template}`, o] as const))(
+  'REST %s',
+  (_name, operation) => {
+    const access = procedures[operation.procedure]?._def.meta?.access ?? '';
+    const row = ROWS[operation.procedure] as Row;
+    // REST is for keys: the session cell shows that a cookie is no credential there.
+    const callers = CALLERS.filter((c) => c.kind !== 'session' || c.role === 'owner');
+    const targets: Target[] = row?.object ? ['own', 'other'] : ['own'];
+    const cells = callers.flatMap((caller) =>
+      targets.map((t) => [`${t} · ${caller.name}`, caller, t] as const),
+    );
+    it.each(cells)('%s', async (_cell, caller, where) => {
+      const { world, credentials } = await buildCell(caller, where, row);
+      const answer = await callRest(operation, row.input(world), credentials);
+      const want = expected(access, row, caller, where, 'rest');
+      expect(answer.code, answer.body.slice(0, 300)).toBe(want);
+      if (want !== 'OK' && where === 'other') {
+        await expectIdenticalToMissing(answer, world, (w) => callRest(operation, row.input(w), credentials));
+      }
+    });
+  },
+);
 
 describe('tenant isolation inside one’s own organization', () => {
   it.each(['projects.get', 'projects.update', 'projects.delete'])(
-    '%s with another organization’s project id answers NOT_FOUND, exactly like a missing one',
-    async (procedure) => {
-      const { browser, cell } = await freshCell('owner', 'own');
-      const other = await orgWith(cast.Other as Person, 'Elsewhere');
-      const theirs = await (cast.Other as Person).browser.trpc.projects.create.mutate({
-        orgId: other.id,
-        name: 'secret',
-      });
-      const call = PROCEDURES[procedure] as Call;
-      const foreign = await errorCode(call(browser, { ...cell, projectId: theirs.id }));
-      const missing = await errorCode(
-        call(browser, { ...cell, projectId: '00000000-0000-4000-8000-000000000000' }),
+    '%s with another organization’s project id answers exactly like a missing one, byte for byte',
+    async (path) => {
+      const row = ROWS[path] as Row;
+      const owner: Caller = { name: 'owner', kind: 'session', role: 'owner' };
+      const { world, credentials } = await buildCell(owner, 'own', row);
+      const foreign = await callTrpc(
+        path,
+        row.input({ ...world, projectId: otherWorld.projectId }),
+        credentials,
       );
-      expect(foreign).toBe('NOT_FOUND');
-      expect(missing).toBe('NOT_FOUND');
-      // And the other organization's project is untouched.
-      expect(
-        (
-          await (cast.Other as Person).browser.trpc.projects.get.query({
-            orgId: other.id,
-            projectId: theirs.id,
-          })
-        ).name,
-      ).toBe('secret');
+      const missing = await callTrpc(path, row.input({ ...world, projectId: randomUUID() }), credentials);
+      expect(foreign.code).toBe('NOT_FOUND');
+      expect(missing.body).toBe(foreign.body);
+      expect(missing.status).toBe(foreign.status);
+      const theirs = await other.browser.trpc.projects.get.query({
+        orgId: otherWorld.orgId,
+        projectId: otherWorld.projectId,
+      });
+      expect(theirs.name).toBe('theirs');
     },
   );
-});
-
-describe('account-level procedures', () => {
-  it('orgs.create and orgs.list need a signed-in user', async () => {
-    const anon = new Browser(app.url);
-    expect(await errorCode(anon.trpc.orgs.create.mutate({ name: 'x' }))).toBe('UNAUTHENTICATED');
-    expect(await errorCode(anon.trpc.orgs.list.query())).toBe('UNAUTHENTICATED');
-    expect(await errorCode(anon.trpc.auth.me.query())).toBe('UNAUTHENTICATED');
-    expect(await errorCode(anon.trpc.sessions.list.query())).toBe('UNAUTHENTICATED');
-  });
-
-  it('the invitee’s and password procedures need a signed-in user', async () => {
-    const anon = new Browser(app.url);
-    const invitationId = '00000000-0000-4000-8000-000000000000';
-    expect(await errorCode(anon.trpc.invitations.list.query())).toBe('UNAUTHENTICATED');
-    expect(await errorCode(anon.trpc.invitations.accept.mutate({ invitationId }))).toBe('UNAUTHENTICATED');
-    expect(await errorCode(anon.trpc.invitations.decline.mutate({ invitationId }))).toBe('UNAUTHENTICATED');
-    expect(
-      await errorCode(anon.trpc.auth.changePassword.mutate({ currentPassword: 'x', newPassword: 'y' })),
-    ).toBe('UNAUTHENTICATED');
-    expect(await errorCode(anon.trpc.auth.resendVerification.mutate())).toBe('UNAUTHENTICATED');
-    expect(
-      await errorCode(anon.trpc.auth.changeEmail.mutate({ email: 'a@example.com', currentPassword: 'x' })),
-    ).toBe('UNAUTHENTICATED');
-  });
-
-  it('a session token (a bearer for services) cannot answer invitations or touch the password', async () => {
-    const caller = cast.Caller as Person;
-    const { token } = await caller.browser.trpc.auth.createSessionToken.mutate({ audience: 'matrix' });
-    const bearer = new Browser(app.url);
-    bearer.headers = { authorization: `Bearer ${token}` };
-    const invitationId = '00000000-0000-4000-8000-000000000000';
-    expect(await errorCode(bearer.trpc.invitations.accept.mutate({ invitationId }))).toBe('SESSION_REQUIRED');
-    expect(await errorCode(bearer.trpc.invitations.list.query())).toBe('SESSION_REQUIRED');
-    expect(
-      await errorCode(bearer.trpc.auth.changePassword.mutate({ currentPassword: 'x', newPassword: 'y' })),
-    ).toBe('SESSION_REQUIRED');
-  });
-
-  it('another organization’s invitation id answers NOT_FOUND to an owner, exactly like a missing one', async () => {
-    const { browser, cell } = await freshCell('owner', 'own');
-    const theirs = await cellFor(cell.orgId, cell.projectId, 'other');
-    const foreign = await errorCode(
-      browser.trpc.members.cancelInvitation.mutate({ orgId: cell.orgId, invitationId: theirs.invitationId }),
-    );
-    const missing = await errorCode(
-      browser.trpc.members.cancelInvitation.mutate({
-        orgId: cell.orgId,
-        invitationId: '00000000-0000-4000-8000-000000000000',
-      }),
-    );
-    expect([foreign, missing]).toEqual(['NOT_FOUND', 'NOT_FOUND']);
-  });
 });
