@@ -126,6 +126,7 @@ const ROWS: Record<string, Row> = {
   'auth.signIn': { input: (w) => ({ email: w.founderEmail, password: PASSWORD }) },
   'auth.signOut': { input: () => undefined },
   'auth.me': { input: () => undefined },
+  'auth.session': { input: () => undefined },
   'sessions.list': { input: () => undefined },
   'sessions.revoke': { input: (w) => ({ id: w.sessionId }), object: 'caller' },
   'sessions.revokeOthers': { input: () => undefined },
