@@ -14,7 +14,7 @@ import {
   raiseHeldError,
   requireJsonBody,
 } from './http/error-response.ts';
-import { restMethodNotAllowed } from './http/method-not-allowed.ts';
+import { headAsGet, restMethodNotAllowed } from './http/method-not-allowed.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
 import { createContextFromRequest } from './http/trpc-context.ts';
@@ -90,6 +90,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     authenticate(deps, { acceptSession: false }),
     limited,
     raiseHeldError,
+    headAsGet,
     restAdapter(deps, appRouter),
     restMethodNotAllowed(buildOpenApiDocument(appRouter).paths ?? {}),
   );

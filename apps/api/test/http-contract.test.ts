@@ -96,9 +96,9 @@ describe('problem types lead to an existing anchor', () => {
 
 describe('405 with Allow for a known path and another method', () => {
   it.each([
-    ['POST', '/api/v1/me', 'GET, OPTIONS'],
-    ['PUT', `/api/v1/orgs/${'00000000-0000-4000-8000-000000000000'}/projects`, 'GET, POST, OPTIONS'],
-    ['POST', '/api/v1/orgs/x/projects/y', 'GET, PATCH, DELETE, OPTIONS'],
+    ['POST', '/api/v1/me', 'GET, HEAD, OPTIONS'],
+    ['PUT', `/api/v1/orgs/${'00000000-0000-4000-8000-000000000000'}/projects`, 'GET, POST, HEAD, OPTIONS'],
+    ['POST', '/api/v1/orgs/x/projects/y', 'GET, PATCH, DELETE, HEAD, OPTIONS'],
     ['GET', '/api/v1/keys/revoke-leaked', 'POST, OPTIONS'],
     ['POST', '/openapi.json', 'GET, HEAD'],
     ['DELETE', '/healthz', 'GET, HEAD'],
@@ -123,6 +123,19 @@ describe('405 with Allow for a known path and another method', () => {
       body: '{}',
     });
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET']);
+  });
+
+  it('HEAD is answered wherever GET is, without a body', async () => {
+    const res = await fetch(`${app.url}/api/v1/me`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+    expect(res.headers.get('ratelimit')).not.toBeNull();
+    const refused = await fetch(`${app.url}/api/v1/me`, { method: 'HEAD' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="crowdee"');
   });
 
   it('an unknown path is still 404', async () => {

@@ -34,8 +34,9 @@ export function restMethodNotAllowed(paths: Record<string, object>): RequestHand
     const methods = Object.keys(item)
       .filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m))
       .map((m) => m.toUpperCase());
-    // CORS preflights are answered for every path under /api/v1.
-    return { matcher: templateMatcher(template), allowed: [...methods, 'OPTIONS'] };
+    // HEAD is answered wherever GET is (see headAsGet); CORS preflights for every path under /api/v1.
+    const head = methods.includes('GET') ? ['HEAD'] : [];
+    return { matcher: templateMatcher(template), allowed: [...methods, ...head, 'OPTIONS'] };
   });
   return (req, res, next) => {
     const matching = routes.filter((r) => r.matcher.test(req.path));
@@ -46,3 +47,12 @@ export function restMethodNotAllowed(paths: Record<string, object>): RequestHand
     methodNotAllowed(allowed)(req, res, next);
   };
 }
+
+/**
+ * HEAD wherever GET is answered (RFC 9110 §9.3.2): the REST adapter routes GET only, so it runs the GET operation;
+ * Node already knows the request was HEAD and sends no body.
+ */
+export const headAsGet: RequestHandler = (req, _res, next) => {
+  if (req.method === 'HEAD') req.method = 'GET';
+  next();
+};
