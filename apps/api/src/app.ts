@@ -14,7 +14,7 @@ import {
   raiseHeldError,
   requireJsonBody,
 } from './http/error-response.ts';
-import { headAsGet, restMethodNotAllowed } from './http/method-not-allowed.ts';
+import { headAsGet, restAllowedMethods } from './http/method-not-allowed.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
 import { createContextFromRequest } from './http/trpc-context.ts';
@@ -84,15 +84,18 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     '/api/v1',
     noStore,
     cors,
-    resolveCalls(limits, restCallResolver(appRouter)),
+    headAsGet,
+    resolveCalls(
+      limits,
+      restCallResolver(appRouter),
+      restAllowedMethods(buildOpenApiDocument(appRouter).paths ?? {}),
+    ),
     holdErrors(requireJsonBody, json),
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
     limited,
     raiseHeldError,
-    headAsGet,
     restAdapter(deps, appRouter),
-    restMethodNotAllowed(buildOpenApiDocument(appRouter).paths ?? {}),
   );
 
   // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.

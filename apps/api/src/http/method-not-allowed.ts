@@ -1,5 +1,5 @@
 import { DomainError } from '@crowdee/core';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { sendError } from './error-response.ts';
 
 /** Answers 405 with `Allow` (RFC 9110 §15.5.6) for a request that reached a known path with another method. */
@@ -25,11 +25,10 @@ function templateMatcher(template: string): RegExp {
 }
 
 /**
- * For the REST API: the methods each documented path answers, from the OpenAPI document's paths. Mounted after
- * the REST adapter, so it only sees requests no operation took; a path that matches no template falls through to
- * the 404.
+ * For the REST API: the methods each documented path answers, from the OpenAPI document's paths, or null for a path
+ * that matches no template (a 404).
  */
-export function restMethodNotAllowed(paths: Record<string, object>): RequestHandler {
+export function restAllowedMethods(paths: Record<string, object>): (req: Request) => string[] | null {
   const routes = Object.entries(paths).map(([template, item]) => {
     const methods = Object.keys(item)
       .filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m))
@@ -38,13 +37,9 @@ export function restMethodNotAllowed(paths: Record<string, object>): RequestHand
     const head = methods.includes('GET') ? ['HEAD'] : [];
     return { matcher: templateMatcher(template), allowed: [...methods, ...head, 'OPTIONS'] };
   });
-  return (req, res, next) => {
+  return (req) => {
     const matching = routes.filter((r) => r.matcher.test(req.path));
-    const allowed = [...new Set(matching.flatMap((r) => r.allowed))];
-    // A method the path does take, yet no operation ran (e.g. `/orgs/%2e%2e/…` is another path once decoded):
-    // that is a 404, never a 405 that names the very method it refuses.
-    if (matching.length === 0 || allowed.includes(req.method)) return next();
-    methodNotAllowed(allowed)(req, res, next);
+    return matching.length === 0 ? null : [...new Set(matching.flatMap((r) => r.allowed))];
   };
 }
 

@@ -144,7 +144,12 @@ async function charge(
  * request will run with the adapter's own rules. A request naming a procedure that does not exist, or whose path
  * cannot be decoded, is charged as anonymous traffic and refused here (404, or 400 for a malformed path).
  */
-export function resolveCalls(limits: RateLimiting | null, resolve: CallResolver): RequestHandler {
+export function resolveCalls(
+  limits: RateLimiting | null,
+  resolve: CallResolver,
+  /** The methods a known path takes (null for an unknown path): another method gets 405 with `Allow`. */
+  allowedMethods?: (req: Request) => string[] | null,
+): RequestHandler {
   return async (req, res, next) => {
     const calls = resolve(req);
     if (!calls.malformed && calls.calls.every((call) => call !== null)) {
@@ -157,6 +162,19 @@ export function resolveCalls(limits: RateLimiting | null, resolve: CallResolver)
         { policy: limits.policies.anonymous, key: `ip:${clientBucket(req)}`, points: units },
       ];
       if (!(await charge(req, res, limits, anonymous))) return;
+    }
+    const allowed = calls.malformed ? null : (allowedMethods?.(req) ?? null);
+    if (allowed && !allowed.includes(req.method)) {
+      res.setHeader('Allow', allowed.join(', '));
+      sendError(
+        req,
+        res,
+        new DomainError(
+          'METHOD_NOT_ALLOWED',
+          `${req.method} is not allowed here; use ${allowed.join(', ')}.`,
+        ),
+      );
+      return;
     }
     sendError(
       req,
