@@ -38,7 +38,10 @@ const MINIMUM_ROLE: Record<Permission, Role> = {
   'projects:write': 'member',
   'projects:delete': 'admin',
 };
-/** What a key may never do, whatever its role: a leaked key must not manage keys or delete an organization. */
+/**
+ * What a bearer credential (a key or a session token) may never do, whatever its role: only a signed-in browser
+ * session may manage keys or delete an organization.
+ */
 const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org']);
 
 /* ------------------------------------------------------------------------------------------------------ callers */
@@ -46,6 +49,8 @@ const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org']);
 type Caller =
   | { name: string; kind: 'anonymous' }
   | { name: string; kind: 'session'; role: Role | null }
+  /** A session token: a bearer credential bound to the user's sign-in, acting with the user's current role. */
+  | { name: string; kind: 'token'; role: Role }
   | {
       name: string;
       kind: 'key';
@@ -60,6 +65,7 @@ const CALLERS: Caller[] = [
   { name: 'anonymous', kind: 'anonymous' },
   { name: 'non-member by session', kind: 'session', role: null },
   ...RANK.map((role) => ({ name: `${role} by session`, kind: 'session' as const, role })),
+  ...RANK.map((role) => ({ name: `${role} by session token`, kind: 'token' as const, role })),
   ...(['viewer', 'member', 'admin'] as const).map((keyRole) => ({
     name: `${keyRole} key of an owner`,
     kind: 'key' as const,
@@ -127,6 +133,8 @@ const ROWS: Record<string, Row> = {
   'auth.signOut': { input: () => undefined },
   'auth.me': { input: () => undefined },
   'auth.session': { input: () => undefined },
+  'auth.createSessionToken': { input: () => ({ audience: 'matrix' }) },
+  'auth.refreshSessionToken': { input: () => undefined },
   'sessions.list': { input: () => undefined },
   'sessions.revoke': { input: (w) => ({ id: w.sessionId }), object: 'caller' },
   'sessions.revokeOthers': { input: () => undefined },
@@ -190,8 +198,9 @@ function expected(
   if (effective.kind === 'anonymous') return 'UNAUTHENTICATED';
   if (access === 'authenticated') return 'OK';
   if (access === 'key') return effective.kind === 'key' ? 'OK' : 'UNAUTHENTICATED';
+  if (access === 'session-token') return effective.kind === 'token' ? 'OK' : 'UNAUTHENTICATED';
   if (access === 'session') {
-    if (effective.kind === 'key') return 'SESSION_REQUIRED';
+    if (effective.kind !== 'session') return 'SESSION_REQUIRED';
     if (row.object === 'org') return effective.role !== null && target === 'own' ? 'OK' : 'NOT_FOUND';
     if (row.object === 'caller') return target === 'own' ? 'OK' : 'NOT_FOUND';
     return 'OK';
@@ -200,6 +209,12 @@ function expected(
   const minimum = MINIMUM_ROLE[permission];
   if (effective.kind === 'session') {
     if (effective.role === null || target === 'other') return 'NOT_FOUND';
+    return atLeast(effective.role, minimum) ? 'OK' : 'FORBIDDEN';
+  }
+  if (effective.kind === 'token') {
+    // The user's own role, uncapped and unscoped; never what only a browser session may do.
+    if (target === 'other') return 'NOT_FOUND';
+    if (SESSION_ONLY.has(permission)) return 'SESSION_REQUIRED';
     return atLeast(effective.role, minimum) ? 'OK' : 'FORBIDDEN';
   }
   // A key: its scope first (the answer is the same whether the organization exists), then its creator's
@@ -271,14 +286,23 @@ async function buildCell(
     };
   }
   const person = await signUp(app.url, 'Caller');
-  const role = caller.kind === 'session' ? caller.role : caller.creatorRole;
+  const role = caller.kind === 'key' ? caller.creatorRole : caller.role;
   if (role !== null)
     await founder.browser.trpc.members.add.mutate({ orgId: own.id, email: person.email, role });
   // Only what the row needs is built: the caller's own session id, and its own key in a home organization.
   const session = row.object === 'caller' ? (await person.browser.trpc.sessions.list.query())[0] : undefined;
   const needsHome =
-    caller.kind === 'session' ? row.object === 'caller' || row.creates === 'key' : caller.scope === 'out';
+    caller.kind === 'session'
+      ? row.object === 'caller' || row.creates === 'key'
+      : caller.kind === 'key' && caller.scope === 'out';
   const home = needsHome ? await person.browser.trpc.orgs.create.mutate({ name: 'Home' }) : undefined;
+  if (caller.kind === 'token') {
+    const { token } = await person.browser.trpc.auth.createSessionToken.mutate({ audience: 'matrix' });
+    return {
+      world: { ...base, ...orgIds, ...ownObjects(otherWorld.keyId, otherWorld.sessionId) },
+      credentials: { key: token },
+    };
+  }
   if (caller.kind === 'session') {
     let keyId = otherWorld.keyId;
     if (home) {
@@ -419,6 +443,7 @@ describe('the matrix covers the whole router and the whole REST API', () => {
   it('every procedure declares an access the matrix understands', () => {
     const understood = new Set([
       'public',
+      'session-token',
       'session',
       'key',
       'authenticated',
