@@ -3,9 +3,12 @@
  * an anchor on the error-code page, 405 with Allow for known paths, RateLimit headers on every answer (even the
  * ones refused before a procedure ran), and an OpenAPI document with named schemas and declared headers.
  */
+
+import { request } from 'node:http';
 import { ERROR_CODES, generateKey } from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemType } from '../src/errors.ts';
+import { DEFAULT_PUBLIC_ORIGIN } from '../src/rest/openapi.ts';
 import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
 import { type Problem, rest } from './helpers/rest.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
@@ -293,5 +296,28 @@ describe('the OpenAPI document', () => {
 
   it('externalDocs is an absolute URL of the host the document was fetched from', () => {
     expect(doc.externalDocs.url).toBe(`${app.url}/docs`);
+  });
+
+  it('a Host header that is not a host name is never written into the document', async () => {
+    const url = new URL(app.url);
+    const fetchWithHost = (host: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = request(
+          { host: url.hostname, port: url.port, path: '/openapi.json', headers: { host } },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => {
+              body += c.toString('utf8');
+            });
+            res.on('end', () => resolve(body));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const hostile = JSON.parse(await fetchWithHost('evil.example"},"x":{"y":"z')) as Doc;
+    expect(hostile.externalDocs.url).toBe(`${DEFAULT_PUBLIC_ORIGIN}/docs`);
+    const named = JSON.parse(await fetchWithHost('api.example.com')) as Doc;
+    expect(named.externalDocs.url).toBe('http://api.example.com/docs');
   });
 });

@@ -95,19 +95,14 @@ function requestOrigin(req: express.Request): string {
   return HOST.test(host) ? `${req.protocol}://${host}` : DEFAULT_PUBLIC_ORIGIN;
 }
 
-/** The document names its own absolute URLs; a few origins (names of this host) are rendered once each. */
+/**
+ * The document names its own absolute URLs (externalDocs, contact): rendered once with a marker, and the marker
+ * replaced per request by the validated origin, so a stream of made-up Host headers costs a string replace each.
+ */
 function openApiJsonByOrigin(appRouter: AppRouter): (origin: string) => string {
-  const rendered = new Map<string, string>();
-  return (origin) => {
-    let json = rendered.get(origin);
-    if (json === undefined) {
-      json = JSON.stringify(buildOpenApiDocument(appRouter, origin));
-      // Bounded: arbitrary Host headers must not grow memory.
-      if (rendered.size >= 16) rendered.clear();
-      rendered.set(origin, json);
-    }
-    return json;
-  };
+  const marker = 'https://origin.invalid';
+  const json = JSON.stringify(buildOpenApiDocument(appRouter, marker));
+  return (origin) => json.replaceAll(marker, origin);
 }
 
 /** Public, read-only routes: discovery, the OpenAPI document and the docs pages. */
