@@ -12,6 +12,7 @@ import {
   holdErrors,
   notFound,
   raiseHeldError,
+  rejectDeepJson,
   requireJsonBody,
 } from './http/error-response.ts';
 import { headAsGet, restAllowedMethods } from './http/method-not-allowed.ts';
@@ -59,7 +60,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     '/trpc',
     noStore,
     resolveCalls(limits, trpcCallResolver(appRouter)),
-    holdErrors(requireJsonBody, json),
+    holdErrors(requireJsonBody, json, rejectDeepJson),
     authenticate(deps, { acceptSession: true }),
     limited,
     raiseHeldError,
@@ -90,7 +91,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
       restCallResolver(appRouter),
       restAllowedMethods(buildOpenApiDocument(appRouter).paths ?? {}),
     ),
-    holdErrors(requireJsonBody, json),
+    holdErrors(requireJsonBody, json, rejectDeepJson),
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
     limited,
