@@ -28,7 +28,7 @@ beforeAll(async () => {
       },
     },
   });
-  kate = (await people(app.url, ['Kate'])).Kate as Person;
+  kate = (await people(app, ['Kate'])).Kate as Person;
   orgId = (await orgWith(kate, 'Contract')).id;
   key = (await keyFor(kate, orgId, { role: 'admin' })).key;
 });

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../src/rest/openapi.ts';
 import { appRouter } from '../src/routers/index.ts';
 import type { Meta } from '../src/trpc.ts';
-import { orgWith, type Person, people } from './helpers/fixtures.ts';
-import { PASSWORD, signUp, uniqueEmail } from './helpers/http-client.ts';
+import { invite, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
+import { PASSWORD, uniqueEmail } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
 /* ---------------------------------------------------------------- the independent statement of who may do what */
@@ -32,6 +32,7 @@ const MINIMUM_ROLE: Record<Permission, Role> = {
   'org:delete': 'owner',
   'members:read': 'viewer',
   'members:manage': 'admin',
+  'members:invite': 'admin',
   'keys:manage-org': 'admin',
   'audit:read': 'admin',
   'projects:read': 'viewer',
@@ -42,7 +43,7 @@ const MINIMUM_ROLE: Record<Permission, Role> = {
  * What a bearer credential (a key or a session token) may never do, whatever its role: only a signed-in browser
  * session may manage keys or delete an organization.
  */
-const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org']);
+const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org', 'members:invite']);
 
 /* ------------------------------------------------------------------------------------------------------ callers */
 
@@ -108,6 +109,8 @@ interface World {
   targetUserId: string;
   newcomerEmail: string;
   founderEmail: string;
+  /** A pending invitation of the organization. */
+  invitationId: string;
   /** Objects that belong to the caller (own) or to another tenant (other). */
   keyId: string;
   sessionId: string;
@@ -120,6 +123,11 @@ interface World {
  */
 interface Row {
   input: (w: World) => unknown;
+  /**
+   * What a caller the access check lets through gets, when that is not success: the input names an invitation or a
+   * one-time token that no caller of the matrix holds, so every admitted caller gets this same answer.
+   */
+  admitted?: string;
   object?: 'org' | 'caller';
   /** Creating a key needs an active organization where the caller may grant the role. */
   creates?: 'key';
@@ -149,7 +157,26 @@ const ROWS: Record<string, Row> = {
     object: 'org',
   },
   'members.list': { input: org, object: 'org' },
-  'members.add': { input: (w) => ({ ...org(w), email: w.newcomerEmail, role: 'viewer' }), object: 'org' },
+  'members.invite': {
+    input: (w) => ({ ...org(w), email: uniqueEmail('invited'), role: 'viewer' }),
+    object: 'org',
+  },
+  'members.invitations': { input: org, object: 'org' },
+  'members.cancelInvitation': { input: (w) => ({ ...org(w), invitationId: w.invitationId }), object: 'org' },
+  'invitations.list': { input: () => undefined },
+  'invitations.accept': { input: () => ({ invitationId: randomUUID() }), admitted: 'NOT_FOUND' },
+  'invitations.decline': { input: () => ({ invitationId: randomUUID() }), admitted: 'NOT_FOUND' },
+  'auth.verifyEmail': { input: () => ({ token: generateKey().key }), admitted: 'LINK_INVALID' },
+  'auth.resendVerification': { input: () => undefined },
+  'auth.changeEmail': { input: () => ({ email: uniqueEmail('changed'), currentPassword: PASSWORD }) },
+  'auth.changePassword': {
+    input: () => ({ currentPassword: PASSWORD, newPassword: 'another long passphrase 42' }),
+  },
+  'auth.requestPasswordReset': { input: (w) => ({ email: w.founderEmail }) },
+  'auth.resetPassword': {
+    input: () => ({ token: generateKey().key, newPassword: 'another long passphrase 42' }),
+    admitted: 'LINK_INVALID',
+  },
   'members.updateRole': {
     input: (w) => ({ ...org(w), userId: w.targetUserId, role: 'member' }),
     object: 'org',
@@ -185,6 +212,17 @@ const procedures = appRouter._def.procedures as unknown as Record<string, Proced
 
 /** The outcome a cell must have, from the declared access and the statement above alone. */
 function expected(
+  access: string,
+  row: Row,
+  caller: Caller,
+  target: Target,
+  transport: 'trpc' | 'rest',
+): string {
+  const outcome = accessOutcome(access, row, caller, target, transport);
+  return outcome === 'OK' ? (row.admitted ?? 'OK') : outcome;
+}
+
+function accessOutcome(
   access: string,
   row: Row,
   caller: Caller,
@@ -234,11 +272,11 @@ let founder: Person;
 let target: Person;
 let newcomer: Person;
 let other: Person;
-let otherWorld: { orgId: string; projectId: string; keyId: string; sessionId: string };
+let otherWorld: { orgId: string; projectId: string; keyId: string; sessionId: string; invitationId: string };
 
 beforeAll(async () => {
   app = await startTestApp();
-  const cast = await people(app.url, ['Founder', 'Target', 'Newcomer', 'Other']);
+  const cast = await people(app, ['Founder', 'Target', 'Newcomer', 'Other']);
   founder = cast.Founder as Person;
   target = cast.Target as Person;
   newcomer = cast.Newcomer as Person;
@@ -248,11 +286,17 @@ beforeAll(async () => {
   await other.browser.trpc.orgs.setActive.mutate({ orgId: otherOrg.id });
   const key = await other.browser.trpc.keys.create.mutate({ name: 'theirs', role: 'viewer' });
   const [session] = await other.browser.trpc.sessions.list.query();
+  const invitation = await other.browser.trpc.members.invite.mutate({
+    orgId: otherOrg.id,
+    email: uniqueEmail('pending'),
+    role: 'viewer',
+  });
   otherWorld = {
     orgId: otherOrg.id,
     projectId: project.id,
     keyId: key.apiKey.id,
     sessionId: session?.id ?? '',
+    invitationId: invitation.id,
   };
 });
 afterAll(async () => {
@@ -272,23 +316,27 @@ async function buildCell(
 ): Promise<{ world: World; credentials: Credentials }> {
   const own = await orgWith(founder, 'Own', [{ person: target, role: 'viewer' }]);
   const project = await founder.browser.trpc.projects.create.mutate({ orgId: own.id, name: 'own' });
+  const pending = await founder.browser.trpc.members.invite.mutate({
+    orgId: own.id,
+    email: uniqueEmail('pending'),
+    role: 'viewer',
+  });
   const base = { targetUserId: target.id, newcomerEmail: newcomer.email, founderEmail: founder.email };
   const ownObjects = (keyId: string, sessionId: string) =>
     where === 'own' ? { keyId, sessionId } : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId };
   const orgIds =
     where === 'own'
-      ? { orgId: own.id, projectId: project.id }
-      : { orgId: otherWorld.orgId, projectId: otherWorld.projectId };
+      ? { orgId: own.id, projectId: project.id, invitationId: pending.id }
+      : { orgId: otherWorld.orgId, projectId: otherWorld.projectId, invitationId: otherWorld.invitationId };
   if (caller.kind === 'anonymous') {
     return {
       world: { ...base, ...orgIds, ...ownObjects(otherWorld.keyId, otherWorld.sessionId) },
       credentials: {},
     };
   }
-  const person = await signUp(app.url, 'Caller');
+  const person = await signUpPerson(app, 'Caller');
   const role = caller.kind === 'key' ? caller.creatorRole : caller.role;
-  if (role !== null)
-    await founder.browser.trpc.members.add.mutate({ orgId: own.id, email: person.email, role });
+  if (role !== null) await invite(founder, own.id, person, role);
   // Only what the row needs is built: the caller's own session id, and its own key in a home organization.
   const session = row.object === 'caller' ? (await person.browser.trpc.sessions.list.query())[0] : undefined;
   const needsHome =
@@ -421,10 +469,11 @@ async function expectIdenticalToMissing(
     orgId: w.orgId === otherWorld.orgId ? missing : w.orgId,
     keyId: w.keyId === otherWorld.keyId ? missing : w.keyId,
     sessionId: w.sessionId === otherWorld.sessionId ? missing : w.sessionId,
+    invitationId: w.invitationId === otherWorld.invitationId ? missing : w.invitationId,
   });
   const absent = await send(replace(world));
   const normalise = (text: string) =>
-    [otherWorld.orgId, otherWorld.keyId, otherWorld.sessionId, missing].reduce(
+    [otherWorld.orgId, otherWorld.keyId, otherWorld.sessionId, otherWorld.invitationId, missing].reduce(
       (t, id) => t.replaceAll(id, '{id}'),
       text,
     );

@@ -27,7 +27,7 @@ export interface Fixture {
 }
 
 export async function buildFixture(app: TestApp): Promise<Fixture> {
-  const cast = await people(app.url, ['Owner', 'Member', 'Stranger']);
+  const cast = await people(app, ['Owner', 'Member', 'Stranger']);
   const owner = cast.Owner as Person;
   const stranger = cast.Stranger as Person;
   const member = cast.Member as Person;
