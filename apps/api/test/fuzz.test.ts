@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../src/config.ts';
 import { buildOpenApiDocument } from '../src/rest/openapi.ts';
 import { appRouter } from '../src/routers/index.ts';
 import { type FuzzCase, restArbitraries, strayArbitrary, trpcArbitraries } from './fuzz/cases.ts';
@@ -41,13 +42,10 @@ beforeAll(async () => {
     config: { bodyLimitBytes: 102_400 },
     // The limiter runs (it parses paths and bodies too) but never refuses: a 429 would hide what comes after it.
     limits: {
-      policies: {
-        anonymous: UNLIMITED,
-        authenticated: UNLIMITED,
-        'sign-in': UNLIMITED,
-        'sign-up': UNLIMITED,
-        'leak-report': UNLIMITED,
-      },
+      // Every tier, including ones added later (sign-up verification mail, invitations, …).
+      policies: Object.fromEntries(
+        Object.keys(testConfig().rateLimits.policies).map((tier) => [tier, UNLIMITED]),
+      ),
     },
   });
   doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as OpenAPIObject;
