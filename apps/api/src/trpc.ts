@@ -89,39 +89,10 @@ function callerOf(auth: Context['auth']): Caller | null {
  */
 const ownUnitOfWork = t.procedure.use(({ ctx, next }) => next({ ctx: { em: lazyFork(ctx.deps) } }));
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** The path of the first string in `input` that holds NUL or a lone surrogate (PostgreSQL refuses the one and
- * silently mangles the other), walked without recursion; null when there is none. */
-function unstorableString(input: unknown): string | null {
-  const stack: [unknown, string][] = [[input, '']];
-  while (stack.length > 0) {
-    const [value, path] = stack.pop() as [unknown, string];
-    if (typeof value === 'string') {
-      if (value.includes('\u0000') || LONE_SURROGATE.test(value)) return path || '(input)';
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, child] of Object.entries(value)) stack.push([child, path ? `${path}.${key}` : key]);
-    }
-  }
-  return null;
-}
-
-const credentialsChecked = ownUnitOfWork
-  .use(({ ctx, next }) => {
-    if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
-    return next();
-  })
-  // One boundary for every procedure and both transports: no procedure can forget it.
-  .use(async ({ getRawInput, next }) => {
-    const path = unstorableString(await getRawInput());
-    if (path !== null) {
-      const message = 'Text may not contain NUL characters or unpaired surrogates.';
-      throw toTrpcError(
-        new DomainError('VALIDATION_FAILED', `${path}: ${message}`, { fieldErrors: [{ path, message }] }),
-      );
-    }
-    return next();
-  });
+const credentialsChecked = ownUnitOfWork.use(({ ctx, next }) => {
+  if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
+  return next();
+});
 
 export const publicProcedure = credentialsChecked.meta({ access: 'public' });
 
