@@ -12,7 +12,6 @@ import {
   holdErrors,
   notFound,
   raiseHeldError,
-  rejectDeepJson,
   requireJsonBody,
 } from './http/error-response.ts';
 import { headAsGet, restAllowedMethods } from './http/method-not-allowed.ts';
@@ -60,7 +59,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     '/trpc',
     noStore,
     resolveCalls(limits, trpcCallResolver(appRouter)),
-    holdErrors(requireJsonBody, json, rejectDeepJson),
+    holdErrors(requireJsonBody, json),
     authenticate(deps, { acceptSession: true }),
     limited,
     raiseHeldError,
@@ -91,7 +90,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
       restCallResolver(appRouter),
       restAllowedMethods(buildOpenApiDocument(appRouter).paths ?? {}),
     ),
-    holdErrors(requireJsonBody, json, rejectDeepJson),
+    holdErrors(requireJsonBody, json),
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
     limited,

@@ -15,7 +15,6 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
 import type { Context } from './context.ts';
 import { toDomainError, toTrpcError } from './errors.ts';
-import { lazyFork } from './http/lazy-entity-manager.ts';
 import type { CachedKey, CachedSessionToken } from './services/key-cache.ts';
 import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
 
@@ -82,14 +81,7 @@ function callerOf(auth: Context['auth']): Caller | null {
   return null;
 }
 
-/**
- * Each call gets its own unit of work (forked on first use). The context is built once per HTTP request, so the
- * calls of a tRPC batch would otherwise share one EntityManager, and a call whose flush failed left its entities for
- * the next call's flush to retry and wait on: the batch never answered.
- */
-const ownUnitOfWork = t.procedure.use(({ ctx, next }) => next({ ctx: { em: lazyFork(ctx.deps) } }));
-
-const credentialsChecked = ownUnitOfWork.use(({ ctx, next }) => {
+const credentialsChecked = t.procedure.use(({ ctx, next }) => {
   if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
   return next();
 });

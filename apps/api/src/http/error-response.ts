@@ -1,4 +1,4 @@
-import { DomainError, ERROR_TABLE, isDomainError } from '@crowdee/core';
+import { DomainError, ERROR_TABLE } from '@crowdee/core';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
@@ -69,42 +69,9 @@ function fromBodyParser(error: unknown): DomainError | null {
     case 'request.aborted':
       return new DomainError('BAD_REQUEST', 'The request was aborted.');
     default:
-      // Anything else body-parser refuses carries a 4xx of its own (e.g. a gzip body that does not inflate).
-      return !isDomainError(error) && clientStatus(error)
-        ? new DomainError('BAD_REQUEST', 'The request body could not be read.')
-        : null;
+      return null;
   }
 }
-
-function clientStatus(error: unknown): boolean {
-  const status =
-    (error as { status?: unknown; statusCode?: unknown }).status ??
-    (error as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
-}
-
-/** How deep a JSON body may nest: deeper bodies overflow the stack of libraries that walk them recursively. */
-export const MAX_BODY_DEPTH = 64;
-
-function nestedDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop() as [unknown, number];
-    if (current === null || typeof current !== 'object') continue;
-    if (depth >= limit) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
-/** A parsed JSON body nested deeper than MAX_BODY_DEPTH is a 400, checked without recursion. */
-export const rejectDeepJson: RequestHandler = (req, _res, next) => {
-  if (nestedDeeperThan(req.body, MAX_BODY_DEPTH)) {
-    next(new DomainError('BAD_REQUEST', `The JSON body is nested deeper than ${MAX_BODY_DEPTH} levels.`));
-    return;
-  }
-  next();
-};
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
