@@ -8,6 +8,7 @@ import { authenticate } from './http/authenticate.middleware.ts';
 import { csrfProtection } from './http/csrf.middleware.ts';
 import { discoveryRoutes, type HealthSource, healthCheck } from './http/discovery.routes.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/error-response.ts';
+import { jsonBody, rejectMalformedUri, trpcRequestLimits } from './http/input-boundary.middleware.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
 import { createContextFromRequest } from './http/trpc-context.ts';
@@ -36,10 +37,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   const pass: express.RequestHandler = (_req, _res, next) => next();
   const limited = limits ? rateLimit(limits) : pass;
   const limitedAs = (tier: 'anonymous' | 'health') => (limits ? publicRateLimit(limits, tier) : pass);
-  const parseJson = express.json({ limit: deps.config.bodyLimitBytes, type: 'application/json' });
-  // Only methods that carry a body are parsed; GETs skip body-parser entirely.
-  const json: express.RequestHandler = (req, res, next) =>
-    req.method === 'GET' || req.method === 'HEAD' ? next() : parseJson(req, res, next);
+  const json = jsonBody(deps.config.bodyLimitBytes);
 
   app.use(securityHeaders);
   app.use(requestLogger(deps.logger));
@@ -53,6 +51,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     json,
     authenticate(deps, { acceptSession: true }),
     limited,
+    trpcRequestLimits,
     csrfProtection(deps.config.allowedOrigins),
     createExpressMiddleware({
       router: appRouter,
@@ -81,6 +80,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.
   app.get('/healthz', limitedAs('health'), healthCheck(deps, health));
   app.use(limitedAs('anonymous'));
+  // Charged above like any anonymous request, then refused before any route tries to decode the path.
+  app.use(rejectMalformedUri);
   app.use(discoveryRoutes(deps, appRouter));
 
   const webDist = deps.config.webDist;

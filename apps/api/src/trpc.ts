@@ -2,6 +2,8 @@ import {
   authorize,
   DomainError,
   ERROR_TABLE,
+  findInputProblem,
+  INPUT_PROBLEM_MESSAGES,
   keyAccess,
   type Permission,
   type ProcedureRateTier,
@@ -15,6 +17,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
 import type { Context } from './context.ts';
 import { toDomainError, toTrpcError } from './errors.ts';
+import { lazyFork } from './http/lazy-entity-manager.ts';
 import type { CachedKey, CachedSessionToken } from './services/key-cache.ts';
 import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
 
@@ -81,10 +84,35 @@ function callerOf(auth: Context['auth']): Caller | null {
   return null;
 }
 
-const credentialsChecked = t.procedure.use(({ ctx, next }) => {
-  if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
-  return next();
-});
+/**
+ * Each call gets its own unit of work (a fresh fork, made on first use). The context is built once per HTTP request,
+ * so without this the calls of a tRPC batch would share one EntityManager: a call whose flush failed would leave its
+ * entities in the shared unit of work, and the next call's flush would retry them (and wait on them) forever.
+ */
+const ownUnitOfWork = t.procedure.use(({ ctx, next }) => next({ ctx: { em: lazyFork(ctx.deps) } }));
+
+const credentialsChecked = ownUnitOfWork
+  .use(({ ctx, next }) => {
+    if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
+    return next();
+  })
+  /**
+   * The one input boundary for every procedure and both transports (for REST, the input assembled from path, query
+   * and body): no string anywhere in it may carry NUL or a lone surrogate, and it nests at most 64 deep. Runs before
+   * any procedure's own schema, so a procedure added tomorrow cannot forget it.
+   */
+  .use(async ({ getRawInput, next }) => {
+    const problem = findInputProblem(await getRawInput());
+    if (problem) {
+      const message = INPUT_PROBLEM_MESSAGES[problem.kind];
+      throw toTrpcError(
+        new DomainError('VALIDATION_FAILED', `${problem.path}: ${message}`, {
+          fieldErrors: [{ path: problem.path, message }],
+        }),
+      );
+    }
+    return next();
+  });
 
 export const publicProcedure = credentialsChecked.meta({ access: 'public' });
 
