@@ -52,8 +52,7 @@ async function batch(
   };
 }
 
-const codes = (body: unknown) =>
-  (body as Envelope[]).map((e) => (e.error ? e.error.data.code : 'OK'));
+const codes = (body: unknown) => (body as Envelope[]).map((e) => (e.error ? e.error.data.code : 'OK'));
 
 describe('each call of a batch is its own unit of work', () => {
   it('answers two calls that both fail while writing', async () => {

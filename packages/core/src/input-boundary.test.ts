@@ -6,6 +6,7 @@ import {
   jsonDepthExceeds,
   MAX_BATCH_CALLS,
   MAX_JSON_DEPTH,
+  replaceUnsafeText,
   textProblem,
 } from './input-boundary.ts';
 
@@ -45,12 +46,28 @@ describe('textProblem', () => {
   });
 });
 
+describe('replaceUnsafeText', () => {
+  it('property: the result is always safe, and safe text is left alone', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const out = replaceUnsafeText(s);
+        expect(textProblem(out)).toBeNull();
+        expect(out.length).toBe(s.length);
+        if (textProblem(s) === null) expect(out).toBe(s);
+      }),
+    );
+  });
+});
+
 describe('findInputProblem', () => {
   it('names the field, in batches and arrays too', () => {
-    expect(findInputProblem({ name: 'ok', description: 'x\u0000' })).toEqual({ kind: 'nul', path: 'description' });
+    expect(findInputProblem({ name: 'ok', description: 'x\u0000' })).toEqual({
+      kind: 'nul',
+      path: 'description',
+    });
     expect(findInputProblem({ keys: ['ok', '\ud800'] })).toEqual({ kind: 'lone-surrogate', path: 'keys.1' });
-    expect(findInputProblem({ ['k\u0000']: 1 })).toEqual({ kind: 'nul', path: 'k\ufffd' });
-    expect(findInputProblem({ a: { ['\udc00']: 1 } })).toEqual({ kind: 'lone-surrogate', path: 'a.\ufffd' });
+    expect(findInputProblem({ 'k\u0000': 1 })).toEqual({ kind: 'nul', path: 'k\ufffd' });
+    expect(findInputProblem({ a: { '\udc00': 1 } })).toEqual({ kind: 'lone-surrogate', path: 'a.\ufffd' });
     expect(findInputProblem('\u0000')).toEqual({ kind: 'nul', path: '(input)' });
     expect(findInputProblem({ a: 1, b: null, c: [true] })).toBeNull();
   });
@@ -68,14 +85,19 @@ describe('findInputProblem', () => {
   it('property: a bad string anywhere in a JSON value is found, at its path', () => {
     const safeJson = fc.jsonValue({ maxDepth: 4 }).filter((v) => findInputProblem(v) === null);
     fc.assert(
-      fc.property(safeJson, fc.constantFrom('\u0000', '\ud800'), fc.string({ maxLength: 5 }), (value, bad, key) => {
-        const safeKey = key.replace(/[\u0000\ud800-\udfff.]/g, '') || 'k';
-        const wrapped = { outer: [value, { [safeKey]: `x${bad}` }] };
-        const problem = findInputProblem(wrapped);
-        expect(problem).not.toBeNull();
-        // The safe value comes first in document order, so the problem is the planted one.
-        expect(problem?.path).toBe(`outer.1.${safeKey}`);
-      }),
+      fc.property(
+        safeJson,
+        fc.constantFrom('\u0000', '\ud800'),
+        fc.string({ maxLength: 5 }),
+        (value, bad, key) => {
+          const safeKey = replaceUnsafeText(key).replaceAll('\ufffd', '').replaceAll('.', '') || 'k';
+          const wrapped = { outer: [value, { [safeKey]: `x${bad}` }] };
+          const problem = findInputProblem(wrapped);
+          expect(problem).not.toBeNull();
+          // The safe value comes first in document order, so the problem is the planted one.
+          expect(problem?.path).toBe(`outer.1.${safeKey}`);
+        },
+      ),
     );
   });
 });

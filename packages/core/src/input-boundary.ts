@@ -34,11 +34,28 @@ export const INPUT_PROBLEM_MESSAGES: Record<InputProblem['kind'], string> = {
   'too-deep': `Nested deeper than ${MAX_JSON_DEPTH} levels.`,
 };
 
-const UNSAFE_UNITS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** `text` with every NUL and lone surrogate replaced by U+FFFD (paired surrogates kept). */
+export function replaceUnsafeText(text: string): string {
+  if (textProblem(text) === null) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : -1;
+    if (unit >= 0xd800 && unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      out += text.slice(i, i + 2);
+      i++;
+    } else if (unit === 0 || (unit >= 0xd800 && unit <= 0xdfff)) {
+      out += '\ufffd';
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
 
 /** Paths go back to the client and into logs: an offending key is shown with U+FFFD in place of its bad units. */
 function joinPath(parent: string, key: string | number): string {
-  const shown = typeof key === 'string' ? key.replace(UNSAFE_UNITS, '\ufffd') : String(key);
+  const shown = typeof key === 'string' ? replaceUnsafeText(key) : String(key);
   return parent === '' ? shown : `${parent}.${shown}`;
 }
 
@@ -89,7 +106,8 @@ export function jsonDepthExceeds(text: string, limit = MAX_JSON_DEPTH): boolean 
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }

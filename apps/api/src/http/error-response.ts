@@ -32,9 +32,14 @@ export function decodedPath(req: Request): string | null {
   }
 }
 
-/** Procedure paths of a /trpc request: `a.b` or, batched, `a.b,c.d`. None when the path cannot be decoded. */
+/**
+ * Procedure paths of a /trpc request: `a.b` or, batched, `a.b,c.d`. None when the path cannot be decoded.
+ * Works inside the /trpc router and in app-level handlers (where the mount point is still part of the path).
+ */
 export function trpcPaths(req: Request): string[] {
-  const path = decodedPath(req)?.replace(/^\//, '');
+  const path = decodedPath(req)
+    ?.replace(req.baseUrl === '' ? /^\/trpc(\/|$)/ : /^\//, '')
+    .replace(/^\//, '');
   return path ? path.split(',') : [];
 }
 
@@ -68,7 +73,9 @@ export function sendError(req: Request, res: Response, error: DomainError): void
 /** Errors other middleware raise with an HTTP status (Express's router, express.static), reduced to our codes. */
 function fromHttpStatus(error: unknown): DomainError | null {
   if (typeof error !== 'object' || error === null) return null;
-  const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
+  const status =
+    (error as { status?: unknown; statusCode?: unknown }).status ??
+    (error as { statusCode?: unknown }).statusCode;
   if (typeof status !== 'number' || status < 400 || status >= 500) return null;
   switch (status) {
     case 404:

@@ -41,7 +41,8 @@ const rateLimitHeaders = {
 const ERROR_RESPONSES: Record<string, string> = {
   '400': 'Invalid input (VALIDATION_FAILED, with field errors) or unreadable body (BAD_REQUEST)',
   '401': 'Missing, malformed or unknown key (UNAUTHENTICATED), KEY_REVOKED or KEY_EXPIRED',
-  '403': 'Role too low (FORBIDDEN), key scoped to other organizations (ORG_OUT_OF_SCOPE) or cut off from this one by its admins (KEY_CUT_OFF), or needs a session',
+  '403':
+    'Role too low (FORBIDDEN), key scoped to other organizations (ORG_OUT_OF_SCOPE) or cut off from this one by its admins (KEY_CUT_OFF), or needs a session',
   '404': 'Not found — including another organization’s objects',
   '409': 'Conflicts with existing data',
   '413': 'Request body too large',
