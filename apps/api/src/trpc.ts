@@ -4,6 +4,7 @@ import {
   ERROR_TABLE,
   findInputProblem,
   INPUT_PROBLEM_MESSAGES,
+  type KeyAccess,
   keyAccess,
   type Permission,
   type ProcedureRateTier,
@@ -150,15 +151,26 @@ export const authenticatedProcedure = credentialsChecked
 
 const notFound = () => new DomainError('NOT_FOUND', 'Organization not found.');
 
+function refusal(access: Exclude<KeyAccess, { ok: true }>): DomainError {
+  switch (access.reason) {
+    case 'out-of-scope':
+      return new DomainError('ORG_OUT_OF_SCOPE');
+    case 'cut-off':
+      return new DomainError('KEY_CUT_OFF');
+    default:
+      return notFound();
+  }
+}
+
 /**
  * A caller's role in an organization given the membership role found for them (for a key, its creator's): for a
- * key, min(key role, creator's role) from packages/core, with the scope checked first.
+ * key, packages/core's keyAccess — scope and cut-offs first, then min(key role, creator's role).
  */
 function roleFromMembership(caller: Caller, orgId: string, membershipRole: Role | null): Role {
   if (caller.kind === 'key') {
     const access = keyAccess(caller.key, orgId, membershipRole);
     if (access.ok) return access.role;
-    throw access.reason === 'out-of-scope' ? new DomainError('ORG_OUT_OF_SCOPE') : notFound();
+    throw refusal(access);
   }
   if (membershipRole === null) throw notFound();
   return membershipRole;
@@ -178,10 +190,15 @@ async function membershipRole(em: EntityManager, userId: string, orgId: string):
  * tokens use the user's memberships from the credential cache, which every membership change invalidates.
  */
 export async function roleInOrganization(ctx: Context, caller: Caller, orgId: string): Promise<Role> {
+  if (caller.kind === 'key') {
+    const access = ctx.deps.keyVerifier.accessIn(caller.key, orgId, ctx.request.ip);
+    if (access.ok) return access.role;
+    throw refusal(access);
+  }
   const role =
     caller.kind === 'session'
       ? await membershipRole(ctx.em, caller.userId, orgId)
-      : ((caller.kind === 'key' ? caller.key : caller.token).creatorRoles.get(orgId) ?? null);
+      : (caller.token.creatorRoles.get(orgId) ?? null);
   return roleFromMembership(caller, orgId, role);
 }
 

@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'key.updated',
   'key.rotated',
   'key.revoked',
+  'key.cut_off',
   'project.created',
   'project.updated',
   'project.deleted',
