@@ -226,7 +226,11 @@ export function assertPermission(role: Role, permission: Permission, caller: Cal
   });
 }
 
-const orgInput = z.object({ orgId: z.uuid() });
+/**
+ * Organization ids are compared as strings against the key's scope, cut-offs and cached memberships: one spelling
+ * only (PostgreSQL would accept upper case, the in-memory checks would not).
+ */
+const orgInput = z.object({ orgId: z.uuid().overwrite((id) => id.toLowerCase()) });
 
 /**
  * Procedures on an organization's resources. Takes the permission the procedure needs, resolves the organization

@@ -159,8 +159,14 @@ describe('item 4: an org admin’s revoke cuts the key off from that organizatio
     expect(code(await trpc(key, 'mutation', 'projects.create', { orgId: carlOrg, name: 'sneak' }))).toBe(
       'KEY_CUT_OFF',
     );
-    // Still fully working in Alice's own organization.
+    // Another spelling of the same organization id lands on the same cut-off.
+    const upper = await restCall(key.key, 'GET', `/orgs/${carlOrg.toUpperCase()}/projects`, '198.51.100.9');
+    expect(upper.body.code).toBe('KEY_CUT_OFF');
+    // Still fully working in Alice's own organization, however its id is spelled.
     expect((await restCall(key.key, 'GET', `/orgs/${aliceOrg}/projects`, '203.0.113.7')).status).toBe(200);
+    expect((await restCall(key.key, 'GET', `/orgs/${aliceOrg.toUpperCase()}/projects`, '203.0.113.7')).status).toBe(
+      200,
+    );
     const created = await restCall(key.key, 'GET', '/me', '203.0.113.7');
     expect(created.status).toBe(200);
     const reach = created.body.organizations.map((o: { id: string }) => o.id);

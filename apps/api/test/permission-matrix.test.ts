@@ -6,8 +6,8 @@
  * the catalogue fails this test instead of being mirrored by it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orgWith, type Person, people } from './helpers/fixtures.ts';
-import { Browser, errorCode } from './helpers/http-client.ts';
+import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
+import { Browser, errorCode, keyClient } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
 type Role = 'owner' | 'admin' | 'member' | 'viewer';
@@ -86,6 +86,12 @@ const PROCEDURES: Record<string, Call> = {
   'projects.delete': (b, c) => b.trpc.projects.delete.mutate({ orgId: c.orgId, projectId: c.projectId }),
   'audit.list': (b, c) => b.trpc.audit.list.query({ orgId: c.orgId }),
 };
+
+/**
+ * What an API key may never do, whatever its role: written out here independently of the catalogue. Leaving an
+ * organization removes the key's own creator, so it joins deleting the organization and managing keys.
+ */
+const SESSION_ONLY = new Set(['orgs.delete', 'orgs.setKeyPolicy', 'orgs.setActive', 'members.leave']);
 
 let app: TestApp;
 let cast: Record<string, Person>;
@@ -179,6 +185,28 @@ describe.each(Object.keys(PROCEDURES))('%s', (procedure) => {
       expect(await errorCode(call(browser, cell))).toBe(expected(procedure, caller, target));
     });
   }
+});
+
+describe('key callers: an admin key of the organization’s owner', () => {
+  it.each(Object.keys(PROCEDURES))('%s', async (procedure) => {
+    const { cell } = await freshCell('owner', 'own');
+    const founder = cast.Founder as Person;
+    const key = await keyFor(founder, cell.orgId, {
+      role: 'admin',
+      name: `matrix ${procedure}`,
+      orgIds: [cell.orgId],
+      expiresInDays: 30,
+    });
+    const viaKey = { trpc: keyClient(app.url, key.key) } as unknown as Browser;
+    const call = PROCEDURES[procedure] as Call;
+    const minimum = MINIMUM[procedure] ?? 'owner';
+    const expectedCode = SESSION_ONLY.has(procedure)
+      ? 'SESSION_REQUIRED'
+      : RANK.indexOf('admin') >= RANK.indexOf(minimum)
+        ? 'OK'
+        : 'FORBIDDEN';
+    expect(await errorCode(call(viaKey, cell))).toBe(expectedCode);
+  });
 });
 
 describe('tenant isolation inside one’s own organization', () => {
