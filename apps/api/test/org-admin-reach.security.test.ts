@@ -36,7 +36,7 @@ async function trpc(
   input: unknown,
   headers: Record<string, string> = {},
 ): Promise<Raw> {
-  const auth = 'key' in as ? { authorization: `Bearer ${as.key}` } : {};
+  const auth: Record<string, string> = 'key' in as ? { authorization: `Bearer ${as.key}` } : {};
   const init: RequestInit =
     kind === 'query'
       ? { headers: { ...auth, ...headers } }
@@ -164,9 +164,9 @@ describe('item 4: an org admin’s revoke cuts the key off from that organizatio
     expect(upper.body.code).toBe('KEY_CUT_OFF');
     // Still fully working in Alice's own organization, however its id is spelled.
     expect((await restCall(key.key, 'GET', `/orgs/${aliceOrg}/projects`, '203.0.113.7')).status).toBe(200);
-    expect((await restCall(key.key, 'GET', `/orgs/${aliceOrg.toUpperCase()}/projects`, '203.0.113.7')).status).toBe(
-      200,
-    );
+    expect(
+      (await restCall(key.key, 'GET', `/orgs/${aliceOrg.toUpperCase()}/projects`, '203.0.113.7')).status,
+    ).toBe(200);
     const created = await restCall(key.key, 'GET', '/me', '203.0.113.7');
     expect(created.status).toBe(200);
     const reach = created.body.organizations.map((o: { id: string }) => o.id);
