@@ -47,8 +47,17 @@ const MINIMUM: Record<string, string> = {
   'audit.list': 'admin',
 };
 
-/** What a bearer credential may never do, whatever the role: only a signed-in browser session may. */
-const SESSION_ONLY = new Set(['orgs.delete', 'orgs.setKeyPolicy', 'orgs.setActive', 'members.invite']);
+/**
+ * What a bearer credential (key or session token) may never do, whatever the role: only a signed-in browser session
+ * may. Leaving an organization removes the credential's own user, so it joins deleting the organization.
+ */
+const SESSION_ONLY = new Set([
+  'orgs.delete',
+  'orgs.setKeyPolicy',
+  'orgs.setActive',
+  'members.invite',
+  'members.leave',
+]);
 
 interface Cell {
   orgId: string;
@@ -86,12 +95,6 @@ const PROCEDURES: Record<string, Call> = {
   'projects.delete': (b, c) => b.trpc.projects.delete.mutate({ orgId: c.orgId, projectId: c.projectId }),
   'audit.list': (b, c) => b.trpc.audit.list.query({ orgId: c.orgId }),
 };
-
-/**
- * What an API key may never do, whatever its role: written out here independently of the catalogue. Leaving an
- * organization removes the key's own creator, so it joins deleting the organization and managing keys.
- */
-const SESSION_ONLY = new Set(['orgs.delete', 'orgs.setKeyPolicy', 'orgs.setActive', 'members.leave']);
 
 let app: TestApp;
 let cast: Record<string, Person>;

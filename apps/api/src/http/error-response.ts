@@ -38,7 +38,7 @@ export function decodedPath(req: Request): string | null {
  */
 export function trpcPaths(req: Request): string[] {
   const path = decodedPath(req)
-    ?.replace(req.baseUrl === '' ? /^\/trpc(\/|$)/ : /^\//, '')
+    ?.replace(req.baseUrl === '' ? /^\/trpc(\/|$)/i : /^\//, '')
     .replace(/^\//, '');
   return path ? path.split(',') : [];
 }
