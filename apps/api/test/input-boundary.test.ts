@@ -21,7 +21,7 @@ let key: string;
 
 beforeAll(async () => {
   app = await startTestApp();
-  owner = (await people(app.url, ['Owner'])).Owner as Person;
+  owner = (await people(app, ['Owner'])).Owner as Person;
   orgId = (await orgWith(owner, 'Boundary')).id;
   key = (await keyFor(owner, orgId, { role: 'admin' })).key;
 });

@@ -15,7 +15,7 @@ let cast: Record<'Alice' | 'Carl' | 'Bob' | 'Dave', Person>;
 beforeAll(async () => {
   // Behind a trusted proxy, so each request can say which client address it comes from.
   app = await startTestApp({ config: { trustedProxies: ['loopback'] } });
-  cast = (await people(app.url, ['Alice', 'Carl', 'Bob', 'Dave'])) as typeof cast;
+  cast = (await people(app, ['Alice', 'Carl', 'Bob', 'Dave'])) as typeof cast;
 });
 afterAll(async () => {
   await app?.close();

@@ -12,7 +12,7 @@ let cast: Record<string, Person>;
 
 beforeAll(async () => {
   app = await startTestApp();
-  cast = await people(app.url, ['Owner']);
+  cast = await people(app, ['Owner']);
 });
 afterAll(async () => {
   await app?.close();
