@@ -14,6 +14,7 @@ import {
   raiseHeldError,
   requireJsonBody,
 } from './http/error-response.ts';
+import { jsonBody, rejectMalformedUri, trpcRequestLimits } from './http/input-boundary.middleware.ts';
 import { headAsGet, restAllowedMethods } from './http/method-not-allowed.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
@@ -45,10 +46,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   const pass: express.RequestHandler = (_req, _res, next) => next();
   const limited = limits ? rateLimit(limits) : pass;
   const limitedAs = (tier: 'anonymous' | 'health') => (limits ? publicRateLimit(limits, tier) : pass);
-  const parseJson = express.json({ limit: deps.config.bodyLimitBytes, type: 'application/json' });
-  // Only methods that carry a body are parsed; GETs skip body-parser entirely.
-  const json: express.RequestHandler = (req, res, next) =>
-    req.method === 'GET' || req.method === 'HEAD' ? next() : parseJson(req, res, next);
+  const json = jsonBody(deps.config.bodyLimitBytes);
 
   app.use(securityHeaders);
   app.use(wwwAuthenticate);
@@ -63,6 +61,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     authenticate(deps, { acceptSession: true }),
     limited,
     raiseHeldError,
+    trpcRequestLimits,
     csrfProtection(deps.config.allowedOrigins),
     createExpressMiddleware({
       router: appRouter,
@@ -101,6 +100,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.
   app.get('/healthz', limitedAs('health'), healthCheck(deps, health));
   app.use(limitedAs('anonymous'));
+  // Charged above like any anonymous request, then refused before any route tries to decode the path.
+  app.use(rejectMalformedUri);
   app.use(discoveryRoutes(deps, appRouter));
 
   const webDist = deps.config.webDist;

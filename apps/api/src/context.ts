@@ -55,7 +55,7 @@ export interface SessionCookieWriter {
 
 export interface Context {
   deps: AppDeps;
-  /** Request-scoped EntityManager (a fork): never the global one. */
+  /** This call's EntityManager: a fork per call (each call of a tRPC batch has its own), never the global one. */
   em: EntityManager;
   auth: Auth;
   request: RequestInfo;

@@ -2,6 +2,9 @@ import {
   authorize,
   DomainError,
   ERROR_TABLE,
+  findInputProblem,
+  INPUT_PROBLEM_MESSAGES,
+  type KeyAccess,
   keyAccess,
   type Permission,
   type ProcedureRateTier,
@@ -15,6 +18,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
 import type { Context } from './context.ts';
 import { toDomainError, toTrpcError } from './errors.ts';
+import { lazyFork } from './http/lazy-entity-manager.ts';
 import type { CachedKey, CachedSessionToken } from './services/key-cache.ts';
 import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
 
@@ -81,10 +85,35 @@ function callerOf(auth: Context['auth']): Caller | null {
   return null;
 }
 
-const credentialsChecked = t.procedure.use(({ ctx, next }) => {
-  if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
-  return next();
-});
+/**
+ * Each call gets its own unit of work (a fresh fork, made on first use). The context is built once per HTTP request,
+ * so without this the calls of a tRPC batch would share one EntityManager: a call whose flush failed would leave its
+ * entities in the shared unit of work, and the next call's flush would retry them (and wait on them) forever.
+ */
+const ownUnitOfWork = t.procedure.use(({ ctx, next }) => next({ ctx: { em: lazyFork(ctx.deps) } }));
+
+const credentialsChecked = ownUnitOfWork
+  .use(({ ctx, next }) => {
+    if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
+    return next();
+  })
+  /**
+   * The one input boundary for every procedure and both transports (for REST, the input assembled from path, query
+   * and body): no string anywhere in it may carry NUL or a lone surrogate, and it nests at most 64 deep. Runs before
+   * any procedure's own schema, so a procedure added tomorrow cannot forget it.
+   */
+  .use(async ({ getRawInput, next }) => {
+    const problem = findInputProblem(await getRawInput());
+    if (problem) {
+      const message = INPUT_PROBLEM_MESSAGES[problem.kind];
+      throw toTrpcError(
+        new DomainError('VALIDATION_FAILED', `${problem.path}: ${message}`, {
+          fieldErrors: [{ path: problem.path, message }],
+        }),
+      );
+    }
+    return next();
+  });
 
 export const publicProcedure = credentialsChecked.meta({ access: 'public' });
 
@@ -122,15 +151,26 @@ export const authenticatedProcedure = credentialsChecked
 
 const notFound = () => new DomainError('NOT_FOUND', 'Organization not found.');
 
+function refusal(access: Exclude<KeyAccess, { ok: true }>): DomainError {
+  switch (access.reason) {
+    case 'out-of-scope':
+      return new DomainError('ORG_OUT_OF_SCOPE');
+    case 'cut-off':
+      return new DomainError('KEY_CUT_OFF');
+    default:
+      return notFound();
+  }
+}
+
 /**
  * A caller's role in an organization given the membership role found for them (for a key, its creator's): for a
- * key, min(key role, creator's role) from packages/core, with the scope checked first.
+ * key, packages/core's keyAccess — scope and cut-offs first, then min(key role, creator's role).
  */
 function roleFromMembership(caller: Caller, orgId: string, membershipRole: Role | null): Role {
   if (caller.kind === 'key') {
     const access = keyAccess(caller.key, orgId, membershipRole);
     if (access.ok) return access.role;
-    throw access.reason === 'out-of-scope' ? new DomainError('ORG_OUT_OF_SCOPE') : notFound();
+    throw refusal(access);
   }
   if (membershipRole === null) throw notFound();
   return membershipRole;
@@ -150,10 +190,15 @@ async function membershipRole(em: EntityManager, userId: string, orgId: string):
  * tokens use the user's memberships from the credential cache, which every membership change invalidates.
  */
 export async function roleInOrganization(ctx: Context, caller: Caller, orgId: string): Promise<Role> {
+  if (caller.kind === 'key') {
+    const access = ctx.deps.keyVerifier.accessIn(caller.key, orgId, ctx.request.ip);
+    if (access.ok) return access.role;
+    throw refusal(access);
+  }
   const role =
     caller.kind === 'session'
       ? await membershipRole(ctx.em, caller.userId, orgId)
-      : ((caller.kind === 'key' ? caller.key : caller.token).creatorRoles.get(orgId) ?? null);
+      : (caller.token.creatorRoles.get(orgId) ?? null);
   return roleFromMembership(caller, orgId, role);
 }
 
@@ -181,7 +226,11 @@ export function assertPermission(role: Role, permission: Permission, caller: Cal
   });
 }
 
-const orgInput = z.object({ orgId: z.uuid() });
+/**
+ * Organization ids are compared as strings against the key's scope, cut-offs and cached memberships: one spelling
+ * only (PostgreSQL would accept upper case, the in-memory checks would not).
+ */
+const orgInput = z.object({ orgId: z.uuid().overwrite((id) => id.toLowerCase()) });
 
 /**
  * Procedures on an organization's resources. Takes the permission the procedure needs, resolves the organization

@@ -140,7 +140,7 @@ describe.skipIf(missing.length > 0)('three API nodes behind nginx, one PostgreSQ
     expect(r.delaysMs).toHaveLength(r.trials * 2);
   };
 
-  it(`a key revoked through node A is refused on B and C (${TRIALS} trials)`, async () => {
+  it(`a key revoked by an org admin through node A is refused there on B and C (${TRIALS} trials)`, async () => {
     report('revocation', await revocationTrials(setup));
   }, 180_000);
 

@@ -290,7 +290,7 @@ describe('listing and usage', () => {
 });
 
 describe('revoke, rename, rotate', () => {
-  it('revokes at once; another user’s key is not found; an admin may revoke a key acting on their org', async () => {
+  it('revokes at once; another user’s key is not found; an admin may cut a key off from their org', async () => {
     const org = await orgWith(person('Kate'), 'Revoke', [{ person: person('Mia'), role: 'member' }]);
     const { key, id } = await create(person('Kate'), org.id, { role: 'member' });
     expect((await rest(app.url, key, 'GET', '/me')).status).toBe(200);
@@ -305,14 +305,18 @@ describe('revoke, rename, rotate', () => {
       await errorCode(person('Mia').browser.trpc.keys.revoke.mutate({ id: miaKey.id, orgId: org.id })),
     ).toBe('FORBIDDEN');
     const byAdmin = await person('Kate').browser.trpc.keys.revoke.mutate({ id: miaKey.id, orgId: org.id });
-    expect(byAdmin.revokedReason).toBe('admin');
-    expect((await rest<Problem>(app.url, miaKey.key, 'GET', '/me')).body.code).toBe('KEY_REVOKED');
+    // As the organization sees it, the key is revoked; for Mia it is cut off from this organization only.
+    expect(byAdmin).toMatchObject({ status: 'revoked', revokedReason: 'admin' });
+    expect((await rest<Problem>(app.url, miaKey.key, 'GET', `/orgs/${org.id}/projects`)).body.code).toBe(
+      'KEY_CUT_OFF',
+    );
     const audit = await person('Kate').browser.trpc.audit.list.query({ orgId: org.id });
     const revocations = audit.items.filter((e) => e.action === 'key.revoked');
-    expect(revocations.map((e) => [e.actorName, (e.metadata as { via: string }).via]).sort()).toEqual([
-      ['Kate', 'admin'],
+    expect(revocations.map((e) => [e.actorName, (e.metadata as { via: string }).via])).toEqual([
       ['Kate', 'settings'],
     ]);
+    const cutOffs = audit.items.filter((e) => e.action === 'key.cut_off');
+    expect(cutOffs.map((e) => [e.actorName, e.targetId])).toEqual([['Kate', miaKey.id]]);
   });
 
   it('renames', async () => {

@@ -33,6 +33,7 @@ const MINIMUM_ROLE: Record<Permission, Role> = {
   'members:read': 'viewer',
   'members:manage': 'admin',
   'members:invite': 'admin',
+  'members:leave': 'viewer',
   'keys:manage-org': 'admin',
   'audit:read': 'admin',
   'projects:read': 'viewer',
@@ -41,9 +42,9 @@ const MINIMUM_ROLE: Record<Permission, Role> = {
 };
 /**
  * What a bearer credential (a key or a session token) may never do, whatever its role: only a signed-in browser
- * session may manage keys or delete an organization.
+ * session may manage keys, delete an organization, invite, or take its own user out of an organization.
  */
-const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org', 'members:invite']);
+const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org', 'members:invite', 'members:leave']);
 
 /* ------------------------------------------------------------------------------------------------------ callers */
 

@@ -370,7 +370,7 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     await screenshot(page, '09-audit-log-forbidden');
   });
 
-  it('shows admins every key on the organization with its creator, and lets them revoke one', async () => {
+  it('shows admins every key on the organization with its creator, and lets them cut a member’s key off', async () => {
     const { page } = owner;
     await goToSettings(page, 'API keys');
     const orgKeys = page.getByRole('region', { name: `Keys with access to ${ORG}` });
@@ -380,12 +380,27 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     expect(await orgKeys.getByRole('row').filter({ hasText: 'Keyboard key' }).textContent()).toContain(
       ownerUser.name,
     );
-    await viewerRow.getByRole('button', { name: 'Revoke' }).click();
-    const confirm = page.getByRole('alertdialog', { name: 'Revoke API key' });
-    await confirm.getByRole('button', { name: 'Revoke key' }).click();
+    await viewerRow.getByRole('button', { name: 'Cut off' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Cut off API key' });
+    expect(await confirm.textContent()).toContain('only its creator can revoke it everywhere');
+    await confirm.getByRole('button', { name: `Cut off from ${ORG}` }).click();
     await confirm.waitFor({ state: 'detached' });
     await viewerRow.waitFor({ state: 'detached' });
-    expect((await callMe(server.url, viewerKey)).status).toBe(401);
+    // The key is not revoked (its creator may use it elsewhere), but it no longer reaches this organization.
+    const me = await callMe(server.url, viewerKey);
+    expect(me.status).toBe(200);
+    expect((me.body as MeResponse).organizations).toEqual([]);
+  });
+
+  it('shows the key’s creator which organization cut their key off, and when', async () => {
+    const { page } = viewer;
+    // The viewer's tab loaded its key list before the cut-off: a reload shows what the API says now.
+    await page.reload();
+    await goToSettings(page, 'API keys');
+    const row = keyRow(page, 'Viewer script');
+    await row.getByText(`Cut off by ${ORG}`).waitFor();
+    expect(await row.textContent()).toContain('Active');
+    await screenshot(page, '09b-api-keys-cut-off');
   });
 
   it('edits the key policy, and the create dialog follows it', async () => {

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import type { AppRouter } from '@crowdee/api';
-import { keyHint, parseKey, parseSessionBoundToken } from '@crowdee/core';
+import { keyHint, MAX_BATCH_CALLS, parseKey, parseSessionBoundToken } from '@crowdee/core';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import { CrowdeeConfigError } from './errors.ts';
 import { RestClient } from './rest.ts';
@@ -94,6 +94,8 @@ export class CrowdeeClient {
       links: [
         httpBatchLink({
           url: `${baseUrl}/trpc`,
+          // The API refuses larger batches (413 BATCH_TOO_LARGE): split them here instead.
+          maxItems: MAX_BATCH_CALLS,
           fetch: send,
           headers: () => ({ authorization: authorization() }),
         }),

@@ -5,8 +5,10 @@ import {
   effectiveKeyRole,
   type KeyGrant,
   keyAccess,
+  keyAllowedInOrg,
   keyInScope,
   orgsInScope,
+  orgsKeyMayReach,
   scopeWithinMemberships,
 } from './access.ts';
 import { authorize, PERMISSION_NAMES } from './permissions.ts';
@@ -16,12 +18,13 @@ const orgIds = ['org-a', 'org-b', 'org-c', 'org-d'];
 const grantArb = fc.record({
   role: fc.constantFrom(...KEY_ROLES),
   scopeOrgIds: fc.option(fc.subarray(orgIds, { minLength: 1 }), { nil: null }),
+  cutOffOrgIds: fc.subarray(orgIds),
 });
 const creatorRoleArb = fc.option(fc.constantFrom(...ROLES), { nil: null });
 
 describe('keyAccess', () => {
   it('caps the key by the creator’s current role', () => {
-    const grant: KeyGrant = { role: 'admin', scopeOrgIds: null };
+    const grant: KeyGrant = { role: 'admin', scopeOrgIds: null, cutOffOrgIds: [] };
     expect(keyAccess(grant, 'org-a', 'owner')).toEqual({ ok: true, role: 'admin' });
     expect(keyAccess(grant, 'org-a', 'member')).toEqual({ ok: true, role: 'member' });
     expect(keyAccess(grant, 'org-a', 'viewer')).toEqual({ ok: true, role: 'viewer' });
@@ -29,7 +32,7 @@ describe('keyAccess', () => {
   });
 
   it('rejects organizations outside the scope before looking at membership', () => {
-    const grant: KeyGrant = { role: 'member', scopeOrgIds: ['org-a'] };
+    const grant: KeyGrant = { role: 'member', scopeOrgIds: ['org-a'], cutOffOrgIds: [] };
     expect(keyAccess(grant, 'org-b', 'owner')).toEqual({ ok: false, reason: 'out-of-scope' });
     expect(keyAccess(grant, 'org-b', null)).toEqual({ ok: false, reason: 'out-of-scope' });
     expect(keyAccess(grant, 'org-a', 'owner')).toEqual({ ok: true, role: 'member' });
@@ -50,7 +53,7 @@ describe('keyAccess', () => {
       fc.property(grantArb, fc.constantFrom(...orgIds), fc.constantFrom(...ROLES), (grant, org, creator) => {
         const eff = effectiveKeyRole(grant, org, creator);
         const inScope = grant.scopeOrgIds === null || grant.scopeOrgIds.includes(org);
-        if (!inScope) return eff === null;
+        if (!inScope || grant.cutOffOrgIds.includes(org)) return eff === null;
         const expected: Role = roleAtLeast(creator, grant.role) ? grant.role : creator;
         return eff === expected;
       }),
@@ -82,6 +85,63 @@ describe('keyAccess', () => {
         const was = effectiveKeyRole(grant, 'org-a', before);
         const now = effectiveKeyRole(grant, 'org-a', after);
         return now === null || (was !== null && roleAtLeast(was, now));
+      }),
+    );
+  });
+});
+
+describe('keyAllowedInOrg (scope ∩ not cut off)', () => {
+  it('refuses out-of-scope first, then cut-off organizations', () => {
+    const grant = { scopeOrgIds: ['org-a', 'org-b'], cutOffOrgIds: ['org-b', 'org-c'] };
+    expect(keyAllowedInOrg(grant, 'org-a')).toBe('allowed');
+    expect(keyAllowedInOrg(grant, 'org-b')).toBe('cut-off');
+    expect(keyAllowedInOrg(grant, 'org-c')).toBe('out-of-scope');
+    expect(keyAccess({ role: 'admin', ...grant }, 'org-b', 'owner')).toEqual({
+      ok: false,
+      reason: 'cut-off',
+    });
+  });
+
+  it('property: allowed exactly when in scope and not cut off', () => {
+    fc.assert(
+      fc.property(grantArb, fc.constantFrom(...orgIds), (grant, org) => {
+        const allowed = keyInScope(grant, org) && !grant.cutOffOrgIds.includes(org);
+        expect(keyAllowedInOrg(grant, org) === 'allowed').toBe(allowed);
+      }),
+    );
+  });
+
+  it('property: a key acts only where it is allowed, whatever the creator’s role', () => {
+    fc.assert(
+      fc.property(grantArb, fc.constantFrom(...orgIds), creatorRoleArb, (grant, org, creator) => {
+        if (keyAccess(grant, org, creator).ok) expect(keyAllowedInOrg(grant, org)).toBe('allowed');
+      }),
+    );
+  });
+
+  it('property: cutting a key off from one organization changes nothing in any other', () => {
+    fc.assert(
+      fc.property(
+        grantArb,
+        fc.constantFrom(...orgIds),
+        fc.constantFrom(...orgIds),
+        creatorRoleArb,
+        (grant, cutting, elsewhere, creator) => {
+          fc.pre(cutting !== elsewhere);
+          const after = { ...grant, cutOffOrgIds: [...grant.cutOffOrgIds, cutting] };
+          expect(keyAccess(after, elsewhere, creator)).toEqual(keyAccess(grant, elsewhere, creator));
+          expect(keyAccess(after, cutting, creator).ok).toBe(false);
+        },
+      ),
+    );
+  });
+
+  it('property: orgsKeyMayReach is orgsInScope minus the cut-offs', () => {
+    fc.assert(
+      fc.property(grantArb, fc.subarray(orgIds), (grant, mine) => {
+        const reach = orgsKeyMayReach(grant, mine);
+        expect(reach).toEqual(orgsInScope(grant, mine).filter((o) => !grant.cutOffOrgIds.includes(o)));
+        for (const o of reach) expect(keyAllowedInOrg(grant, o)).toBe('allowed');
       }),
     );
   });

@@ -11,6 +11,8 @@ describe('error table', () => {
     expect(errorSpec('NOT_FOUND').status).toBe(404);
     expect(errorSpec('VALIDATION_FAILED').status).toBe(400);
     expect(errorSpec('PAYLOAD_TOO_LARGE').status).toBe(413);
+    expect(errorSpec('BATCH_TOO_LARGE').status).toBe(413);
+    expect(errorSpec('KEY_CUT_OFF').status).toBe(403);
     expect(errorSpec('RATE_LIMITED')).toMatchObject({ status: 429, trpc: 'TOO_MANY_REQUESTS' });
   });
 

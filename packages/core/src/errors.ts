@@ -96,6 +96,13 @@ export const ERROR_TABLE = {
     title: 'Forbidden',
     message: 'This API key is scoped to other organizations.',
   },
+  KEY_CUT_OFF: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message:
+      'An administrator of this organization has cut this API key off from it; it still works in your other organizations.',
+  },
   CSRF_REJECTED: {
     status: 403,
     trpc: 'FORBIDDEN',
@@ -150,6 +157,12 @@ export const ERROR_TABLE = {
     trpc: 'PAYLOAD_TOO_LARGE',
     title: 'Content Too Large',
     message: 'The request body is too large.',
+  },
+  BATCH_TOO_LARGE: {
+    status: 413,
+    trpc: 'PAYLOAD_TOO_LARGE',
+    title: 'Content Too Large',
+    message: 'A tRPC batch may hold at most 20 calls: split it into several requests.',
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

@@ -3,6 +3,7 @@ export * from './accounts.ts';
 export * from './encoding.ts';
 export * from './errors.ts';
 export * from './expiry.ts';
+export * from './input-boundary.ts';
 export * from './invitations.ts';
 export * from './ip.ts';
 export * from './keys.ts';

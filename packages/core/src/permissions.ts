@@ -12,6 +12,8 @@ export const PERMISSIONS = {
   'members:manage': { minRole: 'admin', keys: true },
   /** Inviting grants access to a person: a leaked admin key must not be able to invite its holder in. */
   'members:invite': { minRole: 'admin', keys: false },
+  /** Leaving removes the key's own creator: a key (even a viewer's) must never be able to do that to them. */
+  'members:leave': { minRole: 'viewer', keys: false },
   'keys:manage-org': { minRole: 'admin', keys: false },
   'audit:read': { minRole: 'admin', keys: true },
   'projects:read': { minRole: 'viewer', keys: true },

@@ -79,7 +79,9 @@ describe('permission catalogue', () => {
     for (const r of ROLES) {
       expect(authorize(r, 'keys:manage-org', 'key')).toMatchObject({ ok: false, code: 'SESSION_REQUIRED' });
       expect(authorize(r, 'org:delete', 'key')).toMatchObject({ ok: false, code: 'SESSION_REQUIRED' });
+      expect(authorize(r, 'members:leave', 'key')).toMatchObject({ ok: false, code: 'SESSION_REQUIRED' });
     }
+    expect(authorize('viewer', 'members:leave', 'session')).toEqual({ ok: true });
     expect(authorize('owner', 'org:delete', 'session')).toEqual({ ok: true });
     expect(authorize('admin', 'org:delete', 'session')).toEqual({
       ok: false,

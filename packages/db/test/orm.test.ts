@@ -36,6 +36,7 @@ describe('schema', () => {
       );
     expect(rows.map((r) => r.table_name)).toEqual([
       'account_tokens',
+      'api_key_org_access',
       'api_keys',
       'audit_events',
       'invitations',

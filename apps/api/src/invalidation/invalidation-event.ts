@@ -12,6 +12,7 @@ export const INVALIDATION_CAUSES = [
   'key.revoked',
   'key.rotated',
   'key.updated',
+  'key.cut_off',
   'member.added',
   'member.role_changed',
   'member.removed',

@@ -76,13 +76,16 @@ const ERROR_RESPONSES: Record<string, { description: string; example: ErrorCode 
   },
   '403': {
     description:
-      'Role too low (FORBIDDEN), key scoped to other organizations (ORG_OUT_OF_SCOPE), or needs a session',
+      'Role too low (FORBIDDEN), key scoped to other organizations (ORG_OUT_OF_SCOPE) or cut off from this one by its admins (KEY_CUT_OFF), or needs a session',
     example: 'FORBIDDEN',
   },
   '404': { description: 'Not found — including another organization’s objects', example: 'NOT_FOUND' },
   '409': { description: 'Conflicts with existing data', example: 'CONFLICT' },
   '413': { description: 'Request body too large', example: 'PAYLOAD_TOO_LARGE' },
-  '415': { description: 'Request body is not application/json', example: 'UNSUPPORTED_MEDIA_TYPE' },
+  '415': {
+    description: 'Request body is not application/json, or has a Content-Encoding (bodies are sent uncompressed)',
+    example: 'UNSUPPORTED_MEDIA_TYPE',
+  },
   '429': { description: 'Rate limited (RATE_LIMITED): wait `Retry-After` seconds', example: 'RATE_LIMITED' },
   '503': { description: 'Temporarily unavailable', example: 'SERVICE_UNAVAILABLE' },
 };

@@ -81,8 +81,8 @@ export const membersRouter = router({
       return { ok: true as const };
     }),
 
-  /** Any member may leave (the last owner may not). Needs no permission beyond membership. */
-  leave: orgProcedure('org:read')
+  /** Any member may leave (the last owner may not), from a signed-in session only: never through a key. */
+  leave: orgProcedure('members:leave')
     .output(okOut)
     .mutation(async ({ ctx }) => {
       await leaveOrganization(

@@ -24,10 +24,12 @@ export const organizationsRouter = router({
       return createOrganization(ctx.deps, ctx.em, { ...actorOf(ctx), userId: ctx.user.id }, input.name);
     }),
 
-  /** The organizations the caller belongs to, with the caller's role in each (for a key: its creator's). */
+  /** The organizations the caller belongs to, with the caller's role in each (for a key: where it may act, capped). */
   list: authenticatedProcedure
     .output(z.array(organizationOut))
-    .query(({ ctx }) => listMyOrganizations(ctx.em, ctx.caller.userId)),
+    .query(({ ctx }) =>
+      listMyOrganizations(ctx.em, ctx.caller.userId, ctx.caller.kind === 'key' ? ctx.caller.key : null),
+    ),
 
   get: orgProcedure('org:read')
     .output(organizationOut)

@@ -152,6 +152,9 @@ export const apiKeyOut = z.object({
   rotatedFrom: uuid.nullable(),
   status: z.enum(['active', 'revoked', 'expired']),
   stale: z.boolean().describe('Not used for 30 days (counting from creation when never used)'),
+  cutOffs: z
+    .array(z.object({ orgId: uuid, orgName: z.string(), at: isoDate }))
+    .describe('Organizations whose admins cut this key off: it no longer works there, and only there'),
 });
 
 export const expiryInput = {

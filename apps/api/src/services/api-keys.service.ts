@@ -12,7 +12,7 @@ import {
   keyInScope,
   keyStatus,
   mayCreateAnotherKey,
-  orgsInScope,
+  orgsKeyMayReach,
   parseKey,
   type Role,
   type RotationGrace,
@@ -22,7 +22,7 @@ import {
   scopeWithinMemberships,
   strictestPolicy,
 } from '@crowdee/core';
-import { ApiKey, type ApiKeyRevocationReason, Membership, User } from '@crowdee/db';
+import { ApiKey, ApiKeyOrgAccess, type ApiKeyRevocationReason, Membership, User } from '@crowdee/db';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
@@ -47,6 +47,14 @@ export interface ApiKeyView {
   rotatedFrom: string | null;
   status: 'active' | 'revoked' | 'expired';
   stale: boolean;
+  cutOffs: KeyCutOffView[];
+}
+
+/** An organization whose admins cut the key off: the key no longer works there (and only there). */
+export interface KeyCutOffView {
+  orgId: string;
+  orgName: string;
+  at: string;
 }
 
 const keyNotFound = () => new DomainError('NOT_FOUND', 'API key not found.');
@@ -59,6 +67,7 @@ export function apiKeyView(
   key: ApiKey,
   creator: { id: string; name: string; email: string },
   now: Date,
+  cutOffs: KeyCutOffView[] = [],
 ): ApiKeyView {
   return {
     id: key.id,
@@ -76,7 +85,59 @@ export function apiKeyView(
     rotatedFrom: key.rotatedFrom ?? null,
     status: keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now),
     stale: isKeyStale({ lastUsedAt: key.lastUsedAt ?? null, createdAt: key.createdAt }, now),
+    cutOffs,
   };
+}
+
+/**
+ * A key as one organization's admins see it: its use *in that organization* (never its last IP elsewhere), its
+ * scope narrowed to that organization (never the ids of the creator's other organizations), and — once they cut it
+ * off — revoked as far as they are concerned.
+ */
+function orgKeyView(key: ApiKey, orgId: string, access: ApiKeyOrgAccess | null, now: Date): ApiKeyView {
+  const base = apiKeyView(key, key.creator, now);
+  const lastUsedAt = access?.lastUsedAt ?? null;
+  const cutOffAt = access?.cutOffAt ?? null;
+  return {
+    ...base,
+    scope: key.scopeOrgIds ? [orgId] : null,
+    lastUsedAt: iso(lastUsedAt),
+    lastUsedIp: access?.lastUsedIp ?? null,
+    stale: isKeyStale({ lastUsedAt, createdAt: key.createdAt }, now),
+    cutOffs: cutOffAt
+      ? [{ orgId, orgName: access?.organization.name ?? '', at: cutOffAt.toISOString() }]
+      : [],
+    ...(cutOffAt && base.status === 'active'
+      ? { status: 'revoked' as const, revokedAt: cutOffAt.toISOString(), revokedReason: 'admin' }
+      : {}),
+  };
+}
+
+/** Every cut-off of these keys, by key id, oldest first. */
+async function cutOffsOf(em: EntityManager, keyIds: string[]): Promise<Map<string, KeyCutOffView[]>> {
+  const out = new Map<string, KeyCutOffView[]>();
+  if (keyIds.length === 0) return out;
+  const rows = await em.find(
+    ApiKeyOrgAccess,
+    { apiKey: { $in: keyIds }, cutOffAt: { $ne: null } },
+    { populate: ['organization'], orderBy: { cutOffAt: 'asc', id: 'asc' } },
+  );
+  for (const row of rows) {
+    if (!row.cutOffAt) continue;
+    const list = out.get(row.apiKey.id) ?? [];
+    list.push({ orgId: row.organization.id, orgName: row.organization.name, at: row.cutOffAt.toISOString() });
+    out.set(row.apiKey.id, list);
+  }
+  return out;
+}
+
+/** The organizations a key may act on today (scope, cut-offs, its creator's memberships), from the database. */
+async function reachOf(em: EntityManager, key: ApiKey, creatorOrgIds: Iterable<string>): Promise<string[]> {
+  const cutOffs = (await cutOffsOf(em, [key.id])).get(key.id) ?? [];
+  return orgsKeyMayReach(
+    { scopeOrgIds: key.scopeOrgIds ?? null, cutOffOrgIds: cutOffs.map((c) => c.orgId) },
+    creatorOrgIds,
+  );
 }
 
 async function membershipsOf(
@@ -87,7 +148,12 @@ async function membershipsOf(
   return new Map(rows.map((m) => [m.organization.id, { role: m.role, policy: keyPolicyOf(m.organization) }]));
 }
 
-/** Key events are written into the audit log of every organization the key can act on, so their admins see them. */
+/**
+ * Key events are written into the audit log of every organization the key can act on, so their admins see them.
+ * When the actor is the key itself (or an anonymous leak reporter), where the request came from is not those
+ * organizations' business: their copies carry no IP or user agent, and one copy outside any organization keeps
+ * the full record.
+ */
 function auditKey(
   em: EntityManager,
   actor: Actor,
@@ -97,16 +163,17 @@ function auditKey(
   at: Date,
   metadata: Record<string, unknown> = {},
 ): void {
-  const targets = orgIds.length > 0 ? orgIds : [null];
-  for (const organizationId of targets) {
-    recordAudit(em, actor, {
-      action,
-      organizationId,
-      target: { type: 'api_key', id: key.id },
-      metadata: { name: key.name, hint: key.hint, ...metadata },
-      at,
-    });
-  }
+  const event = (organizationId: string | null) => ({
+    action,
+    organizationId,
+    target: { type: 'api_key', id: key.id },
+    metadata: { name: key.name, hint: key.hint, ...metadata },
+    at,
+  });
+  const fromElsewhere = actor.type === 'key' || actor.type === 'anonymous';
+  if (orgIds.length === 0 || fromElsewhere) recordAudit(em, actor, event(null));
+  const orgActor = fromElsewhere ? { ...actor, ip: null, userAgent: null } : actor;
+  for (const organizationId of orgIds) recordAudit(em, orgActor, event(organizationId));
 }
 
 export interface CreateKeyInput {
@@ -172,7 +239,7 @@ export async function createKey(
       });
     }
   }
-  const reachable = orgsInScope({ scopeOrgIds: scope }, memberships.keys());
+  const reachable = orgsKeyMayReach({ scopeOrgIds: scope, cutOffOrgIds: [] }, memberships.keys());
   const policy = strictestPolicy(
     reachable.map((id) => memberships.get(id)?.policy).filter((p): p is KeyPolicy => !!p),
   );
@@ -225,12 +292,19 @@ export async function listMyKeys(em: EntityManager, userId: string, now: Date): 
     { creator: userId },
     { populate: ['creator'], orderBy: { createdAt: 'desc', id: 'desc' } },
   );
+  const cutOffs = await cutOffsOf(
+    em,
+    keys.map((k) => k.id),
+  );
   return keys.map((k) =>
-    apiKeyView(k, { id: k.creator.id, name: k.creator.name, email: k.creator.email }, now),
+    apiKeyView(k, { id: k.creator.id, name: k.creator.name, email: k.creator.email }, now, cutOffs.get(k.id)),
   );
 }
 
-/** Every active key that can act on the organization, with its creator and its effective role there. */
+/**
+ * Every active key that can act on the organization, with its creator and its effective role there, as the
+ * organization sees it (its use here only). Keys the organization cut off are gone from the list.
+ */
 export async function listKeysForOrg(
   em: EntityManager,
   orgId: string,
@@ -250,16 +324,27 @@ export async function listKeysForOrg(
     },
     { populate: ['creator'], orderBy: { createdAt: 'desc', id: 'desc' } },
   );
+  const inScope = keys.filter((k) => keyInScope({ scopeOrgIds: k.scopeOrgIds ?? null }, orgId));
+  const accessRows =
+    inScope.length === 0
+      ? []
+      : await em.find(
+          ApiKeyOrgAccess,
+          { organization: orgId, apiKey: { $in: inScope.map((k) => k.id) } },
+          { populate: ['organization'] },
+        );
+  const access = new Map(accessRows.map((a) => [a.apiKey.id, a]));
   const out: (ApiKeyView & { effectiveRole: KeyRole })[] = [];
-  for (const k of keys) {
-    const grant = { role: k.role, scopeOrgIds: k.scopeOrgIds ?? null };
-    if (!keyInScope(grant, orgId)) continue;
+  for (const k of inScope) {
+    const here = access.get(k.id) ?? null;
+    const grant = {
+      role: k.role,
+      scopeOrgIds: k.scopeOrgIds ?? null,
+      cutOffOrgIds: here?.cutOffAt ? [orgId] : [],
+    };
     const effectiveRole = effectiveKeyRole(grant, orgId, roles.get(k.creator.id) ?? null);
     if (effectiveRole === null) continue;
-    out.push({
-      ...apiKeyView(k, { id: k.creator.id, name: k.creator.name, email: k.creator.email }, now),
-      effectiveRole,
-    });
+    out.push({ ...orgKeyView(k, orgId, here, now), effectiveRole });
   }
   return out;
 }
@@ -282,23 +367,19 @@ async function revoke(
   key.revokedAt = now;
   key.revokedReason = reason;
   key.revokedBy = actor.userId;
-  auditKey(
-    em,
-    actor,
-    'key.revoked',
-    key,
-    orgsInScope({ scopeOrgIds: key.scopeOrgIds ?? null }, memberships.keys()),
-    now,
-    {
-      via: reason,
-    },
-  );
+  auditKey(em, actor, 'key.revoked', key, await reachOf(em, key, memberships.keys()), now, {
+    via: reason,
+  });
   await em.flush();
   // Refused on the very next request on this node, and within milliseconds on every other node.
   await publishInvalidation(deps, em, { cause: 'key.revoked', targets: [{ kind: 'key', keyId: key.id }] });
 }
 
-/** Revokes one of my keys, or — for an admin of `orgId` — any key that can act on that organization. */
+/**
+ * Revokes one of my keys, everywhere. With `orgId`, an admin of that organization may also act on other members'
+ * keys that can act there — but only there: the key is cut off from that organization and keeps working in its
+ * creator's others. Only a key's owner (or a leak report) revokes it everywhere.
+ */
 export async function revokeKey(
   deps: AppDeps,
   em: EntityManager,
@@ -307,40 +388,84 @@ export async function revokeKey(
   input: { id: string; orgId?: string | undefined; adminOfOrg?: boolean },
 ): Promise<ApiKeyView> {
   const now = deps.clock();
-  let key: ApiKey;
-  let reason: ApiKeyRevocationReason = 'settings';
   if (input.orgId !== undefined) {
     if (!input.adminOfOrg) throw keyNotFound();
     const candidate = await em.findOne(ApiKey, { id: input.id }, { populate: ['creator'] });
-    const creatorRole = candidate
-      ? ((
-          await em.findOne(
-            Membership,
-            { user: candidate.creator.id, organization: input.orgId },
-            { fields: ['role'] },
-          )
-        )?.role ?? null)
-      : null;
-    if (
-      !candidate ||
-      effectiveKeyRole(
-        { role: candidate.role, scopeOrgIds: candidate.scopeOrgIds ?? null },
-        input.orgId,
-        creatorRole,
-      ) === null
-    ) {
-      throw keyNotFound();
+    if (!candidate) throw keyNotFound();
+    if (candidate.creator.id !== userId) {
+      return cutOffKey(deps, em, actor, userId, candidate, input.orgId, now);
     }
-    key = candidate;
-    if (key.creator.id !== userId) reason = 'admin';
-  } else {
-    key = await ownKey(em, userId, input.id);
+    // An admin's own key, revoked from the organization's list: it is theirs, so it is revoked everywhere —
+    // provided it can act here at all (else it answers like any key the organization cannot see).
+    const creatorRole = await creatorRoleIn(em, candidate, input.orgId);
+    const grant = { role: candidate.role, scopeOrgIds: candidate.scopeOrgIds ?? null, cutOffOrgIds: [] };
+    if (effectiveKeyRole(grant, input.orgId, creatorRole) === null) throw keyNotFound();
   }
+  const key = await ownKey(em, userId, input.id);
+  const cutOffs = (await cutOffsOf(em, [key.id])).get(key.id);
   if (keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now) === 'revoked') {
-    return apiKeyView(key, key.creator, now);
+    return apiKeyView(key, key.creator, now, cutOffs);
   }
-  await revoke(deps, em, actor, key, reason, now);
-  return apiKeyView(key, key.creator, now);
+  await revoke(deps, em, actor, key, 'settings', now);
+  return apiKeyView(key, key.creator, now, cutOffs);
+}
+
+async function creatorRoleIn(em: EntityManager, key: ApiKey, orgId: string): Promise<Role | null> {
+  const membership = await em.findOne(
+    Membership,
+    { user: key.creator.id, organization: orgId },
+    { fields: ['role'] },
+  );
+  return membership?.role ?? null;
+}
+
+const CUT_OFF_SQL = `
+  insert into api_key_org_access (id, api_key_id, organization_id, cut_off_at, cut_off_by)
+       values (?, ?, ?, ?, ?)
+  on conflict (api_key_id, organization_id)
+    do update set cut_off_at = coalesce(api_key_org_access.cut_off_at, excluded.cut_off_at),
+                  cut_off_by = coalesce(api_key_org_access.cut_off_by, excluded.cut_off_by)`;
+
+/**
+ * An admin of `orgId` removes someone else's key from that organization, and from nowhere else. The key must be
+ * able to act there (else 404, exactly like a key the organization cannot see); cutting off twice changes nothing.
+ * Written as an upsert: the key's use may be recording itself in the same row at the same moment.
+ */
+async function cutOffKey(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  adminId: string,
+  key: ApiKey,
+  orgId: string,
+  now: Date,
+): Promise<ApiKeyView> {
+  const existing = await em.findOne(
+    ApiKeyOrgAccess,
+    { apiKey: key.id, organization: orgId },
+    { populate: ['organization'] },
+  );
+  if (existing?.cutOffAt) return orgKeyView(key, orgId, existing, now);
+  const grant = { role: key.role, scopeOrgIds: key.scopeOrgIds ?? null, cutOffOrgIds: [] };
+  if (effectiveKeyRole(grant, orgId, await creatorRoleIn(em, key, orgId)) === null) throw keyNotFound();
+  await em.transactional(async (tem) => {
+    await tem.execute(CUT_OFF_SQL, [randomUUID(), key.id, orgId, now, adminId], 'run');
+    recordAudit(tem, actor, {
+      action: 'key.cut_off',
+      organizationId: orgId,
+      target: { type: 'api_key', id: key.id },
+      metadata: { name: key.name, hint: key.hint, creatorId: key.creator.id },
+      at: now,
+    });
+  });
+  // Refused on the very next request on this node, and within milliseconds on every other node.
+  await publishInvalidation(deps, em, { cause: 'key.cut_off', targets: [{ kind: 'key', keyId: key.id }] });
+  const access = await em.findOneOrFail(
+    ApiKeyOrgAccess,
+    { apiKey: key.id, organization: orgId },
+    { populate: ['organization'], refresh: true },
+  );
+  return orgKeyView(key, orgId, access, now);
 }
 
 export async function renameKey(
@@ -355,20 +480,12 @@ export async function renameKey(
   const before = key.name;
   key.name = input.name;
   const memberships = await membershipsOf(em, userId);
-  auditKey(
-    em,
-    actor,
-    'key.updated',
-    key,
-    orgsInScope({ scopeOrgIds: key.scopeOrgIds ?? null }, memberships.keys()),
-    now,
-    {
-      from: before,
-    },
-  );
+  auditKey(em, actor, 'key.updated', key, await reachOf(em, key, memberships.keys()), now, {
+    from: before,
+  });
   await em.flush();
   await publishInvalidation(deps, em, { cause: 'key.updated', targets: [{ kind: 'key', keyId: key.id }] });
-  return apiKeyView(key, key.creator, now);
+  return apiKeyView(key, key.creator, now, (await cutOffsOf(em, [key.id])).get(key.id));
 }
 
 /**
@@ -390,7 +507,11 @@ export async function rotateKey(
   if (old.revokedAt)
     throw new DomainError('CONFLICT', 'This key has already been rotated; rotate its replacement instead.');
   const memberships = await membershipsOf(em, userId);
-  const reachable = orgsInScope({ scopeOrgIds: old.scopeOrgIds ?? null }, memberships.keys());
+  const cutOffRows = await em.find(ApiKeyOrgAccess, { apiKey: old.id, cutOffAt: { $ne: null } });
+  const reachable = orgsKeyMayReach(
+    { scopeOrgIds: old.scopeOrgIds ?? null, cutOffOrgIds: cutOffRows.map((r) => r.organization.id) },
+    memberships.keys(),
+  );
   const policy = strictestPolicy(
     reachable.map((id) => memberships.get(id)?.policy).filter((p): p is KeyPolicy => !!p),
   );
@@ -414,6 +535,18 @@ export async function rotateKey(
     rotatedFrom: old.id,
     createdAt: now,
   });
+  // A replacement inherits every cut-off: rotating must never undo an organization's decision.
+  for (const row of cutOffRows) {
+    em.create(ApiKeyOrgAccess, {
+      id: randomUUID(),
+      apiKey: replacement,
+      organization: row.organization,
+      lastUsedAt: null,
+      lastUsedIp: null,
+      cutOffAt: row.cutOffAt ?? now,
+      cutOffBy: row.cutOffBy ?? null,
+    });
+  }
   old.revokedAt = rotatedKeyEnd(old.expiresAt ?? null, now, input.gracePeriod);
   old.revokedReason = 'rotation';
   old.revokedBy = userId;
@@ -425,10 +558,11 @@ export async function rotateKey(
   });
   await em.flush();
   await publishInvalidation(deps, em, { cause: 'key.rotated', targets: [{ kind: 'key', keyId: old.id }] });
+  const cutOffs = await cutOffsOf(em, [old.id, replacement.id]);
   return {
     key,
-    apiKey: apiKeyView(replacement, old.creator, now),
-    previous: apiKeyView(old, old.creator, now),
+    apiKey: apiKeyView(replacement, old.creator, now, cutOffs.get(replacement.id)),
+    previous: apiKeyView(old, old.creator, now, cutOffs.get(old.id)),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuditEvent, User } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
 
 /** Who did something, and from where. Built once per request from the authenticated caller. */
 export interface Actor {
@@ -44,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'key.updated',
   'key.rotated',
   'key.revoked',
+  'key.cut_off',
   'project.created',
   'project.updated',
   'project.deleted',
@@ -103,11 +105,17 @@ function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
 }
 
+const CURSOR_ID = z.uuid();
+const CURSOR_TIME = z.iso.datetime();
+
+/** A cursor is ours only if it decodes to exactly `<ISO time>|<uuid>`: anything else never reaches SQL. */
 function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) return null;
-  return { createdAt, id };
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
+  const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (parts.length !== 2) return null;
+  const [at, id] = parts;
+  if (!CURSOR_TIME.safeParse(at).success || !CURSOR_ID.safeParse(id).success || !at || !id) return null;
+  return { createdAt: new Date(at), id };
 }
 
 /** Newest first, keyset-paginated (stable under concurrent inserts, unlike offsets). */

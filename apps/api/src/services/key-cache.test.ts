@@ -10,6 +10,7 @@ function entry(id: string, creatorId: string, loadedAt: number): CachedKey {
     hint: 'cdk_abcd…wxyz',
     role: 'member',
     scopeOrgIds: null,
+    cutOffOrgIds: [],
     expiresAt: null,
     revokedAt: null,
     createdAt: new Date(0),
@@ -18,6 +19,7 @@ function entry(id: string, creatorId: string, loadedAt: number): CachedKey {
     orgNames: new Map(),
     loadedAt,
     usageWrittenAt: 0,
+    orgUsageWrittenAt: new Map(),
   };
 }
 

@@ -9,6 +9,8 @@ export interface CachedKey {
   hint: string;
   role: KeyRole;
   scopeOrgIds: readonly string[] | null;
+  /** Organizations whose admins cut this key off: it may not act there (see `keyAllowedInOrg`). */
+  cutOffOrgIds: readonly string[];
   expiresAt: Date | null;
   revokedAt: Date | null;
   createdAt: Date;
@@ -21,6 +23,8 @@ export interface CachedKey {
   loadedAt: number;
   /** When last-use time and IP were last written (ms); writes are coalesced to once a minute per key. */
   usageWrittenAt: number;
+  /** Per organization, when the key's use there was last written (ms); coalesced like `usageWrittenAt`. */
+  orgUsageWrittenAt: Map<string, number>;
 }
 
 /**

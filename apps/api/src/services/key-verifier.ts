@@ -5,6 +5,8 @@ import {
   isKeyRole,
   isRole,
   KEY_USAGE_WRITE_INTERVAL_MS,
+  type KeyAccess,
+  keyAccess,
   keyStatus,
   parseKey,
   type Role,
@@ -29,16 +31,20 @@ interface KeyRow {
   creator_name: string;
   creator_email: string;
   roles: { orgId: string; role: string; name: string }[];
+  cut_off: string[];
 }
 
-// One statement per cache miss: the key, its creator and the creator's memberships.
+// One statement per cache miss: the key, its creator, the creator's memberships and the key's cut-offs.
 const LOAD_KEY_SQL = `
   select k.id, k.hash, k.name, k.hint, k.role, array_to_json(k.scope_org_ids) as scope,
          k.expires_at, k.revoked_at, k.created_at, k.last_used_at,
          u.id as creator_id, u.name as creator_name, u.email as creator_email,
          coalesce((select json_agg(json_build_object('orgId', m.organization_id, 'role', m.role, 'name', o.name))
                      from memberships m join organizations o on o.id = m.organization_id
-                    where m.user_id = u.id), '[]'::json) as roles
+                    where m.user_id = u.id), '[]'::json) as roles,
+         coalesce((select json_agg(c.organization_id)
+                     from api_key_org_access c
+                    where c.api_key_id = k.id and c.cut_off_at is not null), '[]'::json) as cut_off
     from api_keys k
     join users u on u.id = k.creator_id
    where k.hash = ?`;
@@ -96,6 +102,7 @@ export class KeyVerifier {
       hint: row.hint,
       role: row.role,
       scopeOrgIds: row.scope,
+      cutOffOrgIds: row.cut_off,
       expiresAt: sqlDate(row.expires_at),
       revokedAt: sqlDate(row.revoked_at),
       createdAt: sqlDate(row.created_at),
@@ -104,9 +111,43 @@ export class KeyVerifier {
       orgNames,
       loadedAt: now.getTime(),
       usageWrittenAt: sqlDate(row.last_used_at)?.getTime() ?? 0,
+      orgUsageWrittenAt: new Map(),
     };
     this.cache.set(entry, generation);
     return entry;
+  }
+
+  /**
+   * What a verified key may do in organization `orgId`: packages/core's rule (scope, cut-offs by that org's admins,
+   * then min(key role, creator's current role)) over the cached entry, which every revocation, cut-off and
+   * membership change on this node invalidates. When the key may act there, its use there is recorded: that, not
+   * the key's use everywhere, is what the organization's admins see.
+   */
+  accessIn(key: CachedKey, orgId: string, ip: string | null): KeyAccess {
+    const access = keyAccess(key, orgId, key.creatorRoles.get(orgId) ?? null);
+    if (access.ok) this.recordOrgUse(key, orgId, this.clock(), ip);
+    return access;
+  }
+
+  private recordOrgUse(entry: CachedKey, orgId: string, now: Date, ip: string | null): void {
+    const written = entry.orgUsageWrittenAt.get(orgId) ?? 0;
+    if (now.getTime() - written < KEY_USAGE_WRITE_INTERVAL_MS) return;
+    entry.orgUsageWrittenAt.set(orgId, now.getTime());
+    this.orm.em
+      .getConnection()
+      .execute(
+        `insert into api_key_org_access (id, api_key_id, organization_id, last_used_at, last_used_ip)
+              values (gen_random_uuid(), ?, ?, ?, ?)
+         on conflict (api_key_id, organization_id)
+           do update set last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip`,
+        [entry.id, orgId, now, ip],
+      )
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { err: error, keyId: entry.id, orgId },
+          'could not record key use in an organization',
+        ),
+      );
   }
 
   /** Last use (time and IP) is written at most once a minute per key: never a write per request. */

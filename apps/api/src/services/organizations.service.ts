@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, type KeyPolicy, type Role } from '@crowdee/core';
+import { DomainError, type KeyGrant, type KeyPolicy, keyAccess, type Role } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../context.ts';
@@ -62,13 +62,25 @@ export async function createOrganization(
   return view(org, 'owner');
 }
 
-export async function listMyOrganizations(em: EntityManager, userId: string): Promise<OrganizationView[]> {
+/**
+ * The organizations the caller belongs to, with the caller's role in each. A key sees only those it may act on
+ * (its scope, minus those that cut it off), each with its effective role there — never its creator's role.
+ */
+export async function listMyOrganizations(
+  em: EntityManager,
+  userId: string,
+  key: KeyGrant | null,
+): Promise<OrganizationView[]> {
   const memberships = await em.find(
     Membership,
     { user: userId },
     { populate: ['organization'], orderBy: { organization: { name: 'asc' } } },
   );
-  return memberships.map((m) => view(m.organization, m.role));
+  if (key === null) return memberships.map((m) => view(m.organization, m.role));
+  return memberships.flatMap((m) => {
+    const access = keyAccess(key, m.organization.id, m.role);
+    return access.ok ? [view(m.organization, access.role)] : [];
+  });
 }
 
 export async function getOrganization(

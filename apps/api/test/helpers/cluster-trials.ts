@@ -156,16 +156,21 @@ async function warm(setup: TrialSetup, probe: (node: string) => Promise<number>,
   }
 }
 
-/** A key revoked through node A (by an org admin, in the settings app) is refused by every other node. */
+/**
+ * A member's key revoked through node A by an org admin (in the settings app) is refused in that organization by
+ * every other node. An admin's revoke of someone else's key is a cut-off from their organization (403
+ * KEY_CUT_OFF), carried to the other nodes by the same invalidation as an owner's revocation.
+ */
 export async function revocationTrials(setup: TrialSetup): Promise<TrialResult> {
   const result = newResult(setup.trials);
   for (let i = 0; i < setup.trials; i++) {
     const member = await seedMemberWithKey(setup.orm, setup.orgId, 'member');
-    const probe = (node: string) => status(`${node}/api/v1/me`, { headers: bearer(member.key) });
+    const probe = (node: string) =>
+      status(`${node}/api/v1/orgs/${setup.orgId}/projects`, { headers: bearer(member.key) });
     await warm(setup, probe, 200);
     await setup.owner.trpc.keys.revoke.mutate({ id: member.keyId, orgId: setup.orgId });
     const since = performance.now();
-    await converge(setup, since, probe, (s) => s === 401, result);
+    await converge(setup, since, probe, (s) => s === 403, result);
   }
   return result;
 }

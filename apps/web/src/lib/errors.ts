@@ -148,6 +148,7 @@ export function describeError(error: unknown): ErrorInfo {
     case 'SESSION_REQUIRED':
     case 'CSRF_REJECTED':
     case 'ORG_OUT_OF_SCOPE':
+    case 'KEY_CUT_OFF':
       return { ...info, kind: 'forbidden', title: 'Not allowed' };
     case 'UNAUTHENTICATED':
       return {
@@ -163,6 +164,7 @@ export function describeError(error: unknown): ErrorInfo {
     case 'VALIDATION_FAILED':
     case 'BAD_REQUEST':
     case 'KEY_POLICY_VIOLATION':
+    case 'BATCH_TOO_LARGE':
       return {
         ...info,
         kind: 'validation',

@@ -10,6 +10,7 @@ const PERMISSION_LABELS: Record<Permission, string> = {
   'members:read': 'list members',
   'members:manage': 'manage members',
   'members:invite': 'invite members',
+  'members:leave': 'leave the organization',
   'keys:manage-org': 'manage everyone’s keys',
   'audit:read': 'read the audit log',
   'projects:read': 'read projects',

@@ -1,4 +1,5 @@
 import type { AppRouter } from '@crowdee/api';
+import { MAX_BATCH_CALLS } from '@crowdee/core/input-boundary';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
@@ -25,6 +26,8 @@ export function createApiClient(): TRPCClient<AppRouter> {
     links: [
       httpBatchLink({
         url: '/trpc',
+        // The API refuses larger batches (413 BATCH_TOO_LARGE): split them here instead.
+        maxItems: MAX_BATCH_CALLS,
         fetch: (url, init) => fetch(url, { ...init, credentials: 'same-origin' }),
       }),
     ],

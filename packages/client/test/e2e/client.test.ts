@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { MAX_BATCH_CALLS } from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrowdeeApiError, CrowdeeConfigError, createClient } from '../../src/index.ts';
 import { type Api, seed, startApi } from './helpers.ts';
@@ -50,6 +51,19 @@ describe('createClient', () => {
       await expect(client.trpc.keys.list.query()).rejects.toMatchObject({
         data: { code: 'SESSION_REQUIRED' },
       });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('splits more concurrent calls than the API accepts in one batch into several batches', async () => {
+    const client = createClient({ apiKey: fixture.key, baseUrl: api.server.url });
+    try {
+      const calls = Array.from({ length: MAX_BATCH_CALLS * 2 + 1 }, () =>
+        client.trpc.projects.list.query({ orgId: fixture.orgId }),
+      );
+      const pages = await Promise.all(calls);
+      expect(pages).toHaveLength(MAX_BATCH_CALLS * 2 + 1);
     } finally {
       await client.close();
     }

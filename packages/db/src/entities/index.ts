@@ -1,5 +1,6 @@
 import { AccountToken } from './account-token.entity.ts';
 import { ApiKey } from './api-key.entity.ts';
+import { ApiKeyOrgAccess } from './api-key-org-access.entity.ts';
 import { AuditEvent } from './audit-event.entity.ts';
 import { Invitation } from './invitation.entity.ts';
 import { Membership } from './membership.entity.ts';
@@ -12,6 +13,7 @@ import { User } from './user.entity.ts';
 
 export * from './account-token.entity.ts';
 export * from './api-key.entity.ts';
+export * from './api-key-org-access.entity.ts';
 export * from './audit-event.entity.ts';
 export * from './invitation.entity.ts';
 export * from './membership.entity.ts';
@@ -30,6 +32,7 @@ export const entities = [
   Session,
   SessionToken,
   ApiKey,
+  ApiKeyOrgAccess,
   AuditEvent,
   RateLimitOverride,
   Project,

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128072459_initial } from './Migration20261128072459_initial.ts';
 import { Migration20261202023137_sessionTokens } from './Migration20261202023137_sessionTokens.ts';
 import { Migration20261202030434_consent } from './Migration20261202030434_consent.ts';
+import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_keyOrgAccess.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128072459_initial', class: Migration20261128072459_initial },
   { name: 'Migration20261202023137_sessionTokens', class: Migration20261202023137_sessionTokens },
   { name: 'Migration20261202030434_consent', class: Migration20261202030434_consent },
+  { name: 'Migration20261202034757_keyOrgAccess', class: Migration20261202034757_keyOrgAccess },
 ];

@@ -75,7 +75,19 @@ function KeyRow({
       <td>
         <Badge tone="blue">{roleLabel(apiKey.role)}</Badge>
       </td>
-      <td className="cell-scope">{scope}</td>
+      <td className="cell-scope">
+        <span className="cell-stack">
+          <span>{scope}</span>
+          {apiKey.cutOffs.map((cut) => (
+            <span key={cut.orgId} className="cell-sub">
+              Cut off by {cut.orgName}{' '}
+              <time dateTime={cut.at} title={formatDateTime(cut.at)}>
+                {formatDate(cut.at)}
+              </time>
+            </span>
+          ))}
+        </span>
+      </td>
       <td>
         <time dateTime={apiKey.createdAt} title={formatDateTime(apiKey.createdAt)}>
           {formatDate(apiKey.createdAt)}

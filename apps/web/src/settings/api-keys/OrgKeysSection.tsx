@@ -8,7 +8,11 @@ import { roleLabel } from '../../lib/format.ts';
 import { type OrgApiKey, useTRPC } from '../../lib/trpc.ts';
 import { Expires, LastUsed } from './key-display.tsx';
 
-/** For admins: every active key that can act on the organization, whoever made it, with a revoke action. */
+/**
+ * For admins: every active key that can act on the organization, whoever made it. An admin's own key can be
+ * revoked (everywhere, it is theirs); anyone else's can only be cut off from this organization — it keeps working
+ * in its creator's other organizations, and its creator sees which organization cut it off.
+ */
 export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const { user } = useSession();
@@ -41,7 +45,7 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
           </h2>
           <p className="card-description">
             Every active key that can act on {org.name}, including other members’ keys, with the role it acts
-            with here. Only admins and owners see this list.
+            with here and its last use here. Only admins and owners see this list.
           </p>
         </div>
       </div>
@@ -84,7 +88,7 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
           </table>
         </div>
       )}
-      {revoking ? (
+      {revoking && revoking.creator.id === user.id ? (
         <ConfirmDialog
           title="Revoke API key"
           confirmLabel="Revoke key"
@@ -94,9 +98,24 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
           error={revoke.error}
         >
           <p>
+            Your key <strong>{revoking.name}</strong> <code className="key-hint">{revoking.hint}</code> will
+            stop working at once, in every organization.
+          </p>
+        </ConfirmDialog>
+      ) : revoking ? (
+        <ConfirmDialog
+          title="Cut off API key"
+          confirmLabel={`Cut off from ${org.name}`}
+          onConfirm={() => revoke.mutate({ id: revoking.id, orgId: org.id })}
+          onClose={close}
+          pending={revoke.isPending}
+          error={revoke.error}
+        >
+          <p>
             <strong>{revoking.name}</strong> <code className="key-hint">{revoking.hint}</code>, created by{' '}
-            {revoking.creator.name}, will stop working at once, in every organization. Its creator will see
-            the revocation in the audit log.
+            {revoking.creator.name}, will stop working in {org.name} at once. It keeps working in{' '}
+            {revoking.creator.name}’s other organizations: only its creator can revoke it everywhere. They
+            will see in their API keys that {org.name} cut it off.
           </p>
         </ConfirmDialog>
       ) : null}
@@ -152,7 +171,7 @@ function OrgKeyRow({
           aria-describedby={nameId}
           onClick={() => onRevoke(apiKey)}
         >
-          Revoke
+          {mine ? 'Revoke' : 'Cut off'}
         </button>
       </td>
     </tr>
