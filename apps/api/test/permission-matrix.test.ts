@@ -44,7 +44,12 @@ const MINIMUM_ROLE: Record<Permission, Role> = {
  * What a bearer credential (a key or a session token) may never do, whatever its role: only a signed-in browser
  * session may manage keys, delete an organization, invite, or take its own user out of an organization.
  */
-const SESSION_ONLY = new Set<Permission>(['org:delete', 'keys:manage-org', 'members:invite', 'members:leave']);
+const SESSION_ONLY = new Set<Permission>([
+  'org:delete',
+  'keys:manage-org',
+  'members:invite',
+  'members:leave',
+]);
 
 /* ------------------------------------------------------------------------------------------------------ callers */
 

@@ -260,6 +260,14 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
       await goToSettings(page, label);
       await settle(page);
       await expectNoAxeViolations(page, label);
+      if (label === 'Members') {
+        // With a pending invitation listed (and its Cancel action).
+        const form = page.getByRole('region', { name: 'Invite member' });
+        await form.getByLabel('Email', { exact: true }).fill(`invitee.${Date.now()}@example.com`);
+        await form.getByRole('button', { name: 'Invite member' }).click();
+        await page.getByRole('button', { name: 'Cancel', exact: true }).first().waitFor();
+        await expectNoAxeViolations(page, 'Members (pending invitation)');
+      }
     }
     await goToSettings(page, 'API keys');
   });

@@ -83,7 +83,8 @@ const ERROR_RESPONSES: Record<string, { description: string; example: ErrorCode 
   '409': { description: 'Conflicts with existing data', example: 'CONFLICT' },
   '413': { description: 'Request body too large', example: 'PAYLOAD_TOO_LARGE' },
   '415': {
-    description: 'Request body is not application/json, or has a Content-Encoding (bodies are sent uncompressed)',
+    description:
+      'Request body is not application/json, or has a Content-Encoding (bodies are sent uncompressed)',
     example: 'UNSUPPORTED_MEDIA_TYPE',
   },
   '429': { description: 'Rate limited (RATE_LIMITED): wait `Retry-After` seconds', example: 'RATE_LIMITED' },
