@@ -3,16 +3,15 @@ import {
   DomainError,
   hashKey,
   isKeyRole,
-  isRole,
   KEY_USAGE_WRITE_INTERVAL_MS,
   type KeyAccess,
   keyAccess,
   keyStatus,
   parseKey,
-  type Role,
 } from '@crowdee/core';
 import type { Orm } from '@crowdee/db';
 import type { Logger } from '../logger.ts';
+import { type MembershipRow, membershipMaps, USER_MEMBERSHIPS_SQL } from './credential-memberships.ts';
 import type { CachedKey, KeyCache } from './key-cache.ts';
 import { sqlDate } from './sql.ts';
 
@@ -30,7 +29,7 @@ interface KeyRow {
   creator_id: string;
   creator_name: string;
   creator_email: string;
-  roles: { orgId: string; role: string; name: string }[];
+  roles: MembershipRow[];
   cut_off: string[];
 }
 
@@ -39,9 +38,7 @@ const LOAD_KEY_SQL = `
   select k.id, k.hash, k.name, k.hint, k.role, array_to_json(k.scope_org_ids) as scope,
          k.expires_at, k.revoked_at, k.created_at, k.last_used_at,
          u.id as creator_id, u.name as creator_name, u.email as creator_email,
-         coalesce((select json_agg(json_build_object('orgId', m.organization_id, 'role', m.role, 'name', o.name))
-                     from memberships m join organizations o on o.id = m.organization_id
-                    where m.user_id = u.id), '[]'::json) as roles,
+         ${USER_MEMBERSHIPS_SQL} as roles,
          coalesce((select json_agg(c.organization_id)
                      from api_key_org_access c
                     where c.api_key_id = k.id and c.cut_off_at is not null), '[]'::json) as cut_off
@@ -87,13 +84,7 @@ export class KeyVerifier {
     const row = rows[0];
     // The lookup was by hash; comparing again in constant time costs nothing and keeps the rule simple to audit.
     if (!row || !constantTimeEqual(row.hash, hash) || !isKeyRole(row.role)) return undefined;
-    const creatorRoles = new Map<string, Role>();
-    const orgNames = new Map<string, string>();
-    for (const m of row.roles) {
-      if (!isRole(m.role)) continue;
-      creatorRoles.set(m.orgId, m.role);
-      orgNames.set(m.orgId, m.name);
-    }
+    const { creatorRoles, orgNames } = membershipMaps(row.roles);
     const entry: CachedKey = {
       kind: 'key',
       id: row.id,

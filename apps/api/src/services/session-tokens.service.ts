@@ -4,10 +4,8 @@ import {
   DomainError,
   generateSessionBoundToken,
   hashKey,
-  isRole,
   KEY_USAGE_WRITE_INTERVAL_MS,
   parseSessionBoundToken,
-  type Role,
   type SessionTimeouts,
   sessionTokenExpiry,
   sessionTokenState,
@@ -18,6 +16,7 @@ import type { AppDeps } from '../context.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import type { Logger } from '../logger.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
+import { type MembershipRow, membershipMaps, USER_MEMBERSHIPS_SQL } from './credential-memberships.ts';
 import type { CachedSessionToken, KeyCache } from './key-cache.ts';
 import { sqlDate } from './sql.ts';
 
@@ -34,7 +33,7 @@ interface TokenRow {
   user_id: string;
   user_name: string;
   user_email: string;
-  roles: { orgId: string; role: string; name: string }[];
+  roles: MembershipRow[];
 }
 
 // One statement per cache miss: the token, the session it is bound to, its user and the user's memberships.
@@ -42,9 +41,7 @@ const LOAD_TOKEN_SQL = `
   select t.id, t.hash, t.hint, t.audience, t.session_id, t.expires_at, t.last_used_at,
          s.expires_at as session_expires_at, s.last_seen_at as session_last_seen_at,
          u.id as user_id, u.name as user_name, u.email as user_email,
-         coalesce((select json_agg(json_build_object('orgId', m.organization_id, 'role', m.role, 'name', o.name))
-                     from memberships m join organizations o on o.id = m.organization_id
-                    where m.user_id = u.id), '[]'::json) as roles
+         ${USER_MEMBERSHIPS_SQL} as roles
     from session_tokens t
     join sessions s on s.id = t.session_id
     join users u on u.id = t.user_id
@@ -88,13 +85,7 @@ export class SessionTokenVerifier {
     const rows = await this.orm.em.getConnection().execute<TokenRow[]>(LOAD_TOKEN_SQL, [hash]);
     const row = rows[0];
     if (!row || !constantTimeEqual(row.hash, hash)) return undefined;
-    const creatorRoles = new Map<string, Role>();
-    const orgNames = new Map<string, string>();
-    for (const m of row.roles) {
-      if (!isRole(m.role)) continue;
-      creatorRoles.set(m.orgId, m.role);
-      orgNames.set(m.orgId, m.name);
-    }
+    const { creatorRoles, orgNames } = membershipMaps(row.roles);
     const entry: CachedSessionToken = {
       kind: 'session-token',
       id: row.id,
