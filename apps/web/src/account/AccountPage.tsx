@@ -3,7 +3,7 @@ import { type FormEvent, useId, useState } from 'react';
 import { useSession } from '../app/session.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { TextField } from '../components/Field.tsx';
-import { describeError, fieldError } from '../lib/errors.ts';
+import { fieldError, formLevelError } from '../lib/errors.ts';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
 
 export function AccountPage() {
@@ -36,7 +36,7 @@ function ChangePasswordCard() {
     event.preventDefault();
     change.mutate({ currentPassword: current, newPassword: next });
   };
-  const formError = change.error && !describeError(change.error).fieldErrors.length ? change.error : null;
+  const formError = formLevelError(change.error);
   return (
     <section className="card" aria-labelledby={headingId}>
       <div className="card-header">
@@ -106,7 +106,7 @@ function ChangeEmailCard() {
     change.mutate({ email, currentPassword: password });
   };
   const pending = me.data?.pendingEmail ?? null;
-  const formError = change.error && !describeError(change.error).fieldErrors.length ? change.error : null;
+  const formError = formLevelError(change.error);
   return (
     <section className="card" aria-labelledby={headingId}>
       <div className="card-header">

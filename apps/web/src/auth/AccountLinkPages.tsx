@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { TextField } from '../components/Field.tsx';
-import { describeError, fieldError } from '../lib/errors.ts';
+import { fieldError, formLevelError } from '../lib/errors.ts';
 import { Link } from '../lib/router.tsx';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
 import { takeTokenFromLocation } from './token-link.ts';
@@ -80,7 +80,7 @@ function ResetPasswordPage() {
     event.preventDefault();
     if (token) reset.mutate({ token, newPassword: password });
   };
-  const formError = reset.error && !describeError(reset.error).fieldErrors.length ? reset.error : null;
+  const formError = formLevelError(reset.error);
   if (reset.isSuccess)
     return (
       <Card title="Password changed">
@@ -126,7 +126,7 @@ function ForgotPasswordPage() {
     event.preventDefault();
     request.mutate({ email });
   };
-  const formError = request.error && !describeError(request.error).fieldErrors.length ? request.error : null;
+  const formError = formLevelError(request.error);
   return (
     <Card title="Reset your password">
       {request.isSuccess ? (

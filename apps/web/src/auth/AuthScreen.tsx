@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { TextField } from '../components/Field.tsx';
-import { describeError, fieldError } from '../lib/errors.ts';
+import { fieldError, formLevelError } from '../lib/errors.ts';
 import { Link, usePath } from '../lib/router.tsx';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
 
@@ -47,7 +47,7 @@ function SignInForm() {
     event.preventDefault();
     signIn.mutate({ email, password });
   };
-  const formError = signIn.error && !describeError(signIn.error).fieldErrors.length ? signIn.error : null;
+  const formError = formLevelError(signIn.error);
 
   return (
     <form className="auth-form" onSubmit={submit} noValidate>
@@ -97,8 +97,7 @@ function SignUpForm() {
     event.preventDefault();
     signUp.mutate({ name: name.trim(), email, password });
   };
-  const info = signUp.error ? describeError(signUp.error) : null;
-  const formError = info && info.fieldErrors.length === 0 ? signUp.error : null;
+  const formError = formLevelError(signUp.error);
 
   return (
     <form className="auth-form" onSubmit={submit} noValidate>

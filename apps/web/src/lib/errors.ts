@@ -194,3 +194,9 @@ export function fieldError(error: unknown, path: string): string | null {
   if (error === null || error === undefined) return null;
   return describeError(error).fieldErrors.find((f) => f.path === path)?.message ?? null;
 }
+
+/** The error to show above a form: one the API did not attach to a field (those show under their fields). */
+export function formLevelError<E>(error: E | null): E | null {
+  if (error === null || error === undefined) return null;
+  return describeError(error).fieldErrors.length === 0 ? error : null;
+}
