@@ -1,2 +1,7 @@
-/** What other workspace packages may import from the API: its router type, for typed clients. */
+/**
+ * What other workspace packages may import from the API: its router type, for typed clients, and the types that
+ * router type names (context, procedure meta), so importers that emit declarations (`tsc -b`) can spell them.
+ */
+export type { AppDeps, Context } from './context.ts';
 export type { AppRouter } from './routers/index.ts';
+export type { Meta } from './trpc.ts';

@@ -73,5 +73,6 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
   };
 }
 
+export type { AppDeps } from './context.ts';
 export { type ReceivedMail, TestMailbox, tokenOf } from './mail/test-mailbox.ts';
 export { testConfig };
