@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type Express } from 'express';
-import type { AppDeps } from './context.ts';
+import type { AppDeps } from './app-deps.ts';
 import { isServerFault, toDomainError } from './errors.ts';
 import { authenticate } from './http/authenticate.middleware.ts';
 import { csrfProtection } from './http/csrf.middleware.ts';

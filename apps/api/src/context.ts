@@ -1,37 +1,9 @@
 import type { DomainError } from '@crowdee/core';
-import type { Orm } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Config } from './config.ts';
-import type { InvalidationBus } from './invalidation/invalidation-bus.ts';
-import type { Logger } from './logger.ts';
-import type { Mailer } from './mail/mailer.ts';
-import type { RateLimiting } from './rate-limit/index.ts';
+import type { AppDeps } from './app-deps.ts';
 import type { Actor } from './services/audit.service.ts';
-import type { CachedKey, CachedSessionToken, KeyCache } from './services/key-cache.ts';
-import type { KeyVerifier } from './services/key-verifier.ts';
-import type { PasswordHasher } from './services/passwords.ts';
-import type { SessionTokenVerifier } from './services/session-tokens.service.ts';
+import type { CachedKey, CachedSessionToken } from './services/key-cache.ts';
 import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
-
-/** Long-lived collaborators, built once per process (or per test). */
-export interface AppDeps {
-  config: Config;
-  logger: Logger;
-  orm: Orm;
-  /** Injected so tests can move time (session idle/absolute expiry, key expiry, grace periods). */
-  clock: () => Date;
-  keyCache: KeyCache;
-  /** Applies verification-affecting changes here and on every other API node (`publishInvalidation`). */
-  invalidation: InvalidationBus;
-  keyVerifier: KeyVerifier;
-  sessionTokenVerifier: SessionTokenVerifier;
-  passwords: PasswordHasher;
-  /** Null when rate limiting is switched off (RATE_LIMITS=off). */
-  limits: RateLimiting | null;
-  mailer: Mailer;
-  /** The settings app's base URL, for links in mails. Never taken from a request's Host header. */
-  appUrl: () => string;
-}
 
 /** Who is calling. `rejected` = credentials were presented and are bad: every procedure refuses, even public ones. */
 export type Auth =

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Orm } from '@crowdee/db';
+import type { AppDeps } from './app-deps.ts';
 import type { Config } from './config.ts';
-import type { AppDeps } from './context.ts';
 import type { InvalidationChannel } from './invalidation/channel.ts';
 import { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
@@ -10,7 +10,7 @@ import type { RateLimiting } from './rate-limit/index.ts';
 import { KeyCache } from './services/key-cache.ts';
 import { KeyVerifier } from './services/key-verifier.ts';
 import { PasswordHasher, type PasswordHasherOptions } from './services/passwords.ts';
-import { SessionTokenVerifier } from './services/session-tokens.service.ts';
+import { SessionTokenVerifier } from './services/session-token-verifier.ts';
 
 /** The key cache's TTL: the backstop if an invalidation message is ever lost. */
 export const KEY_CACHE_TTL_MS = 30_000;

@@ -5,8 +5,8 @@
 import { openDatabase } from '@crowdee/db';
 import type { Redis } from 'ioredis';
 import { createApp } from './app.ts';
+import type { AppDeps } from './app-deps.ts';
 import { type Config, testConfig } from './config.ts';
-import type { AppDeps } from './context.ts';
 import { createDeps } from './deps.ts';
 import { listen } from './http/listen.ts';
 import { createLogger } from './logger.ts';
@@ -73,6 +73,6 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
   };
 }
 
-export type { AppDeps } from './context.ts';
+export type { AppDeps } from './app-deps.ts';
 export { type ReceivedMail, TestMailbox, tokenOf } from './mail/test-mailbox.ts';
 export { testConfig };

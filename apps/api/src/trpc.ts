@@ -7,34 +7,19 @@ import {
   type KeyAccess,
   keyAccess,
   type Permission,
-  type ProcedureRateTier,
   type Role,
 } from '@crowdee/core';
 import { Membership } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { initTRPC } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
-import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
 import type { Context } from './context.ts';
 import { toDomainError, toTrpcError } from './errors.ts';
 import { lazyFork } from './http/lazy-entity-manager.ts';
+import type { Meta } from './procedure-meta.ts';
 import type { CachedKey, CachedSessionToken } from './services/key-cache.ts';
 import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
-
-/**
- * Every procedure declares what it needs. The procedure kinds below set `access`; a procedure built any other way
- * has none, and the router test fails (deny by default).
- */
-export type Access = 'public' | 'session' | 'key' | 'session-token' | 'authenticated' | `org:${Permission}`;
-export interface Meta extends OpenApiMeta {
-  access?: Access;
-  /**
-   * A budget of the procedure's own (sign-in, sign-up, leak report), paid on every call together with the anonymous
-   * per-IP budget, whatever credentials come with it. Without it a call costs the caller's budget.
-   */
-  rateLimit?: ProcedureRateTier;
-}
 
 const t = initTRPC
   .context<Context>()

@@ -11,9 +11,9 @@
 import { randomUUID } from 'node:crypto';
 import { generateKey, PERMISSION_NAMES, type Permission } from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Meta } from '../src/procedure-meta.ts';
 import { buildOpenApiDocument } from '../src/rest/openapi.ts';
 import { appRouter } from '../src/routers/index.ts';
-import type { Meta } from '../src/trpc.ts';
 import { invite, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
 import { PASSWORD, uniqueEmail } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';

@@ -1,7 +1,7 @@
 import { PERMISSION_NAMES } from '@crowdee/core';
 import { describe, expect, it } from 'vitest';
+import type { Meta } from '../src/procedure-meta.ts';
 import { appRouter } from '../src/routers/index.ts';
-import type { Meta } from '../src/trpc.ts';
 
 interface ProcedureDef {
   _def: { meta?: Meta; type: string };

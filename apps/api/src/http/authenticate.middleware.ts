@@ -1,6 +1,7 @@
 import { bearerKind, DomainError } from '@crowdee/core';
 import type { RequestHandler } from 'express';
-import type { AppDeps, Auth } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
+import type { Auth } from '../context.ts';
 import { isServerFault, toDomainError } from '../errors.ts';
 import { resolveSession } from '../services/sessions.service.ts';
 import { lazyFork } from './lazy-entity-manager.ts';

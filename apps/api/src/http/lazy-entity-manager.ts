@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 
 /**
  * A request-scoped EntityManager that is forked only when first used. Requests answered from the key cache

@@ -1,6 +1,7 @@
 import { DomainError } from '@crowdee/core';
 import type { Request, Response } from 'express';
-import type { AppDeps, Context } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
+import type { Context } from '../context.ts';
 import { cookieWriter, getRequestState } from './request-state.ts';
 
 /** The tRPC context of an HTTP request, from what the authentication middleware resolved. */

@@ -7,7 +7,7 @@ import {
   normalizePath,
   type OpenApiProcedureRecord,
 } from 'trpc-to-openapi';
-import type { Meta } from '../trpc.ts';
+import type { Meta } from '../procedure-meta.ts';
 
 /**
  * The calls one request will run, found the way the adapter that serves it will find them — so the budget follows

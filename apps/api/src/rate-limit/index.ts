@@ -3,13 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { OverrideCache } from './override-cache.ts';
-import type { RateLimiting } from './rate-limit.middleware.ts';
 import { RateLimitStore } from './rate-limit.store.ts';
+import type { RateLimiting } from './rate-limiting.ts';
 
 export { type CallResolver, restCallResolver, trpcCallResolver } from './call-resolver.ts';
-export type { RateLimiting } from './rate-limit.middleware.ts';
 export { publicRateLimit, rateLimit, resolveCalls } from './rate-limit.middleware.ts';
 export { RateLimitStore } from './rate-limit.store.ts';
+export type { RateLimiting } from './rate-limiting.ts';
 
 export interface RateLimitingOptions {
   config: Config;

@@ -8,7 +8,6 @@ import {
   orgsInScope,
   planCharges,
   type RatePolicy,
-  type RateTier,
   retryAfterSeconds,
 } from '@crowdee/core';
 import type { Request, RequestHandler, Response } from 'express';
@@ -16,15 +15,8 @@ import type { Auth } from '../context.ts';
 import { sendError } from '../http/error-response.ts';
 import { getRequestState } from '../http/request-state.ts';
 import type { CallResolver, ResolvedCalls } from './call-resolver.ts';
-import type { OverrideCache } from './override-cache.ts';
-import type { Charge, LimitDecision, RateLimitStore } from './rate-limit.store.ts';
-
-export interface RateLimiting {
-  store: RateLimitStore;
-  overrides: OverrideCache;
-  policies: Record<RateTier, RatePolicy>;
-  clock: () => Date;
-}
+import type { Charge, LimitDecision } from './rate-limit.store.ts';
+import type { RateLimiting } from './rate-limiting.ts';
 
 const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
 

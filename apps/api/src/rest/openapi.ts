@@ -1,9 +1,8 @@
 import { DomainError, ERROR_CODES, ERROR_TABLE, type ErrorCode } from '@crowdee/core';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
+import { API_VERSION } from '../api-version.ts';
 import { PROBLEM_CONTENT_TYPE, problemDetails } from '../errors.ts';
 import type { AppRouter } from '../routers/index.ts';
-
-export const API_VERSION = '1.0.0';
 
 /** The origin the dumped document names when no request tells us ours (the README's `pnpm start`). */
 export const DEFAULT_PUBLIC_ORIGIN = 'http://localhost:3000';

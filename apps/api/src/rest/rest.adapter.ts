@@ -1,7 +1,7 @@
 import { type DomainError, isDomainError } from '@crowdee/core';
 import type { Request, RequestHandler, Response } from 'express';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
 import { createContextFromRequest } from '../http/trpc-context.ts';
 import type { AppRouter } from '../routers/index.ts';

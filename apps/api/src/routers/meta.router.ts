@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_VERSION } from '../rest/openapi.ts';
+import { API_VERSION } from '../api-version.ts';
 import { publicProcedure, router } from '../trpc.ts';
 
 export const metaRouter = router({

@@ -3,7 +3,7 @@ import { DomainError, normalizeEmail, passwordProblem } from '@crowdee/core';
 import { User } from '@crowdee/db';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import { sendVerification } from './email-verification.service.ts';
 import { createSession, deleteSession, type RequestOrigin } from './sessions.service.ts';

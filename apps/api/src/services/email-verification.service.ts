@@ -2,7 +2,7 @@ import { DomainError, normalizeEmail } from '@crowdee/core';
 import { AccountToken, User } from '@crowdee/db';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { tokenLink, verificationMail } from '../mail/messages.ts';
 import { type Actor, recordAudit } from './audit.service.ts';

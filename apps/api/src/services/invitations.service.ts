@@ -15,7 +15,7 @@ import {
 } from '@crowdee/core';
 import { Invitation, Membership, Organization, User } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { invitationMail, tokenLink } from '../mail/messages.ts';
 import { type Actor, recordAudit } from './audit.service.ts';

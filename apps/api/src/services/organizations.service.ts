@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, type KeyGrant, type KeyPolicy, keyAccess, type Role } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 

@@ -1,7 +1,7 @@
 import { DomainError, normalizeEmail, passwordProblem } from '@crowdee/core';
 import { AccountToken, Session, User } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { passwordResetMail, tokenLink } from '../mail/messages.ts';
 import { type Actor, recordAudit } from './audit.service.ts';

@@ -10,7 +10,7 @@ import {
 } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { pendingEmailChange } from './email-verification.service.ts';
 import { sessionTokensBySession } from './session-tokens.service.ts';
