@@ -10,7 +10,7 @@
 //
 // `node scripts/check-import-cycles.mjs [dir]` checks the files under dir that git does not ignore (default: the repository).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,10 @@ const files = execFileSync(
 )
   .split('\0')
   .filter((f) => f && !f.endsWith('.d.ts'))
-  .map((f) => realpathSync(resolve(dir, f)));
+  .map((f) => resolve(dir, f))
+  // Tracked but deleted in the working tree (a move not yet committed): not part of the graph any more.
+  .filter((f) => existsSync(f))
+  .map((f) => realpathSync(f));
 const nodes = new Set(files);
 
 // The flags every tsconfig shares (tsconfig.base.json): resolution is the same in every package.

@@ -86,7 +86,7 @@ export async function seedKey(deps: AppDeps): Promise<string> {
   const session = await em
     .getConnection()
     .execute<{ id: string }[]>('select id from sessions where user_id = ?', [user.id]);
-  await setActiveOrganization(em, session[0]?.id ?? '', org.id);
+  await setActiveOrganization(em, { id: session[0]?.id ?? '', userId: user.id }, org.id);
   const created = await createKey(
     deps,
     em,

@@ -34,6 +34,25 @@ export interface Context {
   cookies: SessionCookieWriter;
 }
 
+/**
+ * The caller on whose behalf a procedure acts: a signed-in user, a key acting for its creator, or a session token
+ * acting as the user whose sign-in it is bound to (with their current roles, uncapped, but never session-only).
+ */
+export type Caller =
+  | { kind: 'session'; userId: string; user: SessionUser; session: ActiveSession }
+  | { kind: 'key'; userId: string; key: CachedKey }
+  | { kind: 'token'; userId: string; token: CachedSessionToken };
+
+/** The caller behind valid credentials, or null when there are none. */
+export function callerOf(auth: Auth): Caller | null {
+  if (auth.kind === 'session')
+    return { kind: 'session', userId: auth.user.id, user: auth.user, session: auth.session };
+  if (auth.kind === 'key') return { kind: 'key', userId: auth.key.creator.id, key: auth.key };
+  if (auth.kind === 'session-token')
+    return { kind: 'token', userId: auth.token.creator.id, token: auth.token };
+  return null;
+}
+
 export function actorOf(ctx: Pick<Context, 'auth' | 'request'>): Actor {
   const base = { ip: ctx.request.ip, userAgent: ctx.request.userAgent };
   switch (ctx.auth.kind) {

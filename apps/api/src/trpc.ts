@@ -1,25 +1,19 @@
 import {
-  authorize,
   DomainError,
   ERROR_TABLE,
   findInputProblem,
   INPUT_PROBLEM_MESSAGES,
-  type KeyAccess,
-  keyAccess,
   type Permission,
   type Role,
 } from '@crowdee/core';
-import { Membership } from '@crowdee/db';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { initTRPC } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
-import type { Context } from './context.ts';
+import { type Context, callerOf } from './context.ts';
 import { toDomainError, toTrpcError } from './errors.ts';
 import { lazyFork } from './http/lazy-entity-manager.ts';
 import type { Meta } from './procedure-meta.ts';
-import type { CachedKey, CachedSessionToken } from './services/key-cache.ts';
-import type { ActiveSession, SessionUser } from './services/sessions.service.ts';
+import { requireOrgPermission } from './services/access.service.ts';
 
 const t = initTRPC
   .context<Context>()
@@ -49,26 +43,6 @@ const t = initTRPC
   });
 
 export const router = t.router;
-export const createCallerFactory = t.createCallerFactory;
-
-/**
- * The caller on whose behalf a procedure acts: a signed-in user, a key acting for its creator, or a session token
- * acting as the user whose sign-in it is bound to (with their current roles, uncapped, but never session-only).
- */
-export type Caller =
-  | { kind: 'session'; userId: string; user: SessionUser; session: ActiveSession }
-  | { kind: 'key'; userId: string; key: CachedKey }
-  | { kind: 'token'; userId: string; token: CachedSessionToken };
-
-/** The caller behind valid credentials, or null when there are none. */
-function callerOf(auth: Context['auth']): Caller | null {
-  if (auth.kind === 'session')
-    return { kind: 'session', userId: auth.user.id, user: auth.user, session: auth.session };
-  if (auth.kind === 'key') return { kind: 'key', userId: auth.key.creator.id, key: auth.key };
-  if (auth.kind === 'session-token')
-    return { kind: 'token', userId: auth.token.creator.id, token: auth.token };
-  return null;
-}
 
 /**
  * Each call gets its own unit of work (a fresh fork, made on first use). The context is built once per HTTP request,
@@ -134,83 +108,6 @@ export const authenticatedProcedure = credentialsChecked
     throw toTrpcError(new DomainError('UNAUTHENTICATED'));
   });
 
-const notFound = () => new DomainError('NOT_FOUND', 'Organization not found.');
-
-function refusal(access: Exclude<KeyAccess, { ok: true }>): DomainError {
-  switch (access.reason) {
-    case 'out-of-scope':
-      return new DomainError('ORG_OUT_OF_SCOPE');
-    case 'cut-off':
-      return new DomainError('KEY_CUT_OFF');
-    default:
-      return notFound();
-  }
-}
-
-/**
- * A caller's role in an organization given the membership role found for them (for a key, its creator's): for a
- * key, packages/core's keyAccess — scope and cut-offs first, then min(key role, creator's role).
- */
-function roleFromMembership(caller: Caller, orgId: string, membershipRole: Role | null): Role {
-  if (caller.kind === 'key') {
-    const access = keyAccess(caller.key, orgId, membershipRole);
-    if (access.ok) return access.role;
-    throw refusal(access);
-  }
-  if (membershipRole === null) throw notFound();
-  return membershipRole;
-}
-
-async function membershipRole(em: EntityManager, userId: string, orgId: string): Promise<Role | null> {
-  const membership = await em.findOne(
-    Membership,
-    { user: userId, organization: orgId },
-    { fields: ['role'], disableIdentityMap: true },
-  );
-  return membership?.role ?? null;
-}
-
-/**
- * The caller's role in an organization, right now. Sessions read the membership on every request; keys and session
- * tokens use the user's memberships from the credential cache, which every membership change invalidates.
- */
-export async function roleInOrganization(ctx: Context, caller: Caller, orgId: string): Promise<Role> {
-  if (caller.kind === 'key') {
-    const access = ctx.deps.keyVerifier.accessIn(caller.key, orgId, ctx.request.ip);
-    if (access.ok) return access.role;
-    throw refusal(access);
-  }
-  const role =
-    caller.kind === 'session'
-      ? await membershipRole(ctx.em, caller.userId, orgId)
-      : (caller.token.creatorRoles.get(orgId) ?? null);
-  return roleFromMembership(caller, orgId, role);
-}
-
-/**
- * The caller's role read inside a transaction that holds the organization's lock: membership changes re-check the
- * actor against this, not against the role read when the request began (which a concurrent change may have
- * lowered). For a key, the creator's membership is read from the database, not the cache.
- */
-export async function lockedRoleInOrganization(
-  tem: EntityManager,
-  caller: Caller,
-  orgId: string,
-): Promise<Role> {
-  return roleFromMembership(caller, orgId, await membershipRole(tem, caller.userId, orgId));
-}
-
-/** Throws FORBIDDEN / SESSION_REQUIRED unless `role` (via this kind of caller) holds `permission`. */
-export function assertPermission(role: Role, permission: Permission, caller: Caller): void {
-  const decision = authorize(role, permission, caller.kind);
-  if (decision.ok) return;
-  if (decision.code === 'SESSION_REQUIRED') throw new DomainError('SESSION_REQUIRED');
-  const who = caller.kind === 'key' ? 'this key acts with' : 'your role is';
-  throw new DomainError('FORBIDDEN', `This action needs the ${decision.required} role; ${who} ${role}.`, {
-    requiredRole: decision.required,
-  });
-}
-
 /**
  * Organization ids are compared as strings against the key's scope, cut-offs and cached memberships: one spelling
  * only (PostgreSQL would accept upper case, the in-memory checks would not).
@@ -228,8 +125,12 @@ export function orgProcedure(permission: Permission) {
     .use(async ({ ctx, input, next }) => {
       let role: Role;
       try {
-        role = await roleInOrganization(ctx, ctx.caller, input.orgId);
-        assertPermission(role, permission, ctx.caller);
+        role = await requireOrgPermission(
+          { deps: ctx.deps, em: ctx.em, ip: ctx.request.ip },
+          ctx.caller,
+          input.orgId,
+          permission,
+        );
       } catch (error) {
         throw toTrpcError(toDomainError(error));
       }

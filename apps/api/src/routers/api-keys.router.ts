@@ -12,15 +12,7 @@ import {
   rotateKey,
 } from '../services/api-keys.service.ts';
 import { describeKey } from '../services/key-description.ts';
-import {
-  assertPermission,
-  keyProcedure,
-  orgProcedure,
-  publicProcedure,
-  roleInOrganization,
-  router,
-  sessionProcedure,
-} from '../trpc.ts';
+import { keyProcedure, orgProcedure, publicProcedure, router, sessionProcedure } from '../trpc.ts';
 import {
   apiKeyOut,
   expiryInput,
@@ -76,15 +68,7 @@ export const apiKeysRouter = router({
   revoke: sessionProcedure
     .input(z.object({ id: uuid, orgId: uuid.optional() }))
     .output(apiKeyOut)
-    .mutation(async ({ ctx, input }) => {
-      let adminOfOrg = false;
-      if (input.orgId !== undefined) {
-        const role = await roleInOrganization(ctx, ctx.caller, input.orgId);
-        assertPermission(role, 'keys:manage-org', ctx.caller);
-        adminOfOrg = true;
-      }
-      return revokeKey(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, { ...input, adminOfOrg });
-    }),
+    .mutation(({ ctx, input }) => revokeKey(ctx.deps, ctx.em, actorOf(ctx), ctx.caller, input)),
 
   update: sessionProcedure
     .input(z.object({ id: uuid, name: nameSchema(100) }))

@@ -2,7 +2,6 @@ import { SESSION_TOKEN_MAX_TTL_SECONDS, SESSION_TOKEN_MIN_TTL_SECONDS } from '@c
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import { signIn, signUp } from '../services/accounts.service.ts';
-import { recordAudit } from '../services/audit.service.ts';
 import {
   requestEmailChange,
   resendVerification,
@@ -10,7 +9,7 @@ import {
 } from '../services/email-verification.service.ts';
 import { changePassword, requestPasswordReset, resetPassword } from '../services/password-changes.service.ts';
 import { createSessionToken, refreshSessionToken } from '../services/session-tokens.service.ts';
-import { deleteSession, describeSignedIn } from '../services/sessions.service.ts';
+import { describeSignedIn, signOut } from '../services/sessions.service.ts';
 import { publicProcedure, router, sessionProcedure, sessionTokenProcedure } from '../trpc.ts';
 import {
   emailSchema,
@@ -64,13 +63,7 @@ export const authRouter = router({
     }),
 
   signOut: sessionProcedure.output(okOut).mutation(async ({ ctx }) => {
-    await deleteSession(ctx.em, ctx.deps, ctx.user.id, ctx.session.id);
-    recordAudit(ctx.em, actorOf(ctx), {
-      action: 'auth.sign_out',
-      target: { type: 'session', id: ctx.session.id },
-      at: ctx.deps.clock(),
-    });
-    await ctx.em.flush();
+    await signOut(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, ctx.session.id);
     ctx.cookies.clear();
     return { ok: true as const };
   }),

@@ -1,6 +1,6 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
+import { lockedRoleOf } from '../services/access.service.ts';
 import { cancelInvitation, inviteMember, listOrgInvitations } from '../services/invitations.service.ts';
 import {
   leaveOrganization,
@@ -8,10 +8,7 @@ import {
   removeMember,
   updateMemberRole,
 } from '../services/members.service.ts';
-import { type Caller, lockedRoleInOrganization, orgProcedure, router } from '../trpc.ts';
-
-const lockedRole = (caller: Caller, orgId: string) => (tem: EntityManager) =>
-  lockedRoleInOrganization(tem, caller, orgId);
+import { orgProcedure, router } from '../trpc.ts';
 
 import { emailSchema, invitationOut, memberOut, okOut, roleSchema, uuid } from './schemas.ts';
 
@@ -34,7 +31,7 @@ export const membersRouter = router({
         ctx.em,
         { ...actorOf(ctx), userId: ctx.caller.userId },
         ctx.org.id,
-        lockedRole(ctx.caller, ctx.org.id),
+        lockedRoleOf(ctx.caller, ctx.org.id),
         input,
       ),
     ),
@@ -53,7 +50,7 @@ export const membersRouter = router({
         ctx.em,
         actorOf(ctx),
         ctx.org.id,
-        lockedRole(ctx.caller, ctx.org.id),
+        lockedRoleOf(ctx.caller, ctx.org.id),
         input.invitationId,
       );
       return { ok: true as const };
@@ -63,7 +60,14 @@ export const membersRouter = router({
     .input(z.object({ userId: uuid, role: roleSchema }))
     .output(memberOut)
     .mutation(({ ctx, input }) =>
-      updateMemberRole(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, lockedRole(ctx.caller, ctx.org.id), input),
+      updateMemberRole(
+        ctx.deps,
+        ctx.em,
+        actorOf(ctx),
+        ctx.org.id,
+        lockedRoleOf(ctx.caller, ctx.org.id),
+        input,
+      ),
     ),
 
   remove: orgProcedure('members:manage')
@@ -75,7 +79,7 @@ export const membersRouter = router({
         ctx.em,
         actorOf(ctx),
         ctx.org.id,
-        lockedRole(ctx.caller, ctx.org.id),
+        lockedRoleOf(ctx.caller, ctx.org.id),
         input.userId,
       );
       return { ok: true as const };
@@ -90,7 +94,7 @@ export const membersRouter = router({
         ctx.em,
         { ...actorOf(ctx), userId: ctx.caller.userId },
         ctx.org.id,
-        lockedRole(ctx.caller, ctx.org.id),
+        lockedRoleOf(ctx.caller, ctx.org.id),
       );
       return { ok: true as const };
     }),

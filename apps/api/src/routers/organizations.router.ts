@@ -1,9 +1,8 @@
-import { DomainError, decideCreateOrganization, KEY_MAX_LIFETIME_DAYS } from '@crowdee/core';
-import { Membership } from '@crowdee/db';
+import { KEY_MAX_LIFETIME_DAYS } from '@crowdee/core';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import {
-  createOrganization,
+  createOwnOrganization,
   deleteOrganization,
   getOrganization,
   listMyOrganizations,
@@ -18,11 +17,9 @@ export const organizationsRouter = router({
   create: sessionProcedure
     .input(z.object({ name: nameSchema(100) }))
     .output(organizationOut)
-    .mutation(({ ctx, input }) => {
-      const allowed = decideCreateOrganization(ctx.user);
-      if (!allowed.ok) throw new DomainError(allowed.code, allowed.reason);
-      return createOrganization(ctx.deps, ctx.em, { ...actorOf(ctx), userId: ctx.user.id }, input.name);
-    }),
+    .mutation(({ ctx, input }) =>
+      createOwnOrganization(ctx.deps, ctx.em, { ...actorOf(ctx), userId: ctx.user.id }, ctx.user, input.name),
+    ),
 
   /** The organizations the caller belongs to, with the caller's role in each (for a key: where it may act, capped). */
   list: authenticatedProcedure
@@ -54,9 +51,7 @@ export const organizationsRouter = router({
     .input(z.object({ orgId: uuid }))
     .output(okOut)
     .mutation(async ({ ctx, input }) => {
-      const member = await ctx.em.count(Membership, { user: ctx.user.id, organization: input.orgId });
-      if (member === 0) throw new DomainError('NOT_FOUND', 'Organization not found.');
-      await setActiveOrganization(ctx.em, ctx.session.id, input.orgId);
+      await setActiveOrganization(ctx.em, { id: ctx.session.id, userId: ctx.user.id }, input.orgId);
       return { ok: true as const };
     }),
 

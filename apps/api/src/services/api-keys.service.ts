@@ -26,7 +26,9 @@ import { ApiKey, ApiKeyOrgAccess, type ApiKeyRevocationReason, Membership, User 
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
+import type { Caller } from '../context.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
+import { requireOrgPermission } from './access.service.ts';
 import { type Actor, type AuditAction, recordAudit } from './audit.service.ts';
 import type { CachedKey } from './key-cache.ts';
 import { keyPolicyOf } from './organizations.service.ts';
@@ -376,20 +378,21 @@ async function revoke(
 }
 
 /**
- * Revokes one of my keys, everywhere. With `orgId`, an admin of that organization may also act on other members'
- * keys that can act there — but only there: the key is cut off from that organization and keeps working in its
- * creator's others. Only a key's owner (or a leak report) revokes it everywhere.
+ * Revokes one of my keys, everywhere. With `orgId`, a caller who may manage that organization's keys may also act
+ * on other members' keys that can act there — but only there: the key is cut off from that organization and keeps
+ * working in its creator's others. Only a key's owner (or a leak report) revokes it everywhere.
  */
 export async function revokeKey(
   deps: AppDeps,
   em: EntityManager,
   actor: Actor,
-  userId: string,
-  input: { id: string; orgId?: string | undefined; adminOfOrg?: boolean },
+  caller: Caller,
+  input: { id: string; orgId?: string | undefined },
 ): Promise<ApiKeyView> {
   const now = deps.clock();
+  const userId = caller.userId;
   if (input.orgId !== undefined) {
-    if (!input.adminOfOrg) throw keyNotFound();
+    await requireOrgPermission({ deps, em, ip: actor.ip }, caller, input.orgId, 'keys:manage-org');
     const candidate = await em.findOne(ApiKey, { id: input.id }, { populate: ['creator'] });
     if (!candidate) throw keyNotFound();
     if (candidate.creator.id !== userId) {

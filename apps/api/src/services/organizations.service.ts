@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, type KeyGrant, type KeyPolicy, keyAccess, type Role } from '@crowdee/core';
+import {
+  DomainError,
+  decideCreateOrganization,
+  type KeyGrant,
+  type KeyPolicy,
+  keyAccess,
+  type Role,
+} from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
@@ -30,6 +37,20 @@ function view(org: Organization, role: Role): OrganizationView {
   };
 }
 
+/** A signed-in user founds an organization (and owns it); their address must be verified first. */
+export function createOwnOrganization(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor & { userId: string },
+  user: { emailVerified: boolean },
+  name: string,
+): Promise<OrganizationView> {
+  const allowed = decideCreateOrganization(user);
+  if (!allowed.ok) throw new DomainError(allowed.code, allowed.reason);
+  return createOrganization(deps, em, actor, name);
+}
+
+/** Creates an organization owned by `actor.userId`, unchecked: createOwnOrganization for users, seeds directly. */
 export async function createOrganization(
   deps: AppDeps,
   em: EntityManager,
@@ -147,12 +168,15 @@ export async function deleteOrganization(
   });
 }
 
+/** The active organization lives on the session; only an organization the user belongs to can be chosen. */
 export async function setActiveOrganization(
   em: EntityManager,
-  sessionId: string,
+  session: { id: string; userId: string },
   orgId: string,
 ): Promise<void> {
-  await em.nativeUpdate(Session, { id: sessionId }, { activeOrganization: orgId });
+  const member = await em.count(Membership, { user: session.userId, organization: orgId });
+  if (member === 0) throw new DomainError('NOT_FOUND', 'Organization not found.');
+  await em.nativeUpdate(Session, { id: session.id }, { activeOrganization: orgId });
 }
 
 export async function setKeyPolicy(

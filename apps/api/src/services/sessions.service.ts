@@ -1,7 +1,8 @@
-import type { Role } from '@crowdee/core';
 import {
+  DomainError,
   generateSessionToken,
   parseSessionToken,
+  type Role,
   type SessionTimeouts,
   sessionExpiresAt,
   sessionState,
@@ -12,6 +13,7 @@ import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
+import { type Actor, recordAudit } from './audit.service.ts';
 import { pendingEmailChange } from './email-verification.service.ts';
 import { sessionTokensBySession } from './session-tokens.service.ts';
 import { sqlDate } from './sql.ts';
@@ -199,24 +201,55 @@ export async function listSessions(em: EntityManager, userId: string, currentId:
 }
 
 /** Returns how many sessions were ended. Only the user's own sessions can match. */
-export async function revokeSession(
+/** Signs this session out: it ends (with its session tokens) and the audit log says so. */
+export async function signOut(
+  deps: Pick<AppDeps, 'invalidation' | 'clock'>,
   em: EntityManager,
-  deps: Invalidates,
+  actor: Actor,
+  userId: string,
+  sessionId: string,
+): Promise<void> {
+  await deleteSession(em, deps, userId, sessionId);
+  recordAudit(em, actor, {
+    action: 'auth.sign_out',
+    target: { type: 'session', id: sessionId },
+    at: deps.clock(),
+  });
+  await em.flush();
+}
+
+/** Ends one of the user's sessions (NOT_FOUND for anyone else's, exactly like a missing one), audited. */
+export async function revokeSession(
+  deps: Pick<AppDeps, 'invalidation' | 'clock'>,
+  em: EntityManager,
+  actor: Actor,
   userId: string,
   id: string,
 ): Promise<number> {
   const revoked = await em.nativeDelete(Session, { id, user: userId });
+  if (revoked === 0) throw new DomainError('NOT_FOUND', 'Session not found.');
   await sessionsEnded(deps, em, userId);
+  recordAudit(em, actor, { action: 'session.revoked', target: { type: 'session', id }, at: deps.clock() });
+  await em.flush();
   return revoked;
 }
 
+/** Ends every session of the user but the current one, audited as one event with the count. */
 export async function revokeOtherSessions(
+  deps: Pick<AppDeps, 'invalidation' | 'clock'>,
   em: EntityManager,
-  deps: Invalidates,
+  actor: Actor,
   userId: string,
   currentId: string,
 ): Promise<number> {
   const revoked = await em.nativeDelete(Session, { user: userId, id: { $ne: currentId } });
   await sessionsEnded(deps, em, userId);
+  recordAudit(em, actor, {
+    action: 'session.revoked',
+    target: { type: 'user', id: userId },
+    metadata: { others: revoked },
+    at: deps.clock(),
+  });
+  await em.flush();
   return revoked;
 }
