@@ -11,6 +11,7 @@ export * from './members.ts';
 export * from './one-time-tokens.ts';
 export * from './permissions.ts';
 export * from './rate-limit.ts';
+export * from './rate-limit-headers.ts';
 export * from './roles.ts';
 export * from './secrets.ts';
 export * from './session-tokens.ts';

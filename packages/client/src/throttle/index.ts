@@ -1,3 +1,10 @@
+export {
+  parseRateLimit,
+  parseRateLimitPolicies,
+  parseRetryAfter,
+  type RateLimitPolicy,
+  type RateLimitState,
+} from '@crowdee/core/rate-limit-headers';
 export type { BackoffOptions } from './backoff.ts';
 export { fullJitterDelay } from './backoff.ts';
 export type { BulkFailure, BulkOptions, BulkProgress, BulkSummary } from './bulk.ts';
@@ -13,13 +20,7 @@ export {
   ThrottleUnavailableError,
   WaitTooLongError,
 } from './errors.ts';
-export type { RateLimitPolicy, RateLimitState } from './rate-limit-headers.ts';
-export {
-  parseRateLimit,
-  parseRateLimitPolicies,
-  parseRetryAfter,
-  retryAfterSecondsFromBody,
-} from './rate-limit-headers.ts';
+export { retryAfterSecondsFromBody } from './rate-limit-body.ts';
 export type { FetchFunction } from './request.ts';
 export type {
   PauseEvent,

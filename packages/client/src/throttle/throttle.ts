@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
+import {
+  parseRateLimit,
+  parseRateLimitPolicies,
+  parseRetryAfter,
+  type RateLimitState,
+} from '@crowdee/core/rate-limit-headers';
 import { linkSignals, raceWithSignal, sleep } from './abortable.ts';
 import { AdmissionQueue } from './admission-queue.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from './backoff.ts';
@@ -15,15 +21,8 @@ import {
   WaitTooLongError,
 } from './errors.ts';
 import { createLocalBackend, type SlotBackend } from './limiter-backend.ts';
+import { retryAfterSecondsFromBody, violatedPolicyFromBody } from './rate-limit-body.ts';
 import { tighterReset } from './rate-limit-budget.ts';
-import {
-  parseRateLimit,
-  parseRateLimitPolicies,
-  parseRetryAfter,
-  type RateLimitState,
-  retryAfterSecondsFromBody,
-  violatedPolicyFromBody,
-} from './rate-limit-headers.ts';
 import {
   type FetchFunction,
   isNetworkError,
