@@ -4,7 +4,8 @@ import { useId, useState } from 'react';
 import { CreateOrganizationDialog } from '../../app/CreateOrganizationDialog.tsx';
 import { useSession } from '../../app/session.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { EmptyState, LoadError, Loading } from '../../components/Status.tsx';
+import { QuerySection } from '../../components/QuerySection.tsx';
+import { EmptyState } from '../../components/Status.tsx';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
 import { CreateKeyDialog } from './CreateKeyDialog.tsx';
 import { KeyPolicySection } from './KeyPolicySection.tsx';
@@ -87,62 +88,62 @@ export function ApiKeysPage() {
           </button>
         </div>
 
-        {keys.isPending ? (
-          <Loading label="Loading API keys…" />
-        ) : keys.isError ? (
-          <LoadError
-            error={keys.error}
-            onRetry={() => void keys.refetch()}
-            context="Couldn’t load your API keys"
-          />
-        ) : all.length === 0 ? (
-          activeOrg ? (
-            <EmptyState title="No API keys yet">
-              Create a key to call the Crowdee API from a script or a service. You will see it once, so have
-              somewhere safe to store it.
-            </EmptyState>
-          ) : (
-            <EmptyState
-              title="You are not in an organization yet"
-              action={
-                <button
-                  type="button"
-                  className="button button-primary"
-                  onClick={() => setDialog({ kind: 'create-org' })}
-                >
-                  Create your first organization
-                </button>
-              }
-            >
-              Keys act in organizations. Create one, or ask an admin to add you to theirs.
-            </EmptyState>
-          )
-        ) : (
-          <>
-            {visible.length === 0 ? (
-              <EmptyState title="No active keys">All your keys are revoked or expired.</EmptyState>
+        <QuerySection
+          query={keys}
+          items={all}
+          loading="Loading API keys…"
+          errorContext="Couldn’t load your API keys"
+          empty={
+            activeOrg ? (
+              <EmptyState title="No API keys yet">
+                Create a key to call the Crowdee API from a script or a service. You will see it once, so have
+                somewhere safe to store it.
+              </EmptyState>
             ) : (
-              <KeysTable
-                keys={visible}
-                caption="Your API keys"
-                onRotate={(apiKey) => setDialog({ kind: 'rotate', apiKey })}
-                onRevoke={(apiKey) => setDialog({ kind: 'revoke', apiKey })}
-              />
-            )}
-            {inactiveCount > 0 ? (
-              <div className="card-footer">
-                <label className="checkbox">
-                  <input
-                    type="checkbox"
-                    checked={showInactive}
-                    onChange={(e) => setShowInactive(e.target.checked)}
-                  />
-                  <span>Show revoked and expired keys ({inactiveCount})</span>
-                </label>
-              </div>
-            ) : null}
-          </>
-        )}
+              <EmptyState
+                title="You are not in an organization yet"
+                action={
+                  <button
+                    type="button"
+                    className="button button-primary"
+                    onClick={() => setDialog({ kind: 'create-org' })}
+                  >
+                    Create your first organization
+                  </button>
+                }
+              >
+                Keys act in organizations. Create one, or ask an admin to add you to theirs.
+              </EmptyState>
+            )
+          }
+        >
+          {() => (
+            <>
+              {visible.length === 0 ? (
+                <EmptyState title="No active keys">All your keys are revoked or expired.</EmptyState>
+              ) : (
+                <KeysTable
+                  keys={visible}
+                  caption="Your API keys"
+                  onRotate={(apiKey) => setDialog({ kind: 'rotate', apiKey })}
+                  onRevoke={(apiKey) => setDialog({ kind: 'revoke', apiKey })}
+                />
+              )}
+              {inactiveCount > 0 ? (
+                <div className="card-footer">
+                  <label className="checkbox">
+                    <input
+                      type="checkbox"
+                      checked={showInactive}
+                      onChange={(e) => setShowInactive(e.target.checked)}
+                    />
+                    <span>Show revoked and expired keys ({inactiveCount})</span>
+                  </label>
+                </div>
+              ) : null}
+            </>
+          )}
+        </QuerySection>
       </section>
 
       {activeOrg && isAdmin ? <OrgKeysSection org={activeOrg} /> : null}

@@ -1,5 +1,6 @@
 import { useId } from 'react';
 import { useSession } from '../../app/session.tsx';
+import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Badge } from '../../components/Status.tsx';
 import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
 import type { ApiKey } from '../../lib/trpc.ts';
@@ -16,37 +17,30 @@ interface KeysTableProps {
 export function KeysTable({ keys, onRotate, onRevoke, caption }: KeysTableProps) {
   const { organizations } = useSession();
   return (
-    <div className="table-wrap">
-      <table className="table">
-        <caption className="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Key</th>
-            <th scope="col">Role</th>
-            <th scope="col">Organizations</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((key) => (
-            <KeyRow
-              key={key.id}
-              apiKey={key}
-              scope={scopeLabel(key.scope, organizations)}
-              onRotate={onRotate}
-              onRevoke={onRevoke}
-            />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption={caption}
+      columns={[
+        'Name',
+        'Key',
+        'Role',
+        'Organizations',
+        'Created',
+        'Last used',
+        'Expires',
+        'Status',
+        ACTIONS_COLUMN,
+      ]}
+    >
+      {keys.map((key) => (
+        <KeyRow
+          key={key.id}
+          apiKey={key}
+          scope={scopeLabel(key.scope, organizations)}
+          onRotate={onRotate}
+          onRevoke={onRevoke}
+        />
+      ))}
+    </DataTable>
   );
 }
 

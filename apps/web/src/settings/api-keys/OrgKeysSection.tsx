@@ -3,7 +3,9 @@ import { useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
 import { useSession } from '../../app/session.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
+import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
+import { QuerySection } from '../../components/QuerySection.tsx';
+import { Badge, EmptyState } from '../../components/Status.tsx';
 import { roleLabel } from '../../lib/format.ts';
 import { type OrgApiKey, useTRPC } from '../../lib/trpc.ts';
 import { Expires, LastUsed } from './key-display.tsx';
@@ -49,45 +51,24 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
           </p>
         </div>
       </div>
-      {keys.isPending ? (
-        <Loading label="Loading the organization’s keys…" />
-      ) : keys.isError ? (
-        <LoadError
-          error={keys.error}
-          onRetry={() => void keys.refetch()}
-          context="Couldn’t load the organization’s keys"
-        />
-      ) : keys.data.length === 0 ? (
-        <EmptyState title="No active keys">No key can act on {org.name} right now.</EmptyState>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="visually-hidden">Keys with access to {org.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Created by</th>
-                <th scope="col">Role here</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((key) => (
-                <OrgKeyRow
-                  key={key.id}
-                  apiKey={key}
-                  mine={key.creator.id === user.id}
-                  onRevoke={setRevoking}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QuerySection
+        query={keys}
+        items={keys.data}
+        loading="Loading the organization’s keys…"
+        errorContext="Couldn’t load the organization’s keys"
+        empty={<EmptyState title="No active keys">No key can act on {org.name} right now.</EmptyState>}
+      >
+        {(list) => (
+          <DataTable
+            caption={`Keys with access to ${org.name}`}
+            columns={['Name', 'Created by', 'Role here', 'Last used', 'Expires', ACTIONS_COLUMN]}
+          >
+            {list.map((key) => (
+              <OrgKeyRow key={key.id} apiKey={key} mine={key.creator.id === user.id} onRevoke={setRevoking} />
+            ))}
+          </DataTable>
+        )}
+      </QuerySection>
       {revoking && revoking.creator.id === user.id ? (
         <ConfirmDialog
           title="Revoke API key"

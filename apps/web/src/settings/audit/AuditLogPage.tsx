@@ -1,8 +1,9 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useId } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
-import { EmptyState, LoadError, Loading } from '../../components/Status.tsx';
+import { QuerySection } from '../../components/QuerySection.tsx';
 import { formatDateTime, relativeTime } from '../../lib/format.ts';
 import { type AuditEvent, useTRPC } from '../../lib/trpc.ts';
 
@@ -72,64 +73,52 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
           </h2>
         </div>
       </div>
-      {log.isPending ? (
-        <Loading label="Loading the audit log…" />
-      ) : log.isError && events.length === 0 ? (
-        <LoadError
-          error={log.error}
-          onRetry={() => void log.refetch()}
-          context="Couldn’t load the audit log"
-        />
-      ) : events.length === 0 ? (
-        <EmptyState title="No events yet" />
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="visually-hidden">Audit log of {org.name}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Details</th>
-                  <th scope="col">IP address</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((event) => (
-                  <AuditRow key={event.id} event={event} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div className="card-footer pagination">
-            <span className="muted">
-              Showing {events.length} {events.length === 1 ? 'event' : 'events'}
-            </span>
-            {log.isFetchNextPageError ? (
-              <ErrorNotice
-                error={log.error}
-                compact
-                onRetry={() => void log.fetchNextPage()}
-                context="Couldn’t load more events"
-              />
-            ) : null}
-            {log.hasNextPage ? (
-              <button
-                type="button"
-                className="button button-secondary button-small"
-                onClick={() => void log.fetchNextPage()}
-                disabled={log.isFetchingNextPage}
-              >
-                {log.isFetchingNextPage ? 'Loading…' : 'Load older events'}
-              </button>
-            ) : (
-              <span className="muted">This is the oldest event.</span>
-            )}
-          </div>
-        </>
-      )}
+      <QuerySection
+        query={log}
+        items={events}
+        loading="Loading the audit log…"
+        errorContext="Couldn’t load the audit log"
+        empty="No events yet"
+        keepItemsOnError
+      >
+        {(shown) => (
+          <>
+            <DataTable
+              caption={`Audit log of ${org.name}`}
+              columns={['Time', 'Actor', 'Event', 'Details', 'IP address']}
+            >
+              {shown.map((event) => (
+                <AuditRow key={event.id} event={event} />
+              ))}
+            </DataTable>
+            <div className="card-footer pagination">
+              <span className="muted">
+                Showing {events.length} {events.length === 1 ? 'event' : 'events'}
+              </span>
+              {log.isFetchNextPageError ? (
+                <ErrorNotice
+                  error={log.error}
+                  compact
+                  onRetry={() => void log.fetchNextPage()}
+                  context="Couldn’t load more events"
+                />
+              ) : null}
+              {log.hasNextPage ? (
+                <button
+                  type="button"
+                  className="button button-secondary button-small"
+                  onClick={() => void log.fetchNextPage()}
+                  disabled={log.isFetchingNextPage}
+                >
+                  {log.isFetchingNextPage ? 'Loading…' : 'Load older events'}
+                </button>
+              ) : (
+                <span className="muted">This is the oldest event.</span>
+              )}
+            </div>
+          </>
+        )}
+      </QuerySection>
     </section>
   );
 }

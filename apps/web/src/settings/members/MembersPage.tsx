@@ -4,10 +4,12 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Dialog, FormFooter } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
-import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
+import { QuerySection } from '../../components/QuerySection.tsx';
+import { Badge, EmptyState } from '../../components/Status.tsx';
 import { fieldError } from '../../lib/errors.ts';
 import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
 import {
@@ -99,46 +101,32 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
             )}
           </div>
         </div>
-        {members.isPending ? (
-          <Loading label="Loading members…" />
-        ) : members.isError ? (
-          <LoadError
-            error={members.error}
-            onRetry={() => void members.refetch()}
-            context="Couldn’t load members"
-          />
-        ) : list.length === 0 ? (
-          <EmptyState title="No members">This organization has no members you can see.</EmptyState>
-        ) : (
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="visually-hidden">Members of {org.name}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Member</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((member) => (
-                  <MemberRow
-                    key={member.userId}
-                    member={member}
-                    isMe={member.userId === user.id}
-                    actor={org.role}
-                    ownerCount={ownerCount}
-                    onChangeRole={() => setDialog({ kind: 'role', member })}
-                    onRemove={() => setDialog({ kind: 'remove', member })}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <QuerySection
+          query={members}
+          items={list}
+          loading="Loading members…"
+          errorContext="Couldn’t load members"
+          empty={<EmptyState title="No members">This organization has no members you can see.</EmptyState>}
+        >
+          {(shown) => (
+            <DataTable
+              caption={`Members of ${org.name}`}
+              columns={['Member', 'Role', 'Joined', ACTIONS_COLUMN]}
+            >
+              {shown.map((member) => (
+                <MemberRow
+                  key={member.userId}
+                  member={member}
+                  isMe={member.userId === user.id}
+                  actor={org.role}
+                  ownerCount={ownerCount}
+                  onChangeRole={() => setDialog({ kind: 'role', member })}
+                  onRemove={() => setDialog({ kind: 'remove', member })}
+                />
+              ))}
+            </DataTable>
+          )}
+        </QuerySection>
       </section>
 
       {me ? (
@@ -377,59 +365,45 @@ function PendingInvitationsCard({
           </p>
         </div>
       </div>
-      {invitations.isPending ? (
-        <Loading label="Loading invitations…" />
-      ) : invitations.isError ? (
-        <LoadError
-          error={invitations.error}
-          onRetry={() => void invitations.refetch()}
-          context="Couldn’t load invitations"
-        />
-      ) : list.length === 0 ? (
-        <EmptyState title="No pending invitations">Invite someone above.</EmptyState>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="visually-hidden">Pending invitations to {org.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+      <QuerySection
+        query={invitations}
+        items={list}
+        loading="Loading invitations…"
+        errorContext="Couldn’t load invitations"
+        empty={<EmptyState title="No pending invitations">Invite someone above.</EmptyState>}
+      >
+        {(shown) => (
+          <DataTable
+            caption={`Pending invitations to ${org.name}`}
+            columns={['Email', 'Role', 'Expires', ACTIONS_COLUMN]}
+          >
+            {shown.map((invitation) => (
+              <tr key={invitation.id}>
+                <td>
+                  {invitation.email}
+                  {invitation.invitedBy ? (
+                    <span className="cell-secondary"> invited by {invitation.invitedBy.name}</span>
+                  ) : null}
+                </td>
+                <td>
+                  <Badge tone="neutral">{roleLabel(invitation.role)}</Badge>
+                </td>
+                <td>{formatDateTime(invitation.expiresAt)}</td>
+                <td className="cell-actions">
+                  <button
+                    type="button"
+                    className="button button-secondary button-small"
+                    disabled={cancel.isPending || !grantableRoles(org.role).includes(invitation.role)}
+                    onClick={() => cancel.mutate({ orgId: org.id, invitationId: invitation.id })}
+                  >
+                    Cancel
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.map((invitation) => (
-                <tr key={invitation.id}>
-                  <td>
-                    {invitation.email}
-                    {invitation.invitedBy ? (
-                      <span className="cell-secondary"> invited by {invitation.invitedBy.name}</span>
-                    ) : null}
-                  </td>
-                  <td>
-                    <Badge tone="neutral">{roleLabel(invitation.role)}</Badge>
-                  </td>
-                  <td>{formatDateTime(invitation.expiresAt)}</td>
-                  <td className="cell-actions">
-                    <button
-                      type="button"
-                      className="button button-secondary button-small"
-                      disabled={cancel.isPending || !grantableRoles(org.role).includes(invitation.role)}
-                      onClick={() => cancel.mutate({ orgId: org.id, invitationId: invitation.id })}
-                    >
-                      Cancel
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QuerySection>
       {cancel.error ? (
         <div className="card-body card-body-tight">
           <ErrorNotice error={cancel.error} compact context="Couldn’t cancel the invitation" />

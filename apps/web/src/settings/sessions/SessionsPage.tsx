@@ -1,8 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
+import { QuerySection } from '../../components/QuerySection.tsx';
 import { RelativeTime } from '../../components/RelativeTime.tsx';
-import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
+import { Badge } from '../../components/Status.tsx';
 import { describeUserAgent, formatDate, formatDateTime } from '../../lib/format.ts';
 import { type SessionInfo, useTRPC } from '../../lib/trpc.ts';
 
@@ -81,47 +83,31 @@ export function SessionsPage() {
             {done}
           </output>
         ) : null}
-        {sessions.isPending ? (
-          <Loading label="Loading sessions…" />
-        ) : sessions.isError ? (
-          <LoadError
-            error={sessions.error}
-            onRetry={() => void sessions.refetch()}
-            context="Couldn’t load sessions"
-          />
-        ) : sessions.data.length === 0 ? (
-          <EmptyState title="No sessions" />
-        ) : (
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="visually-hidden">Active sessions</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Device</th>
-                  <th scope="col">IP address</th>
-                  <th scope="col">Signed in</th>
-                  <th scope="col">Last active</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {sessions.data.map((session) => (
-                  <SessionRow
-                    key={session.id}
-                    session={session}
-                    onRevoke={() => {
-                      setDone(null);
-                      setDialog({ kind: 'one', session });
-                    }}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <QuerySection
+          query={sessions}
+          items={sessions.data}
+          loading="Loading sessions…"
+          errorContext="Couldn’t load sessions"
+          empty="No sessions"
+        >
+          {(list) => (
+            <DataTable
+              caption="Active sessions"
+              columns={['Device', 'IP address', 'Signed in', 'Last active', 'Expires', ACTIONS_COLUMN]}
+            >
+              {list.map((session) => (
+                <SessionRow
+                  key={session.id}
+                  session={session}
+                  onRevoke={() => {
+                    setDone(null);
+                    setDialog({ kind: 'one', session });
+                  }}
+                />
+              ))}
+            </DataTable>
+          )}
+        </QuerySection>
       </section>
       {dialog?.kind === 'one' ? (
         <ConfirmDialog
