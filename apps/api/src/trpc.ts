@@ -116,7 +116,8 @@ const orgInput = z.object({ orgId: z.uuid().overwrite((id) => id.toLowerCase()) 
 
 /**
  * Procedures on an organization's resources. Takes the permission the procedure needs, resolves the organization
- * from the input, and asks `packages/core`. Works unchanged for sessions and keys.
+ * from the input, and asks the access service (which applies packages/core's rules). Works unchanged for sessions,
+ * keys and session tokens.
  */
 export function orgProcedure(permission: Permission) {
   return authenticatedProcedure

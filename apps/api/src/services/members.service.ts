@@ -64,7 +64,7 @@ export async function lockOrganization(tem: EntityManager, orgId: string): Promi
   if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
 }
 
-/** Reads the actor's role under the organization lock (see `lockedRoleInOrganization`). */
+/** Reads the actor's role under the organization lock (see `lockedRoleInOrganization` in access.service.ts). */
 export type ActorRole = (tem: EntityManager) => Promise<Role>;
 
 async function ownerCount(em: EntityManager, orgId: string): Promise<number> {
