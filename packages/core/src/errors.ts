@@ -103,6 +103,13 @@ export const ERROR_TABLE = {
     message:
       'An administrator of this organization has cut this API key off from it; it still works in your other organizations.',
   },
+  IP_NOT_ALLOWED: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message:
+      'This API key may only be used from the addresses on its allowlist, and this request came from elsewhere. Its owner can change the list under Settings → API Keys → Allowed IPs.',
+  },
   CSRF_REJECTED: {
     status: 403,
     trpc: 'FORBIDDEN',
