@@ -21,6 +21,13 @@ export const ApiKey = defineEntity({
      * join table) on purpose: deleting an organization must never turn a scoped key into an unscoped one.
      */
     scopeOrgIds: p.array().columnType('uuid[]').nullable(),
+    /**
+     * The permission subset the key was restricted to at creation (catalogue names); null = everything its
+     * effective role allows. Fixed for the key's life: widening a key means a new key.
+     */
+    permissions: p.array().columnType('text[]').nullable(),
+    /** Normalised CIDR ranges the key may be used from; null = anywhere. Its owner may change the list. */
+    allowedIps: p.array().columnType('text[]').nullable(),
     expiresAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),
     revokedReason: p.enum([...API_KEY_REVOCATION_REASONS]).nullable(),
