@@ -1,3 +1,4 @@
+import { permissionsOf } from '@crowdee/core';
 import { countStatements } from '@crowdee/db';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
@@ -382,11 +383,31 @@ describe('REST: /me, self-revocation and leak reports', () => {
       organizations: { id: string; name: string; effectiveRole: string; creatorRole: string }[];
     }>(app.url, key, 'GET', '/me');
     expect(me.status).toBe(200);
-    expect(me.body.key).toMatchObject({ id, role: 'admin', scope: null });
+    expect(me.body.key).toMatchObject({
+      id,
+      role: 'admin',
+      scope: null,
+      permissions: null,
+      allowedIps: null,
+      expiresSoon: false,
+    });
     expect(me.body.creator.name).toBe('Adam');
+    // Unrestricted: what each effective role allows a key (the catalogue's rule, tested in packages/core).
     expect(me.body.organizations).toEqual([
-      { id: a.id, name: 'Alpha', creatorRole: 'admin', effectiveRole: 'admin' },
-      { id: b.id, name: 'Beta', creatorRole: 'viewer', effectiveRole: 'viewer' },
+      {
+        id: a.id,
+        name: 'Alpha',
+        creatorRole: 'admin',
+        effectiveRole: 'admin',
+        permissions: permissionsOf('admin', 'key'),
+      },
+      {
+        id: b.id,
+        name: 'Beta',
+        creatorRole: 'viewer',
+        effectiveRole: 'viewer',
+        permissions: permissionsOf('viewer', 'key'),
+      },
     ]);
     expect(JSON.stringify(me.body)).not.toContain(key);
   });

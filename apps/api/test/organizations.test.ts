@@ -224,8 +224,14 @@ describe('members', () => {
     const body = (await res.json()) as {
       error: { message: string; data: { code: string; requiredRole: string } };
     };
-    expect(body.error.data).toMatchObject({ code: 'FORBIDDEN', requiredRole: 'member' });
-    expect(body.error.message).toBe('This action needs the member role; your role is viewer.');
+    expect(body.error.data).toMatchObject({
+      code: 'FORBIDDEN',
+      requiredRole: 'member',
+      requiredPermission: 'projects:write',
+    });
+    expect(body.error.message).toBe(
+      'This action needs projects:write, which takes the member role; your role is viewer.',
+    );
   });
 });
 

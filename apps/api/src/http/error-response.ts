@@ -18,6 +18,9 @@ export function trpcErrorEnvelope(error: DomainError, path: string | null) {
         path,
         ...(typeof details.retryAfter === 'number' ? { retryAfter: details.retryAfter } : {}),
         ...(Array.isArray(details.fieldErrors) ? { fieldErrors: details.fieldErrors } : {}),
+        ...(typeof details.requiredPermission === 'string'
+          ? { requiredPermission: details.requiredPermission }
+          : {}),
       },
     },
   };

@@ -13,6 +13,7 @@ export const INVALIDATION_CAUSES = [
   'key.rotated',
   'key.updated',
   'key.cut_off',
+  'key.allowed_ips_changed',
   'member.added',
   'member.role_changed',
   'member.removed',

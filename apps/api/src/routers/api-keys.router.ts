@@ -10,16 +10,19 @@ import {
   revokeKey,
   revokeLeakedKeys,
   rotateKey,
+  updateAllowedIps,
 } from '../services/api-keys.service.ts';
 import { describeKey } from '../services/key-description.ts';
 import { keyProcedure, orgProcedure, publicProcedure, router, sessionProcedure } from '../trpc.ts';
 import {
+  allowedIpsInput,
   apiKeyOut,
   expiryInput,
   graceSchema,
   keyRoleSchema,
   nameSchema,
   okOut,
+  permissionSchema,
   roleSchema,
   uuid,
 } from './schemas.ts';
@@ -43,6 +46,10 @@ export const apiKeysRouter = router({
         role: keyRoleSchema,
         orgIds: z.array(uuid).min(1).max(50).optional(),
         ...expiryInput,
+        /** Only these catalogue permissions (within the role); absent = everything the role allows. */
+        permissions: z.array(permissionSchema).max(100).optional(),
+        /** Only from these CIDR ranges; absent or empty = anywhere. */
+        allowedIps: allowedIpsInput.optional(),
       }),
     )
     .output(createdOut)
@@ -75,6 +82,12 @@ export const apiKeysRouter = router({
     .output(apiKeyOut)
     .mutation(({ ctx, input }) => renameKey(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, input)),
 
+  /** The owner changes where a key may be used from; an empty list lifts the restriction. Every node, at once. */
+  updateAllowedIps: sessionProcedure
+    .input(z.object({ id: uuid, allowedIps: allowedIpsInput }))
+    .output(apiKeyOut)
+    .mutation(({ ctx, input }) => updateAllowedIps(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, input)),
+
   rotate: sessionProcedure
     .input(z.object({ id: uuid, gracePeriod: graceSchema }))
     .output(createdOut.extend({ previous: apiKeyOut }))
@@ -89,7 +102,7 @@ export const apiKeysRouter = router({
         tags,
         summary: 'The calling key, its creator and where it can act',
         description:
-          'Who the key acts for and, for each organization it can reach, the creator’s role there and the role the key acts with (the lower of the two).',
+          'Who the key acts for and, for each organization it can reach, the creator’s role there, the role the key acts with (the lower of the two) and the permissions it holds there (what that role allows a key, narrowed to the subset the key was restricted to). `expiresSoon` is true in the last 7 days before `expiresAt`: rotate the key.',
       },
     })
     .output(
@@ -102,15 +115,34 @@ export const apiKeysRouter = router({
             role: keyRoleSchema,
             scope: z.array(uuid).nullable(),
             expiresAt: z.string().nullable(),
+            expiresSoon: z.boolean().describe('Expires within 7 days: rotate it now'),
+            permissions: z
+              .array(permissionSchema)
+              .nullable()
+              .describe(
+                'The subset the key was restricted to at creation; null = everything its role allows',
+              ),
+            allowedIps: z
+              .array(z.string())
+              .nullable()
+              .describe('CIDR ranges it may be used from; null = any'),
           }),
           creator: z.object({ id: uuid, name: z.string(), email: z.string() }),
           organizations: z.array(
-            z.object({ id: uuid, name: z.string(), creatorRole: roleSchema, effectiveRole: keyRoleSchema }),
+            z.object({
+              id: uuid,
+              name: z.string(),
+              creatorRole: roleSchema,
+              effectiveRole: keyRoleSchema,
+              permissions: z
+                .array(permissionSchema)
+                .describe('What the key may do here, now: its subset ∩ what its effective role allows a key'),
+            }),
           ),
         })
         .meta({ id: 'Me', description: 'The calling key, its creator and the organizations it can act on' }),
     )
-    .query(({ ctx }) => describeKey(ctx.key)),
+    .query(({ ctx }) => describeKey(ctx.key, ctx.deps.clock())),
 
   revokeCurrent: keyProcedure
     .meta({

@@ -1,9 +1,11 @@
 import {
   EMAIL_MAX_LENGTH,
   INVITATION_STATUSES,
+  KEY_ALLOWED_IPS_MAX,
   KEY_MAX_LIFETIME_DAYS,
   KEY_ROLES,
   PASSWORD_MAX_LENGTH,
+  PERMISSION_NAMES,
   ROLES,
   ROTATION_GRACE_NAMES,
 } from '@crowdee/core';
@@ -13,6 +15,16 @@ import { z } from 'zod';
 export const roleSchema = z.enum(ROLES);
 export const keyRoleSchema = z.enum(KEY_ROLES);
 export const uuid = z.uuid();
+/** A name from the permission catalogue: the schema follows the catalogue, so new permissions need no edit here. */
+export const permissionSchema = z.enum(PERMISSION_NAMES);
+/**
+ * An allowlist as sent: bounded here, parsed and normalised by core's `parseAllowlist` (which names each bad entry).
+ * One more than the maximum gets through to the parser so its message, not a generic one, explains the limit.
+ */
+export const allowedIpsInput = z
+  .array(z.string().max(100))
+  .max(KEY_ALLOWED_IPS_MAX + 1)
+  .describe(`CIDR ranges (IPv4 or IPv6; a bare address is one host), at most ${KEY_ALLOWED_IPS_MAX}`);
 const isoDate = z.string().describe('ISO 8601 date-time');
 
 export const nameSchema = (max: number) =>
@@ -152,6 +164,14 @@ export const apiKeyOut = z.object({
   rotatedFrom: uuid.nullable(),
   status: z.enum(['active', 'revoked', 'expired']),
   stale: z.boolean().describe('Not used for 30 days (counting from creation when never used)'),
+  expiresSoon: z.boolean().describe('Active and expiring within 7 days: rotate it'),
+  permissions: z
+    .array(permissionSchema)
+    .nullable()
+    .describe(
+      'The permissions it was restricted to at creation; null = everything its effective role allows',
+    ),
+  allowedIps: z.array(z.string()).nullable().describe('CIDR ranges it may be used from; null = any address'),
   cutOffs: z
     .array(z.object({ orgId: uuid, orgName: z.string(), at: isoDate }))
     .describe('Organizations whose admins cut this key off: it no longer works there, and only there'),

@@ -1,4 +1,12 @@
-import { authorize, DomainError, type KeyAccess, keyAccess, type Permission, type Role } from '@crowdee/core';
+import {
+  authorize,
+  authorizeKey,
+  DomainError,
+  type KeyAccess,
+  keyAccess,
+  type Permission,
+  type Role,
+} from '@crowdee/core';
 import { Membership } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
@@ -91,15 +99,31 @@ export function lockedRoleOf(caller: Caller, orgId: string): ActorRole {
   return (tem) => lockedRoleInOrganization(tem, caller, orgId);
 }
 
-/** Throws FORBIDDEN / SESSION_REQUIRED unless `role` (via this kind of caller) holds `permission`. */
+/**
+ * Throws FORBIDDEN / SESSION_REQUIRED unless `role` (via this kind of caller) holds `permission`. A key is also held
+ * to the permission subset it was restricted to (packages/core's `authorizeKey`). Every FORBIDDEN names the
+ * missing permission (`requiredPermission`), and the role when the role is what falls short.
+ */
 export function assertPermission(role: Role, permission: Permission, caller: Caller): void {
-  const decision = authorize(role, permission, caller.kind);
+  const decision =
+    caller.kind === 'key'
+      ? authorizeKey(role, caller.key.permissions, permission)
+      : authorize(role, permission, caller.kind);
   if (decision.ok) return;
   if (decision.code === 'SESSION_REQUIRED') throw new DomainError('SESSION_REQUIRED');
+  if ('restricted' in decision) {
+    throw new DomainError(
+      'FORBIDDEN',
+      `This API key was restricted to other permissions: this action needs ${permission}.`,
+      { requiredPermission: permission },
+    );
+  }
   const who = caller.kind === 'key' ? 'this key acts with' : 'your role is';
-  throw new DomainError('FORBIDDEN', `This action needs the ${decision.required} role; ${who} ${role}.`, {
-    requiredRole: decision.required,
-  });
+  throw new DomainError(
+    'FORBIDDEN',
+    `This action needs ${permission}, which takes the ${decision.required} role; ${who} ${role}.`,
+    { requiredRole: decision.required, requiredPermission: permission },
+  );
 }
 
 /** The caller's role in the organization, after checking that it holds `permission` there (else it throws). */

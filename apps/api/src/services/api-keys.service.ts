@@ -7,16 +7,21 @@ import {
   generateKey,
   hashKey,
   isKeyStale,
+  isPermission,
   type KeyPolicy,
   type KeyRole,
+  keyExpiresSoon,
   keyInScope,
   keyStatus,
   mayCreateAnotherKey,
   orgsKeyMayReach,
+  type Permission,
+  parseAllowlist,
   parseKey,
   type Role,
   type RotationGrace,
   resolveKeyExpiry,
+  resolveKeyPermissions,
   rotatedKeyEnd,
   rotatedKeyExpiry,
   scopeWithinMemberships,
@@ -49,6 +54,12 @@ export interface ApiKeyView {
   rotatedFrom: string | null;
   status: 'active' | 'revoked' | 'expired';
   stale: boolean;
+  /** Active and within 7 days of its expiry: time to rotate it. */
+  expiresSoon: boolean;
+  /** The permission subset it was restricted to; null = everything its effective role allows. */
+  permissions: Permission[] | null;
+  /** CIDR ranges it may be used from; null = anywhere. */
+  allowedIps: string[] | null;
   cutOffs: KeyCutOffView[];
 }
 
@@ -65,12 +76,18 @@ function iso(date: Date | null | undefined): string | null {
   return date ? date.toISOString() : null;
 }
 
+/** The stored subset; a name no longer in the catalogue is dropped (narrower, never wider). */
+export function storedPermissions(key: Pick<ApiKey, 'permissions'>): Permission[] | null {
+  return key.permissions ? key.permissions.filter(isPermission) : null;
+}
+
 export function apiKeyView(
   key: ApiKey,
   creator: { id: string; name: string; email: string },
   now: Date,
   cutOffs: KeyCutOffView[] = [],
 ): ApiKeyView {
+  const status = keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now);
   return {
     id: key.id,
     name: key.name,
@@ -85,8 +102,11 @@ export function apiKeyView(
     lastUsedAt: iso(key.lastUsedAt),
     lastUsedIp: key.lastUsedIp ?? null,
     rotatedFrom: key.rotatedFrom ?? null,
-    status: keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now),
+    status,
     stale: isKeyStale({ lastUsedAt: key.lastUsedAt ?? null, createdAt: key.createdAt }, now),
+    expiresSoon: status === 'active' && keyExpiresSoon(key.expiresAt ?? null, now),
+    permissions: storedPermissions(key),
+    allowedIps: key.allowedIps ?? null,
     cutOffs,
   };
 }
@@ -184,6 +204,21 @@ export interface CreateKeyInput {
   orgIds?: string[] | undefined;
   expiresInDays?: number | undefined;
   expiresAt?: string | undefined;
+  /** Restrict the key to these catalogue permissions; absent = everything its effective role allows. */
+  permissions?: string[] | undefined;
+  /** CIDR ranges the key may be used from; absent or empty = anywhere. */
+  allowedIps?: string[] | undefined;
+}
+
+/** Validates an allowlist in core's parser; the field errors name the bad entries by position. */
+function allowlistOrThrow(entries: readonly string[]): string[] | null {
+  const parsed = parseAllowlist(entries);
+  if (!parsed.ok) {
+    throw new DomainError('VALIDATION_FAILED', parsed.errors.map((e) => e.message).join(' '), {
+      fieldErrors: parsed.errors.map((e) => ({ path: `allowedIps.${e.index}`, message: e.message })),
+    });
+  }
+  return parsed.entries.length === 0 ? null : parsed.entries;
 }
 
 function expiryChoice(input: {
@@ -232,6 +267,17 @@ export async function createKey(
       },
     );
   }
+  let permissions: Permission[] | null = null;
+  if (input.permissions !== undefined) {
+    const resolved = resolveKeyPermissions(input.permissions, input.role);
+    if (!resolved.ok) {
+      throw new DomainError('VALIDATION_FAILED', resolved.message, {
+        fieldErrors: [{ path: 'permissions', message: resolved.message }],
+      });
+    }
+    permissions = resolved.permissions;
+  }
+  const allowedIps = input.allowedIps === undefined ? null : allowlistOrThrow(input.allowedIps);
   let scope: string[] | null = null;
   if (input.orgIds !== undefined) {
     scope = [...new Set(input.orgIds)];
@@ -275,6 +321,8 @@ export async function createKey(
       role: input.role,
       creator: user,
       scopeOrgIds: scope,
+      permissions,
+      allowedIps,
       expiresAt: expiry.expiresAt,
       createdAt: now,
     });
@@ -282,6 +330,8 @@ export async function createKey(
       role: input.role,
       scope,
       expiresAt: iso(expiry.expiresAt),
+      permissions,
+      allowedIps,
     });
     await tem.flush();
     return { key, apiKey: apiKeyView(apiKey, { id: user.id, name: user.name, email: user.email }, now) };
@@ -492,6 +542,35 @@ export async function renameKey(
 }
 
 /**
+ * The key's owner changes where it may be used from (empty = anywhere). Audited in every organization the key can
+ * act on, and announced on the invalidation bus so every node drops its cached copy of the old list at once.
+ */
+export async function updateAllowedIps(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  userId: string,
+  input: { id: string; allowedIps: string[] },
+): Promise<ApiKeyView> {
+  const now = deps.clock();
+  const key = await ownKey(em, userId, input.id);
+  const allowedIps = allowlistOrThrow(input.allowedIps);
+  const before = key.allowedIps ?? null;
+  key.allowedIps = allowedIps;
+  const memberships = await membershipsOf(em, userId);
+  auditKey(em, actor, 'key.allowed_ips_changed', key, await reachOf(em, key, memberships.keys()), now, {
+    from: before,
+    to: allowedIps,
+  });
+  await em.flush();
+  await publishInvalidation(deps, em, {
+    cause: 'key.allowed_ips_changed',
+    targets: [{ kind: 'key', keyId: key.id }],
+  });
+  return apiKeyView(key, key.creator, now, (await cutOffsOf(em, [key.id])).get(key.id));
+}
+
+/**
  * Replaces a key with a new one (same name, role and scope; lifetime kept within today's policy), shown once.
  * The old key keeps working until the end of the grace period, never past its own expiry.
  */
@@ -534,6 +613,9 @@ export async function rotateKey(
     role: old.role,
     creator: old.creator,
     scopeOrgIds: old.scopeOrgIds ?? null,
+    // Rotation replaces the secret, never what it may do or where from.
+    permissions: old.permissions ?? null,
+    allowedIps: old.allowedIps ?? null,
     expiresAt: expiry.expiresAt,
     rotatedFrom: old.id,
     createdAt: now,

@@ -46,6 +46,7 @@ export const AUDIT_ACTIONS = [
   'key.rotated',
   'key.revoked',
   'key.cut_off',
+  'key.allowed_ips_changed',
   'project.created',
   'project.updated',
   'project.deleted',

@@ -1,4 +1,4 @@
-import type { KeyRole, Role } from '@crowdee/core';
+import type { Cidr, KeyRole, Permission, Role } from '@crowdee/core';
 
 /** What verification needs about a key, loaded once and then served from memory. Never holds the raw key. */
 export interface CachedKey {
@@ -11,6 +11,11 @@ export interface CachedKey {
   scopeOrgIds: readonly string[] | null;
   /** Organizations whose admins cut this key off: it may not act there (see `keyAllowedInOrg`). */
   cutOffOrgIds: readonly string[];
+  /** The permission subset it was restricted to (see `effectiveKeyPermissions`); null = its role's. */
+  permissions: readonly Permission[] | null;
+  /** Its allowlist as stored (normalised CIDR text) for `/me`, and compiled for the check on every request. */
+  allowedIpList: readonly string[] | null;
+  allowedIps: readonly Cidr[] | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
   createdAt: Date;

@@ -1,4 +1,11 @@
-import { type KeyRole, keyAccess, type Role } from '@crowdee/core';
+import {
+  effectiveKeyPermissions,
+  type KeyRole,
+  keyAccess,
+  keyExpiresSoon,
+  type Permission,
+  type Role,
+} from '@crowdee/core';
 import type { CachedKey } from './key-cache.ts';
 
 export interface KeyDescription {
@@ -9,22 +16,36 @@ export interface KeyDescription {
     role: KeyRole;
     scope: string[] | null;
     expiresAt: string | null;
+    expiresSoon: boolean;
+    permissions: Permission[] | null;
+    allowedIps: string[] | null;
   };
   creator: { id: string; name: string; email: string };
-  organizations: { id: string; name: string; creatorRole: Role; effectiveRole: KeyRole }[];
+  organizations: {
+    id: string;
+    name: string;
+    creatorRole: Role;
+    effectiveRole: KeyRole;
+    permissions: Permission[];
+  }[];
 }
 
-// A cache entry is immutable until it is invalidated (then replaced), so its description can be kept with it.
+// A cache entry is immutable until it is invalidated (then replaced), so its description can be kept with it —
+// all but `expiresSoon`, which moves with the clock and is computed on every call.
 const described = new WeakMap<CachedKey, KeyDescription>();
 
 /**
- * What `GET /api/v1/me` answers: the key, its creator, and its effective role in every organization it can act
- * on, computed by packages/core from the cached memberships. Computed once per cache entry; the hot path of a
- * script polling /me costs a map lookup.
+ * What `GET /api/v1/me` answers: the key, its creator, and its effective role and permissions in every
+ * organization it can act on, computed by packages/core from the cached memberships. Computed once per cache
+ * entry; the hot path of a script polling /me costs a map lookup.
  */
-export function describeKey(key: CachedKey): KeyDescription {
-  const cached = described.get(key);
-  if (cached) return cached;
+export function describeKey(key: CachedKey, now: Date): KeyDescription {
+  const cached = described.get(key) ?? describe(key);
+  described.set(key, cached);
+  return { ...cached, key: { ...cached.key, expiresSoon: keyExpiresSoon(key.expiresAt, now) } };
+}
+
+function describe(key: CachedKey): KeyDescription {
   const organizations: KeyDescription['organizations'] = [];
   for (const [orgId, creatorRole] of key.creatorRoles) {
     const access = keyAccess(key, orgId, creatorRole);
@@ -34,10 +55,11 @@ export function describeKey(key: CachedKey): KeyDescription {
       name: key.orgNames.get(orgId) ?? '',
       creatorRole,
       effectiveRole: access.role,
+      permissions: effectiveKeyPermissions(key, orgId, creatorRole),
     });
   }
   organizations.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
-  const description: KeyDescription = {
+  return {
     key: {
       id: key.id,
       name: key.name,
@@ -45,10 +67,11 @@ export function describeKey(key: CachedKey): KeyDescription {
       role: key.role,
       scope: key.scopeOrgIds === null ? null : [...key.scopeOrgIds],
       expiresAt: key.expiresAt?.toISOString() ?? null,
+      expiresSoon: false,
+      permissions: key.permissions === null ? null : [...key.permissions],
+      allowedIps: key.allowedIpList === null ? null : [...key.allowedIpList],
     },
     creator: key.creator,
     organizations,
   };
-  described.set(key, description);
-  return description;
 }

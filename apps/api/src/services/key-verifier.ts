@@ -1,8 +1,11 @@
 import {
+  compileAllowlist,
   constantTimeEqual,
   DomainError,
   hashKey,
+  ipAllowed,
   isKeyRole,
+  isPermission,
   KEY_USAGE_WRITE_INTERVAL_MS,
   type KeyAccess,
   keyAccess,
@@ -22,6 +25,8 @@ interface KeyRow {
   hint: string;
   role: string;
   scope: string[] | null;
+  permissions: string[] | null;
+  allowed_ips: string[] | null;
   expires_at: Date | string | null;
   revoked_at: Date | string | null;
   created_at: Date | string;
@@ -36,6 +41,7 @@ interface KeyRow {
 // One statement per cache miss: the key, its creator, the creator's memberships and the key's cut-offs.
 const LOAD_KEY_SQL = `
   select k.id, k.hash, k.name, k.hint, k.role, array_to_json(k.scope_org_ids) as scope,
+         array_to_json(k.permissions) as permissions, array_to_json(k.allowed_ips) as allowed_ips,
          k.expires_at, k.revoked_at, k.created_at, k.last_used_at,
          u.id as creator_id, u.name as creator_name, u.email as creator_email,
          ${USER_MEMBERSHIPS_SQL} as roles,
@@ -74,6 +80,9 @@ export class KeyVerifier {
     const status = keyStatus(entry, now);
     if (status === 'revoked') throw new DomainError('KEY_REVOKED');
     if (status === 'expired') throw new DomainError('KEY_EXPIRED');
+    // Only now, with the key known good, may the address matter: a wrong key from anywhere still answers 401, so
+    // this answer never helps anyone guess keys. A refused address is not recorded as the key's last use.
+    if (!ipAllowed(ip, entry.allowedIps)) throw new DomainError('IP_NOT_ALLOWED');
     this.recordUse(entry, now, ip);
     return entry;
   }
@@ -94,6 +103,10 @@ export class KeyVerifier {
       role: row.role,
       scopeOrgIds: row.scope,
       cutOffOrgIds: row.cut_off,
+      // A stored name no longer in the catalogue is dropped: the key gets narrower, never wider.
+      permissions: row.permissions === null ? null : row.permissions.filter(isPermission),
+      allowedIpList: row.allowed_ips,
+      allowedIps: compileAllowlist(row.allowed_ips),
       expiresAt: sqlDate(row.expires_at),
       revokedAt: sqlDate(row.revoked_at),
       createdAt: sqlDate(row.created_at),

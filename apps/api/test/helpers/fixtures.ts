@@ -1,4 +1,4 @@
-import type { Role } from '@crowdee/core';
+import type { Permission, Role } from '@crowdee/core';
 import { type TestMailbox, tokenOf } from '../../src/mail/test-mailbox.ts';
 import { type Browser, signUp } from './http-client.ts';
 
@@ -83,6 +83,8 @@ export async function keyFor(
     orgIds?: string[];
     expiresInDays?: number;
     expiresAt?: string;
+    permissions?: Permission[];
+    allowedIps?: string[];
   },
 ): Promise<{ key: string; id: string }> {
   await person.browser.trpc.orgs.setActive.mutate({ orgId });

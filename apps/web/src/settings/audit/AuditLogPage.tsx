@@ -30,6 +30,7 @@ const ACTION_LABELS: Record<string, string> = {
   'key.updated': 'API key renamed',
   'key.rotated': 'API key rotated',
   'key.revoked': 'API key revoked',
+  'key.allowed_ips_changed': 'API key allowed IPs changed',
   'project.created': 'Project created',
   'project.updated': 'Project updated',
   'project.deleted': 'Project deleted',
