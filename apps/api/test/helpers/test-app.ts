@@ -71,6 +71,8 @@ export async function startTestApp(
     database?: { url: string };
     /** Hear other instances' invalidations (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub at `redisUrl`). */
     invalidation?: { channel: 'postgres' } | { channel: 'redis'; redisUrl: string };
+    /** The interface to listen on: `::1` for IPv6 clients, `::` for a dual-stack socket. */
+    host?: string;
   } = {},
 ): Promise<TestApp> {
   const db = options.database
@@ -133,7 +135,7 @@ export async function startTestApp(
       : {}),
   });
   await deps.invalidation.start();
-  const http = await listen(createApp(deps), 0, '127.0.0.1');
+  const http = await listen(createApp(deps), 0, options.host ?? '127.0.0.1');
   listening = http.url;
   return {
     url: http.url,
