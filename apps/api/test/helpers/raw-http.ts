@@ -16,7 +16,10 @@ export function raw(
   path: string,
   options: { headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<RawResponse> {
-  const { hostname, port } = new URL(baseUrl);
+  const url = new URL(baseUrl);
+  const port = url.port;
+  // URL keeps an IPv6 host bracketed; the socket API wants it bare.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = request(
