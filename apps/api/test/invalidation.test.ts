@@ -82,6 +82,23 @@ for (const channel of ['postgres', 'redis'] as const) {
       await until(async () => (await me(b, key.key)).status === 401, 'B to refuse the revoked key');
     });
 
+    it('an allowlist changed through A holds on B, whose cache held the old list', async () => {
+      const [a, b] = await pair(channel);
+      const { kate } = await people(a, ['kate']);
+      if (!kate) throw new Error('no person');
+      const org = await orgWith(kate, 'Acme');
+      const key = await keyFor(kate, org.id, { role: 'member' });
+      expect((await me(b, key.key)).status).toBe(200);
+      expect(b.deps.keyCache.size).toBe(1);
+      await kate.browser.trpc.keys.updateAllowedIps.mutate({ id: key.id, allowedIps: ['203.0.113.0/24'] });
+      expect((await me(a, key.key)).status).toBe(403);
+      await until(async () => (await me(b, key.key)).status === 403, 'B to refuse the key from outside its list');
+      expect((await me(b, key.key)).body).toMatchObject({ code: 'IP_NOT_ALLOWED' });
+      // And back: lifting the list is heard the same way.
+      await kate.browser.trpc.keys.updateAllowedIps.mutate({ id: key.id, allowedIps: [] });
+      await until(async () => (await me(b, key.key)).status === 200, 'B to admit the key again');
+    });
+
     it('a demoted creator loses write power on B', async () => {
       const [a, b] = await pair(channel);
       const { owner, dev } = await people(a, ['owner', 'dev']);
