@@ -92,7 +92,10 @@ for (const channel of ['postgres', 'redis'] as const) {
       expect(b.deps.keyCache.size).toBe(1);
       await kate.browser.trpc.keys.updateAllowedIps.mutate({ id: key.id, allowedIps: ['203.0.113.0/24'] });
       expect((await me(a, key.key)).status).toBe(403);
-      await until(async () => (await me(b, key.key)).status === 403, 'B to refuse the key from outside its list');
+      await until(
+        async () => (await me(b, key.key)).status === 403,
+        'B to refuse the key from outside its list',
+      );
       expect((await me(b, key.key)).body).toMatchObject({ code: 'IP_NOT_ALLOWED' });
       // And back: lifting the list is heard the same way.
       await kate.browser.trpc.keys.updateAllowedIps.mutate({ id: key.id, allowedIps: [] });

@@ -66,6 +66,8 @@ type Caller =
       /** The creator's role lowered after the key was made: the key must shrink with it. */
       demotedTo?: Role;
       scope: 'any' | 'in' | 'out';
+      /** Restricted at creation to these permissions: anything else is FORBIDDEN, whatever the role allows. */
+      only?: Permission[];
     };
 
 const CALLERS: Caller[] = [
@@ -87,6 +89,14 @@ const CALLERS: Caller[] = [
     creatorRole: 'admin',
     demotedTo: 'viewer',
     scope: 'any',
+  },
+  {
+    name: 'admin key of an owner restricted to projects:read',
+    kind: 'key',
+    keyRole: 'admin',
+    creatorRole: 'owner',
+    scope: 'any',
+    only: ['projects:read'],
   },
   {
     name: 'admin key scoped to this organization',
@@ -204,6 +214,10 @@ const ROWS: Record<string, Row> = {
   'keys.revoke': { input: (w) => ({ id: w.keyId }), object: 'caller' },
   'keys.update': { input: (w) => ({ id: w.keyId, name: 'Renamed' }), object: 'caller' },
   'keys.rotate': { input: (w) => ({ id: w.keyId, gracePeriod: 'now' }), object: 'caller' },
+  'keys.updateAllowedIps': {
+    input: (w) => ({ id: w.keyId, allowedIps: ['127.0.0.0/8', '::1'] }),
+    object: 'caller',
+  },
   'keys.current': { input: () => undefined },
   'keys.revokeCurrent': { input: () => undefined },
   'keys.revokeLeaked': { input: () => ({ keys: [generateKey().key] }) },
@@ -268,6 +282,7 @@ function accessOutcome(
   if (target === 'other') return 'NOT_FOUND';
   if (SESSION_ONLY.has(permission)) return 'SESSION_REQUIRED';
   const role = lower(effective.keyRole, effective.demotedTo ?? effective.creatorRole);
+  if (effective.only && !effective.only.includes(permission)) return 'FORBIDDEN';
   return atLeast(role, minimum) ? 'OK' : 'FORBIDDEN';
 }
 
@@ -374,6 +389,7 @@ async function buildCell(
     name: 'caller',
     role: caller.keyRole,
     ...(scope ? { orgIds: scope } : {}),
+    ...(caller.only ? { permissions: caller.only } : {}),
   });
   if (caller.demotedTo) {
     await founder.browser.trpc.members.updateRole.mutate({

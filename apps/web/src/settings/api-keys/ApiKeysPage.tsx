@@ -7,6 +7,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { EmptyState } from '../../components/Status.tsx';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
+import { AllowedIpsDialog } from './AllowedIpsDialog.tsx';
 import { CreateKeyDialog } from './CreateKeyDialog.tsx';
 import { KeyPolicySection } from './KeyPolicySection.tsx';
 import { KeysTable } from './KeysTable.tsx';
@@ -18,6 +19,7 @@ type DialogState =
   | { kind: 'create' }
   | { kind: 'reveal'; secret: string; apiKey: ApiKey; replaced?: ApiKey }
   | { kind: 'rotate'; apiKey: ApiKey }
+  | { kind: 'allowed-ips'; apiKey: ApiKey }
   | { kind: 'revoke'; apiKey: ApiKey }
   | { kind: 'create-org' };
 
@@ -127,6 +129,7 @@ export function ApiKeysPage() {
                   caption="Your API keys"
                   onRotate={(apiKey) => setDialog({ kind: 'rotate', apiKey })}
                   onRevoke={(apiKey) => setDialog({ kind: 'revoke', apiKey })}
+                  onEditAllowedIps={(apiKey) => setDialog({ kind: 'allowed-ips', apiKey })}
                 />
               )}
               {inactiveCount > 0 ? (
@@ -165,6 +168,16 @@ export function ApiKeysPage() {
           apiKey={dialog.apiKey}
           replaced={dialog.replaced}
           onClose={close}
+        />
+      ) : null}
+      {dialog?.kind === 'allowed-ips' ? (
+        <AllowedIpsDialog
+          apiKey={dialog.apiKey}
+          onClose={close}
+          onSaved={() => {
+            void refresh();
+            setDialog(null);
+          }}
         />
       ) : null}
       {dialog?.kind === 'rotate' ? (

@@ -1,4 +1,6 @@
 import { allowedLifetimes, type KeyPolicy, strictestPolicy } from '@crowdee/core/expiry';
+import { keyPermissionGroups } from '@crowdee/core/key-permissions';
+import { PERMISSION_NAMES, type Permission } from '@crowdee/core/permissions';
 import { isKeyRole, type KeyRole, keyRolesFor } from '@crowdee/core/roles';
 import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
@@ -11,10 +13,26 @@ import { describeError, fieldError } from '../../lib/errors.ts';
 import { formatDate, listSentence, roleLabel } from '../../lib/format.ts';
 import { describeRole } from '../../lib/roles.ts';
 import { type ApiKey, type Organization, useTRPC } from '../../lib/trpc.ts';
+import {
+  AllowedIpsField,
+  allowlistLines,
+  allowlistProblem,
+  type PermissionMode,
+  PermissionsField,
+} from './KeyRestrictionFields.tsx';
 
 const DAY_MS = 86_400_000;
 /** API field errors shown beside a field; any other failure is shown as a notice above the buttons. */
-const FIELD_PATHS: ReadonlySet<string> = new Set(['name', 'role', 'orgIds', 'expiresAt', 'expiresInDays']);
+const FIELD_PATHS: ReadonlySet<string> = new Set([
+  'name',
+  'role',
+  'orgIds',
+  'expiresAt',
+  'expiresInDays',
+  'permissions',
+]);
+/** Allowlist errors name the entry: `allowedIps.3`. */
+const isFieldPath = (path: string) => FIELD_PATHS.has(path) || path.startsWith('allowedIps');
 
 interface CreateKeyDialogProps {
   activeOrg: ActiveOrganization;
@@ -79,6 +97,9 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
   const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set([activeOrg.id]));
   const [expirationChoice, setExpirationChoice] = useState('30');
   const [customDate, setCustomDate] = useState('');
+  const [permissionMode, setPermissionMode] = useState<PermissionMode>('all');
+  const [chosenPermissions, setChosenPermissions] = useState<ReadonlySet<Permission>>(() => new Set());
+  const [allowedIpsText, setAllowedIpsText] = useState('');
   const [showErrors, setShowErrors] = useState(false);
 
   const create = useMutation(
@@ -119,13 +140,20 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
   }
   const expiresOn = expiresInDays !== null ? formatDate(addDays(today, expiresInDays).toISOString()) : null;
 
+  // Ticked permissions the chosen role cannot give a key are dropped, not sent (the API would refuse them).
+  const offered = new Set(keyPermissionGroups(role).flatMap((g) => g.permissions));
+  const permissions = PERMISSION_NAMES.filter((p) => chosenPermissions.has(p) && offered.has(p));
+  const permissionsError =
+    permissionMode === 'only' && permissions.length === 0 ? 'Choose at least one permission.' : null;
+  const allowedIpsError = allowlistProblem(allowedIpsText);
+
   const nameError = name.trim() === '' ? 'Enter a name.' : null;
   const scopeError =
     scopeMode === 'selected' && selected.size === 0 ? 'Choose at least one organization.' : null;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (nameError || scopeError || expiryError) {
+    if (nameError || scopeError || expiryError || permissionsError || allowedIpsError) {
       setShowErrors(true);
       return;
     }
@@ -134,6 +162,8 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
       role,
       ...(scopeMode === 'selected' ? { orgIds: [...selected] } : {}),
       ...(expiresInDays !== null ? { expiresInDays } : {}),
+      ...(permissionMode === 'only' ? { permissions } : {}),
+      ...(allowlistLines(allowedIpsText).length > 0 ? { allowedIps: allowlistLines(allowedIpsText) } : {}),
     });
   };
 
@@ -147,6 +177,7 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
   const apiError = create.error;
   const expiryApiError = fieldError(apiError, 'expiresAt') ?? fieldError(apiError, 'expiresInDays');
   const apiFieldErrors = apiError ? describeError(apiError).fieldErrors : [];
+  const allowedIpsApiError = apiFieldErrors.find((f) => f.path.startsWith('allowedIps'))?.message ?? null;
   const maxRole = roles[roles.length - 1] ?? lowestRole;
   const explanation = policyExplanation(reachable);
 
@@ -296,7 +327,22 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
           <p className="form-note">The key will not expire.</p>
         ) : null}
 
-        {apiError && !apiFieldErrors.some((f) => FIELD_PATHS.has(f.path)) ? (
+        <PermissionsField
+          role={role}
+          mode={permissionMode}
+          onModeChange={setPermissionMode}
+          selected={chosenPermissions}
+          onSelectedChange={setChosenPermissions}
+          error={(showErrors ? permissionsError : null) ?? fieldError(apiError, 'permissions')}
+        />
+
+        <AllowedIpsField
+          value={allowedIpsText}
+          onChange={setAllowedIpsText}
+          error={(showErrors ? allowedIpsError : null) ?? allowedIpsApiError}
+        />
+
+        {apiError && !apiFieldErrors.some((f) => isFieldPath(f.path)) ? (
           <ErrorNotice error={apiError} compact context="Couldn’t create the key" />
         ) : null}
 

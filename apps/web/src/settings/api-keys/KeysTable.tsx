@@ -4,17 +4,25 @@ import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Badge } from '../../components/Status.tsx';
 import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
 import type { ApiKey } from '../../lib/trpc.ts';
-import { Expires, LastUsed, pendingRevocation, StatusBadge, scopeLabel } from './key-display.tsx';
+import {
+  Expires,
+  LastUsed,
+  pendingRevocation,
+  Restrictions,
+  StatusBadge,
+  scopeLabel,
+} from './key-display.tsx';
 
 interface KeysTableProps {
   keys: ApiKey[];
   onRotate: (key: ApiKey) => void;
   onRevoke: (key: ApiKey) => void;
+  onEditAllowedIps: (key: ApiKey) => void;
   caption: string;
 }
 
 /** My keys. The table only ever shows a key's hint: the full key exists in the browser once, in the reveal panel. */
-export function KeysTable({ keys, onRotate, onRevoke, caption }: KeysTableProps) {
+export function KeysTable({ keys, onRotate, onRevoke, onEditAllowedIps, caption }: KeysTableProps) {
   const { organizations } = useSession();
   return (
     <DataTable
@@ -38,6 +46,7 @@ export function KeysTable({ keys, onRotate, onRevoke, caption }: KeysTableProps)
           scope={scopeLabel(key.scope, organizations)}
           onRotate={onRotate}
           onRevoke={onRevoke}
+          onEditAllowedIps={onEditAllowedIps}
         />
       ))}
     </DataTable>
@@ -49,11 +58,13 @@ function KeyRow({
   scope,
   onRotate,
   onRevoke,
+  onEditAllowedIps,
 }: {
   apiKey: ApiKey;
   scope: string;
   onRotate: (key: ApiKey) => void;
   onRevoke: (key: ApiKey) => void;
+  onEditAllowedIps: (key: ApiKey) => void;
 }) {
   const nameId = useId();
   const active = apiKey.status === 'active';
@@ -67,7 +78,10 @@ function KeyRow({
         <code className="key-hint">{apiKey.hint}</code>
       </td>
       <td>
-        <Badge tone="blue">{roleLabel(apiKey.role)}</Badge>
+        <span className="cell-stack">
+          <Badge tone="blue">{roleLabel(apiKey.role)}</Badge>
+          <Restrictions apiKey={apiKey} />
+        </span>
       </td>
       <td className="cell-scope">
         <span className="cell-stack">
@@ -91,7 +105,7 @@ function KeyRow({
         <LastUsed apiKey={apiKey} />
       </td>
       <td>
-        <Expires iso={apiKey.expiresAt} />
+        <Expires iso={apiKey.expiresAt} soon={apiKey.expiresSoon} />
       </td>
       <td>
         <StatusBadge apiKey={apiKey} />
@@ -109,6 +123,14 @@ function KeyRow({
                 Rotate
               </button>
             )}
+            <button
+              type="button"
+              className="button button-secondary button-small"
+              aria-describedby={nameId}
+              onClick={() => onEditAllowedIps(apiKey)}
+            >
+              Allowed IPs
+            </button>
             <button
               type="button"
               className="button button-danger-quiet button-small"

@@ -143,7 +143,7 @@ function OrgKeyRow({
         <LastUsed apiKey={apiKey} />
       </td>
       <td>
-        <Expires iso={apiKey.expiresAt} />
+        <Expires iso={apiKey.expiresAt} soon={apiKey.expiresSoon} />
       </td>
       <td className="cell-actions">
         <button

@@ -63,13 +63,40 @@ export function LastUsed({ apiKey }: { apiKey: Pick<ApiKey, 'lastUsedAt' | 'stal
   );
 }
 
-export function Expires({ iso }: { iso: string | null }) {
+/** The expiry date, and "Expires soon" when the API flags the key (packages/core's rule: its last 7 days). */
+export function Expires({ iso, soon = false }: { iso: string | null; soon?: boolean }) {
   if (iso === null) return <span className="muted">Never</span>;
   const past = new Date(iso).getTime() <= Date.now();
   return (
-    <time dateTime={iso} title={formatDateTime(iso)} className="cell-stack">
-      <span>{formatDate(iso)}</span>
-      <span className="cell-sub">{past ? 'expired' : relativeTime(iso)}</span>
-    </time>
+    <span className="cell-stack">
+      <time dateTime={iso} title={formatDateTime(iso)} className="cell-stack">
+        <span>{formatDate(iso)}</span>
+        <span className="cell-sub">{past ? 'expired' : relativeTime(iso)}</span>
+      </time>
+      {soon ? (
+        <Badge tone="amber" title="Expires within 7 days: rotate it before it stops working.">
+          Expires soon
+        </Badge>
+      ) : null}
+    </span>
+  );
+}
+
+/** What a key may do and where from, under its role: "Only projects:read", "From 2 IP ranges". */
+export function Restrictions({ apiKey }: { apiKey: Pick<ApiKey, 'permissions' | 'allowedIps'> }) {
+  return (
+    <>
+      {apiKey.permissions ? (
+        <span className="cell-sub" title={apiKey.permissions.join(', ')}>
+          Only {apiKey.permissions.join(', ')}
+        </span>
+      ) : null}
+      {apiKey.allowedIps ? (
+        <span className="cell-sub" title={apiKey.allowedIps.join(', ')}>
+          From{' '}
+          {apiKey.allowedIps.length === 1 ? apiKey.allowedIps[0] : `${apiKey.allowedIps.length} IP ranges`}
+        </span>
+      ) : null}
+    </>
   );
 }
