@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CrowdeeClient } from './client.ts';
 import { CrowdeeApiError, CrowdeeConfigError } from './errors.ts';
-import type { NewProject } from './rest.ts';
+import type { Me, NewProject } from './rest.ts';
 import { scanPaths } from './scan.ts';
 import { type BulkProgress, runBulk, ThrottleError } from './throttle/index.ts';
 
@@ -35,7 +35,8 @@ Options for every command:
   whoami: `crowdee whoami [--json]
 
 Shows the key in use (by its hint), its role and scope, its creator, and its effective role in each
-organization it can act on: min(key role, creator's current role).
+organization it can act on: min(key role, creator's current role). A key restricted to some permissions
+lists them. whoami and projects list warn on stderr when the key expires within 7 days.
 `,
   status: `crowdee status [--json]
 
@@ -70,6 +71,26 @@ Revokes the key in use, at once. Use it when the key may have leaked. Needs --ye
 };
 
 class UsageError extends Error {}
+
+/**
+ * The key's last 7 days (the server's `expiresSoon`, packages/core's rule): say so on stderr, where it cannot
+ * break a script that parses stdout, so whoever runs the job rotates the key before it stops.
+ */
+function warnIfExpiringSoon(me: Pick<Me, 'key'>): void {
+  if (!me.key.expiresSoon || me.key.expiresAt === null) return;
+  process.stderr.write(
+    `crowdee: warning: the key ${me.key.hint} expires ${me.key.expiresAt}, within 7 days. Rotate it in Settings → API Keys.\n`,
+  );
+}
+
+/** For commands that do not read /me anyway: one extra call, and a failure here never stops the command itself. */
+async function checkKeyExpiry(c: CrowdeeClient): Promise<void> {
+  try {
+    warnIfExpiringSoon(await c.rest.me());
+  } catch {
+    // The command's own request reports any problem with the key.
+  }
+}
 
 function out(json: boolean, human: string, data: unknown): void {
   process.stdout.write(json ? `${JSON.stringify(data)}\n` : `${human}\n`);
@@ -304,6 +325,7 @@ async function run(argv: string[]): Promise<number> {
       const c = client(values);
       try {
         const me = await c.rest.me();
+        warnIfExpiringSoon(me);
         const scope =
           me.key.scope === null
             ? 'all of the creator’s organizations'
@@ -315,7 +337,7 @@ async function run(argv: string[]): Promise<number> {
             ? ['Acts on no organization (its creator belongs to none it may reach).']
             : me.organizations.map(
                 (o) =>
-                  `  ${o.name} (${o.id}): ${o.effectiveRole}${o.effectiveRole !== me.key.role ? ` (capped by the creator’s role ${o.creatorRole})` : ''}`,
+                  `  ${o.name} (${o.id}): ${o.effectiveRole}${o.effectiveRole !== me.key.role ? ` (capped by the creator’s role ${o.creatorRole})` : ''}${me.key.permissions === null ? '' : ` — only ${o.permissions.join(', ') || 'nothing'}`}`,
               )),
         ];
         out(json, lines.join('\n'), me);
@@ -328,6 +350,7 @@ async function run(argv: string[]): Promise<number> {
       if (!values.org) throw new UsageError('projects list needs --org ID');
       const c = client(values);
       try {
+        await checkKeyExpiry(c);
         const page = await c.rest.projects.list(values.org, {
           ...(values.limit ? { limit: Number(values.limit) } : {}),
           ...(values.offset ? { offset: Number(values.offset) } : {}),
@@ -350,6 +373,7 @@ async function run(argv: string[]): Promise<number> {
         throw new UsageError('--concurrency must be 1–256');
       const c = client(values);
       try {
+        // No extra /me here: an import spends exactly one request per line of the key's budget.
         return await projectsImport(c, values.org, file, concurrency, json);
       } finally {
         await c.close();
@@ -399,7 +423,9 @@ export async function main(argv: string[]): Promise<number> {
         ? ` (retry in ${error.retryAfter} s)`
         : error.requiredRole
           ? ` (needs the ${error.requiredRole} role)`
-          : '';
+          : error.requiredPermission
+            ? ` (the key lacks ${error.requiredPermission})`
+            : '';
       process.stderr.write(`crowdee: ${error.status} ${error.code}: ${error.message}${hint}\n`);
       return 1;
     }

@@ -23,6 +23,8 @@ export class CrowdeeApiError extends Error {
   readonly retryAfter: number | undefined;
   /** The role an action needs (403 FORBIDDEN). */
   readonly requiredRole: string | undefined;
+  /** The permission an action needs (403 FORBIDDEN), e.g. for a key restricted to other permissions. */
+  readonly requiredPermission: string | undefined;
 
   constructor(init: {
     status: number;
@@ -33,6 +35,7 @@ export class CrowdeeApiError extends Error {
     fieldErrors?: FieldError[];
     retryAfter?: number | undefined;
     requiredRole?: string | undefined;
+    requiredPermission?: string | undefined;
   }) {
     super(init.message);
     this.status = init.status;
@@ -42,6 +45,7 @@ export class CrowdeeApiError extends Error {
     this.fieldErrors = init.fieldErrors ?? [];
     this.retryAfter = init.retryAfter;
     this.requiredRole = init.requiredRole;
+    this.requiredPermission = init.requiredPermission;
   }
 
   [inspect.custom](): string {

@@ -24,6 +24,7 @@ interface Problem {
   errors?: FieldError[];
   retryAfter?: number;
   requiredRole?: string;
+  requiredPermission?: string;
 }
 
 /** Typed calls for the REST routes at /api/v1 (what scripts use), over a (throttled) fetch. */
@@ -67,6 +68,7 @@ export class RestClient {
         retryAfter:
           problem.retryAfter ?? (Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : undefined),
         requiredRole: problem.requiredRole,
+        requiredPermission: problem.requiredPermission,
       });
     }
     return (text ? JSON.parse(text) : undefined) as T;

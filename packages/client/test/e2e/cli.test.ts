@@ -52,6 +52,38 @@ describe('crowdee CLI, as a script uses it', () => {
     expectNoKey(r.stdout, r.stderr, json.stdout);
   });
 
+  it('warns on stderr (never stdout) when its key expires within 7 days, and names a missing permission', async () => {
+    await fixture.call('orgs.setActive', { orgId: fixture.orgId });
+    const soon = await fixture.call<{ key: string }>('keys.create', {
+      name: 'short',
+      role: 'member',
+      expiresInDays: 3,
+      permissions: ['projects:read'],
+    });
+    const soonEnv = { CROWDEE_API_KEY: soon.key, CROWDEE_API_URL: api.server.url };
+    for (const args of [
+      ['whoami'],
+      ['whoami', '--json'],
+      ['projects', 'list', '--org', fixture.orgId, '--json'],
+    ]) {
+      const r = await runCli(args, soonEnv);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(/warning: the key cdk_\w{4}…\w{4} expires .+, within 7 days/);
+      expect(r.stdout).not.toContain('warning');
+      expectNoKey(r.stdout, r.stderr);
+    }
+    const whoami = await runCli(['whoami'], soonEnv);
+    expect(whoami.stdout).toContain('only projects:read');
+    // The long-lived fixture key: no warning.
+    expect((await runCli(['whoami'], env)).stderr).toBe('');
+    // The restricted key may not write: the CLI says which permission it lacks.
+    const file = join(dir, 'one.jsonl');
+    writeFileSync(file, '{"name":"x"}\n');
+    const refused = await runCli(['projects', 'import', '--org', fixture.orgId, file], soonEnv);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toContain('projects:write');
+  });
+
   it('refuses a key given on the command line, and reads one from a file', async () => {
     const refused = await runCli(['whoami', '--api-key', fixture.key], { CROWDEE_API_URL: api.server.url });
     expect(refused.code).toBe(2);
