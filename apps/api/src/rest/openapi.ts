@@ -34,6 +34,11 @@ const problemSchema = {
     retryAfter: { type: 'integer', description: 'Seconds to wait (429 RATE_LIMITED)' },
     'violated-policies': { type: 'array', items: { type: 'string' } },
     requiredRole: { type: 'string', description: 'The role the action needs (403 FORBIDDEN)' },
+    requiredPermission: {
+      type: 'string',
+      description:
+        'The permission the action needs (403 FORBIDDEN): the role falls short, or the key was restricted to other permissions',
+    },
   },
 } as const;
 
@@ -75,7 +80,7 @@ const ERROR_RESPONSES: Record<string, { description: string; example: ErrorCode 
   },
   '403': {
     description:
-      'Role too low (FORBIDDEN), key scoped to other organizations (ORG_OUT_OF_SCOPE) or cut off from this one by its admins (KEY_CUT_OFF), or needs a session',
+      'Role too low or permission outside a restricted key’s subset (FORBIDDEN, naming `requiredPermission`), key scoped to other organizations (ORG_OUT_OF_SCOPE), cut off from this one by its admins (KEY_CUT_OFF), used from an address outside its allowlist (IP_NOT_ALLOWED), or needs a session',
     example: 'FORBIDDEN',
   },
   '404': { description: 'Not found — including another organization’s objects', example: 'NOT_FOUND' },
