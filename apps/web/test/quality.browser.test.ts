@@ -231,7 +231,16 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
       const create = dialog(page, 'Create API key');
       await create.getByLabel('Name', { exact: true }).fill(name);
       await create.getByRole('radio', { name: role, exact: true }).check();
-      if (name === 'CI deploys') await expectNoAxeViolations(page, 'Create API key dialog');
+      if (name === 'CI deploys') {
+        // With the restriction fields open: the permission catalogue grouped by resource, and an allowlist.
+        await create.getByRole('radio', { name: 'Only these', exact: true }).check();
+        await create.getByRole('checkbox', { name: 'projects:read' }).check();
+        await create.getByLabel('Allowed IPs', { exact: true }).fill('0.0.0.0/0');
+        await create.getByRole('button', { name: 'Create key' }).click();
+        await create.getByText('Line 1:', { exact: false }).waitFor();
+        await expectNoAxeViolations(page, 'Create API key dialog (restricted, with an error)');
+        await create.getByLabel('Allowed IPs', { exact: true }).fill('');
+      }
       await create.getByRole('button', { name: 'Create key' }).click();
       const reveal = dialog(page, 'New API key');
       await reveal.waitFor();
@@ -248,6 +257,13 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
     await expectNoAxeViolations(page, 'Rotate dialog');
     await rotate.getByRole('button', { name: 'Cancel' }).click();
     await rotate.waitFor({ state: 'detached' });
+
+    await yourKeys.getByRole('button', { name: 'Allowed IPs' }).first().click();
+    const allowedIps = dialog(page, 'Allowed IPs');
+    await allowedIps.waitFor();
+    await expectNoAxeViolations(page, 'Allowed IPs dialog');
+    await allowedIps.getByRole('button', { name: 'Cancel' }).click();
+    await allowedIps.waitFor({ state: 'detached' });
 
     await yourKeys.getByRole('button', { name: 'Revoke' }).first().click();
     const revoke = page.getByRole('alertdialog', { name: 'Revoke API key' });

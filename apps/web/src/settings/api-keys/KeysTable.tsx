@@ -112,7 +112,7 @@ function KeyRow({
       </td>
       <td className="cell-actions">
         {active ? (
-          <div className="row-actions">
+          <div className="row-actions row-actions-grid">
             {rotating ? null : (
               <button
                 type="button"
@@ -125,19 +125,19 @@ function KeyRow({
             )}
             <button
               type="button"
-              className="button button-secondary button-small"
-              aria-describedby={nameId}
-              onClick={() => onEditAllowedIps(apiKey)}
-            >
-              Allowed IPs
-            </button>
-            <button
-              type="button"
-              className="button button-danger-quiet button-small"
+              className={`button button-danger-quiet button-small${rotating ? ' row-action-wide' : ''}`}
               aria-describedby={nameId}
               onClick={() => onRevoke(apiKey)}
             >
               Revoke
+            </button>
+            <button
+              type="button"
+              className="button button-secondary button-small row-action-wide"
+              aria-describedby={nameId}
+              onClick={() => onEditAllowedIps(apiKey)}
+            >
+              Allowed IPs
             </button>
           </div>
         ) : null}
