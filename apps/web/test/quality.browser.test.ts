@@ -208,6 +208,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
     await page.evaluate(() => window.localStorage.removeItem('authorized'));
   });
 
+  // The longest story of the suite (every page and dialog, the restriction fields included): more than the default.
   it('every settings page and key dialog passes axe, with keys present', async () => {
     await signUpThroughUi(page, user);
     await page.getByRole('region', { name: 'Email verification' }).waitFor();
@@ -286,7 +287,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
       }
     }
     await goToSettings(page, 'API keys');
-  });
+  }, 120_000);
 
   it('links the getting-started guide from the app; the guide passes axe and needs no script', async () => {
     await page.goto('/');
