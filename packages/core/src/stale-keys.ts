@@ -32,7 +32,9 @@ export interface KeyUseInOrg {
 }
 
 /** The moment from which the key's idleness in this organization is counted. */
-export function unusedSince(key: Pick<KeyUseInOrg, 'createdAt' | 'lastUsedInOrgAt' | 'reachableSince'>): Date {
+export function unusedSince(
+  key: Pick<KeyUseInOrg, 'createdAt' | 'lastUsedInOrgAt' | 'reachableSince'>,
+): Date {
   let since = key.createdAt.getTime();
   if (key.lastUsedInOrgAt) since = Math.max(since, key.lastUsedInOrgAt.getTime());
   if (key.reachableSince) since = Math.max(since, key.reachableSince.getTime());
