@@ -78,8 +78,9 @@ interface OrgOutcome {
 /** One organization under its lock, in one transaction: null when another sweeper holds it. */
 async function sweepOrganization(em: EntityManager, orgId: string, now: Date): Promise<OrgOutcome | null> {
   return em.transactional(async (tem) => {
-    const conn = tem.getConnection();
-    const [lock] = await conn.execute<{ locked: boolean }[]>(
+    // tem.execute, never tem.getConnection().execute: only the former runs inside this transaction, and the
+    // advisory lock and row locks are worth nothing outside it.
+    const [lock] = await tem.execute<{ locked: boolean }[]>(
       'select pg_try_advisory_xact_lock(hashtext(?), hashtext(?)) as locked',
       [LOCK_NAMESPACE, orgId],
     );
@@ -88,7 +89,7 @@ async function sweepOrganization(em: EntityManager, orgId: string, now: Date): P
     const org = await tem.findOne(Organization, { id: orgId }, { refresh: true });
     const days = org?.keyPolicyRevokeUnusedDays ?? null;
     if (!org || days === null) return { org: { id: orgId, name: '', days: 0 }, taken: [] };
-    const rows = await conn.execute<CandidateRow[]>(CANDIDATES_SQL, [orgId, orgId, now, now, orgId]);
+    const rows = await tem.execute<CandidateRow[]>(CANDIDATES_SQL, [orgId, orgId, now, now, orgId]);
     const taken: OrgOutcome['taken'] = [];
     for (const row of rows) {
       const stale = isKeyStaleUnderPolicy(
@@ -112,7 +113,7 @@ async function sweepOrganization(em: EntityManager, orgId: string, now: Date): P
         unusedDays: days,
       };
       if (staleKeyRemedy(row.scope_org_ids, orgId) === 'revoke') {
-        await conn.execute(
+        await tem.execute(
           `update api_keys set revoked_at = ?, revoked_reason = 'unused', revoked_by = null, revoked_unused_days = ?
             where id = ?`,
           [now, days, row.id],
@@ -126,7 +127,7 @@ async function sweepOrganization(em: EntityManager, orgId: string, now: Date): P
         });
         taken.push({ ...row, action: 'revoked' });
       } else {
-        await conn.execute(CUT_OFF_SQL, [row.id, orgId, now, days]);
+        await tem.execute(CUT_OFF_SQL, [row.id, orgId, now, days]);
         recordAudit(tem, SYSTEM, {
           action: 'key.cut_off',
           organizationId: orgId,
