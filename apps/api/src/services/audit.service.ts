@@ -308,6 +308,7 @@ export interface AuditExport {
 }
 
 const CSV_COLUMNS = [
+  'id',
   'time',
   'action',
   'actor',
@@ -326,6 +327,7 @@ const CSV_COLUMNS = [
 
 function csvFields(e: AuditItem): (string | null)[] {
   return [
+    e.id,
     e.createdAt,
     e.action,
     e.actorLabel,
