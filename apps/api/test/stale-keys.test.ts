@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepStaleKeys } from '../src/services/stale-keys.service.ts';
-import { invite, keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
+import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
 import { errorCode } from './helpers/http-client.ts';
 import { rest } from './helpers/rest.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
