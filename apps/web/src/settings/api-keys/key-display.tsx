@@ -35,10 +35,17 @@ export function StatusBadge({ apiKey }: { apiKey: ApiKey }) {
           tone="red"
           title={apiKey.revokedAt ? `Revoked ${formatDateTime(apiKey.revokedAt)}` : undefined}
         >
-          Revoked
+          {revokedLabel(apiKey)}
         </Badge>
       );
   }
+}
+
+/** Why a key stopped, when an organization's stale-key policy stopped it. */
+export function revokedLabel(apiKey: Pick<ApiKey, 'revokedReason' | 'revokedUnusedDays'>): string {
+  return apiKey.revokedReason === 'unused' && apiKey.revokedUnusedDays !== null
+    ? `Revoked: unused for ${apiKey.revokedUnusedDays} days`
+    : 'Revoked';
 }
 
 /**
