@@ -34,6 +34,7 @@ export function StatusBadge({ apiKey }: { apiKey: ApiKey }) {
         <Badge
           tone="red"
           title={apiKey.revokedAt ? `Revoked ${formatDateTime(apiKey.revokedAt)}` : undefined}
+          wrap={apiKey.revokedReason === 'unused'}
         >
           {revokedLabel(apiKey)}
         </Badge>
