@@ -5,7 +5,7 @@
  * of sweepers and re-runs; audited as the system; one mail per owner; refused at once on the other node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepStaleKeys } from '../src/services/stale-keys.service.ts';
+import { startStaleKeySweeper, sweepStaleKeys } from '../src/services/stale-keys.service.ts';
 import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
 import { errorCode } from './helpers/http-client.ts';
 import { rest } from './helpers/rest.ts';
@@ -205,5 +205,26 @@ describe('stale-key policy', () => {
     );
     // Org C has no policy: Bob's key there lives on, unused there for 60 days.
     expect((await rest(node1.url, bobOnlyC.key, 'GET', `/orgs/${c.id}/projects`)).status).toBe(200);
+  });
+
+  it('runs by itself on a timer in the API process', async () => {
+    const { Ada } = cast;
+    const org = await orgWith(Ada, 'Timer org');
+    const idle = await keyFor(Ada, org.id, { name: 'idle', role: 'member', orgIds: [org.id] });
+    await Ada.browser.trpc.orgs.setKeyPolicy.mutate({
+      orgId: org.id,
+      requireExpiry: false,
+      maxLifetimeDays: null,
+      revokeUnusedAfterDays: 7,
+    });
+    advance(7 * DAY);
+    const sweeper = startStaleKeySweeper(node1.deps, 20);
+    try {
+      await expect
+        .poll(async () => (await rest(node1.url, idle.key, 'GET', '/me')).status, { timeout: 10_000 })
+        .toBe(401);
+    } finally {
+      await sweeper.stop();
+    }
   });
 });
