@@ -154,7 +154,7 @@ describe.skipIf(!chromiumAvailable)('stale keys and audit filters in Chromium', 
 
     await filters.getByLabel('Actor', { exact: true }).selectOption({ label: 'Crowdee (automatic)' });
     await expect.poll(() => rows.count()).toBe(2);
-    expect(await rows.nth(1).innerText()).toContain('unused for 30 days');
+    expect(await rows.nth(1).textContent()).toContain('unused for 30 days');
 
     await filters.getByLabel('Actor', { exact: true }).selectOption({ label: 'Anyone' });
     await filters.getByLabel('Event', { exact: true }).selectOption({ label: 'Project created' });
