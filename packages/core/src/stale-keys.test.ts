@@ -35,7 +35,8 @@ const keyArb = fc.record({
   expires: maybe(offset),
   cutOff: maybe(offset),
 });
-const toKey = (k: fc.RecordValue<typeof keyArb>): KeyUseInOrg =>
+type KeyShape = typeof keyArb extends fc.Arbitrary<infer T> ? T : never;
+const toKey = (k: KeyShape): KeyUseInOrg =>
   key({
     createdAt: at(k.created),
     lastUsedInOrgAt: k.used === null ? null : at(k.created + k.used),
