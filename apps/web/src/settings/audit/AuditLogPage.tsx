@@ -1,3 +1,4 @@
+import { can } from '@crowdee/core/permissions';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
@@ -109,8 +110,12 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
     ...(to && !rangeError ? { to } : {}),
   };
   const filtered = actor !== '' || eventType !== '' || fromDay !== '' || toDay !== '';
-  const members = useQuery(trpc.members.list.queryOptions({ orgId: org.id }));
-  const keys = useQuery(trpc.keys.listForOrg.queryOptions({ orgId: org.id }));
+  // The actor choices are only worth loading for those who may read the log (the log itself says who may).
+  const reader = can(org.role, 'audit:read');
+  const members = useQuery(trpc.members.list.queryOptions({ orgId: org.id }, { enabled: reader }));
+  const keys = useQuery(
+    trpc.keys.listForOrg.queryOptions({ orgId: org.id }, { enabled: can(org.role, 'keys:manage-org') }),
+  );
   // The API decides who may read the log; a 403 tells the reader which role it takes.
   const log = useInfiniteQuery(
     trpc.audit.list.infiniteQueryOptions(
