@@ -1,8 +1,4 @@
-import {
-  KEY_MAX_LIFETIME_DAYS,
-  STALE_KEY_POLICY_MAX_DAYS,
-  STALE_KEY_POLICY_MIN_DAYS,
-} from '@crowdee/core';
+import { KEY_MAX_LIFETIME_DAYS, STALE_KEY_POLICY_MAX_DAYS, STALE_KEY_POLICY_MIN_DAYS } from '@crowdee/core';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import {

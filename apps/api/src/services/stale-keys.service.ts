@@ -1,7 +1,7 @@
 import { isKeyStaleUnderPolicy, staleKeyRemedy } from '@crowdee/core';
 import { Organization } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { staleKeysMail } from '../mail/messages.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
