@@ -49,6 +49,8 @@ export interface Config {
   };
   /** The address people reach the settings app at, for links in mails; absent = the address we listen on. */
   publicUrl: string | undefined;
+  /** How often this process enforces organizations' "revoke keys unused for N days"; null = never (`off`). */
+  staleKeySweepIntervalMs: number | null;
 }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -155,6 +157,10 @@ const EnvSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   WEB_DIST: z.string().optional(),
+  STALE_KEY_SWEEP_INTERVAL: z
+    .literal('off')
+    .transform(() => null)
+    .or(duration(3_600_000)),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
 });
 
@@ -209,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dir: `${e.DATA_DIR ?? `${repoRoot}.data`}/mail`,
     },
     publicUrl: e.PUBLIC_URL,
+    staleKeySweepIntervalMs: e.STALE_KEY_SWEEP_INTERVAL,
   };
 }
 
@@ -217,5 +224,6 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' });
   // Mail that no test SMTP server receives (benchmarks) lands in the system's temporary folder, not the repo.
   const mail = { ...base.mail, dir: join(tmpdir(), 'crowdee-test-mail') };
-  return { ...base, webDist: undefined, mail, ...overrides };
+  // Tests run the stale-key sweep themselves, at the moment their injected clock says.
+  return { ...base, webDist: undefined, mail, staleKeySweepIntervalMs: null, ...overrides };
 }

@@ -59,7 +59,13 @@ export function actorOf(ctx: Pick<Context, 'auth' | 'request'>): Actor {
     case 'session':
       return { ...base, type: 'user', userId: ctx.auth.user.id, keyId: null };
     case 'key':
-      return { ...base, type: 'key', userId: ctx.auth.key.creator.id, keyId: ctx.auth.key.id };
+      return {
+        ...base,
+        type: 'key',
+        userId: ctx.auth.key.creator.id,
+        keyId: ctx.auth.key.id,
+        credential: { name: ctx.auth.key.name, hint: ctx.auth.key.hint },
+      };
     case 'session-token':
       return {
         ...base,
@@ -67,6 +73,7 @@ export function actorOf(ctx: Pick<Context, 'auth' | 'request'>): Actor {
         userId: ctx.auth.token.creator.id,
         keyId: null,
         tokenId: ctx.auth.token.id,
+        credential: { name: ctx.auth.token.audience, hint: ctx.auth.token.hint },
       };
     default:
       return { ...base, type: 'anonymous', userId: null, keyId: null };

@@ -8,6 +8,7 @@ import { createInvalidationChannel } from './invalidation/index.ts';
 import type { Logger } from './logger.ts';
 import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
+import { startStaleKeySweeper } from './services/stale-keys.service.ts';
 
 export interface RunningServer {
   url: string;
@@ -44,6 +45,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   await deps.invalidation.start();
   const app = createApp(deps);
+  const sweeper =
+    config.staleKeySweepIntervalMs === null
+      ? null
+      : startStaleKeySweeper(deps, config.staleKeySweepIntervalMs);
 
   const { server, url: base } = await listen(app, config.port, config.host);
   listening = base.replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//localhost:');
@@ -73,6 +78,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           // Requests still running after 10 s are cut: a deploy must not hang on one slow client.
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
+        await sweeper?.stop();
         await deps.invalidation.stop();
         stopRateLimiting(limits, redis);
         await deps.mailer.drain();

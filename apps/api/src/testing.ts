@@ -75,4 +75,6 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
 
 export type { AppDeps } from './app-deps.ts';
 export { type ReceivedMail, TestMailbox, tokenOf } from './mail/test-mailbox.ts';
+/** The stale-key sweep, run by a test at the moment its clock says (servers run it on a timer). */
+export { sweepStaleKeys } from './services/stale-keys.service.ts';
 export { testConfig };

@@ -251,7 +251,17 @@ describe('the OpenAPI document', () => {
 
   it('names its schemas, and the operations refer to them', () => {
     expect(Object.keys(doc.components.schemas).sort()).toEqual(
-      ['LeakReportResult', 'Me', 'Ok', 'Problem', 'Project', 'ProjectPage', 'Status'].sort(),
+      [
+        'AuditExport',
+        'AuditPage',
+        'LeakReportResult',
+        'Me',
+        'Ok',
+        'Problem',
+        'Project',
+        'ProjectPage',
+        'Status',
+      ].sort(),
     );
     const schemaOf = (path: string, method: string, status: string) =>
       doc.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema;

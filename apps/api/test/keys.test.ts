@@ -181,8 +181,8 @@ describe('keys.create', () => {
     });
     const audit = await person('Kate').browser.trpc.audit.list.query({ orgId: org.id });
     expect(audit.items.find((e) => e.action === 'org.key_policy_changed')?.metadata).toEqual({
-      from: { requireExpiry: false, maxLifetimeDays: null },
-      to: { requireExpiry: true, maxLifetimeDays: 90 },
+      from: { requireExpiry: false, maxLifetimeDays: null, revokeUnusedAfterDays: null },
+      to: { requireExpiry: true, maxLifetimeDays: 90, revokeUnusedAfterDays: null },
     });
   });
 });

@@ -181,7 +181,9 @@ describe('item 4: an org admin’s revoke cuts the key off from that organizatio
     const mine = await trpc(cast.Alice, 'query', 'keys.list', undefined);
     const listed = mine.body.result.data.find((k: { id: string }) => k.id === key.id);
     expect(listed).toMatchObject({ status: 'active', revokedAt: null });
-    expect(listed.cutOffs).toEqual([{ orgId: carlOrg, orgName: 'Carl Co', at: expect.any(String) }]);
+    expect(listed.cutOffs).toEqual([
+      { orgId: carlOrg, orgName: 'Carl Co', at: expect.any(String), reason: 'admin', unusedDays: null },
+    ]);
 
     // Carl's list no longer shows it; cutting off again changes nothing.
     const carlList = await trpc(cast.Carl, 'query', 'keys.listForOrg', { orgId: carlOrg });

@@ -208,6 +208,7 @@ const ROWS: Record<string, Row> = {
   },
   'projects.delete': { input: (w) => ({ ...org(w), projectId: w.projectId }), object: 'org' },
   'audit.list': { input: org, object: 'org' },
+  'audit.export': { input: (w) => ({ ...org(w), format: 'csv' }), object: 'org' },
   'keys.create': { input: () => ({ name: 'made by the matrix', role: 'viewer' }), creates: 'key' },
   'keys.list': { input: () => undefined },
   'keys.listForOrg': { input: org, object: 'org' },

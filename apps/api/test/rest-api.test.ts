@@ -57,6 +57,8 @@ describe('public discovery and documentation', () => {
       '/keys/current',
       '/keys/revoke-leaked',
       '/me',
+      '/orgs/{orgId}/audit',
+      '/orgs/{orgId}/audit/export',
       '/orgs/{orgId}/projects',
       '/orgs/{orgId}/projects/{projectId}',
       '/status',

@@ -1,5 +1,6 @@
 export * from './access.ts';
 export * from './accounts.ts';
+export * from './csv.ts';
 export * from './encoding.ts';
 export * from './errors.ts';
 export * from './expiring-soon.ts';
@@ -18,3 +19,4 @@ export * from './roles.ts';
 export * from './secrets.ts';
 export * from './session-tokens.ts';
 export * from './sessions.ts';
+export * from './stale-keys.ts';

@@ -74,3 +74,33 @@ export function passwordResetMail(to: string, link: string): OutgoingMail {
     'Choose a new password',
   );
 }
+
+/** To a key's owner after an organization's stale-key policy took keys away (revoked, or cut off there only). */
+export function staleKeysMail(
+  to: string,
+  name: string,
+  organization: string,
+  days: number,
+  keys: readonly { name: string; hint: string; action: 'revoked' | 'cut-off' }[],
+  link: string,
+): OutgoingMail {
+  const lines = keys.map((k) =>
+    k.action === 'revoked'
+      ? `• “${k.name}” (${k.hint}): revoked — it could act only in ${organization}.`
+      : `• “${k.name}” (${k.hint}): cut off from ${organization}; it still works in your other organizations.`,
+  );
+  return mail(
+    to,
+    keys.length === 1
+      ? `Your API key “${keys[0]?.name ?? ''}” was unused for ${days} days in ${organization}`
+      : `${keys.length} of your API keys were unused for ${days} days in ${organization}`,
+    [
+      `Hello ${name},`,
+      `${organization} revokes API keys that have not been used there for ${days} days. These keys of yours had not been:`,
+      ...lines,
+      'If a script still needs access, create a new key in Settings → API Keys and use it within the period.',
+    ],
+    link,
+    'Open your API keys',
+  );
+}

@@ -12,6 +12,8 @@ export interface ReceivedMail {
 }
 
 const LINK_RE = /(https?:\/\/[^\s<>"]+#token=[0-9A-Za-z_]+)/;
+/** Mails without a token (notices such as the stale-key mail) carry a plain link to the app. */
+const PLAIN_LINK_RE = /(https?:\/\/[^\s<>"]+)/;
 
 /**
  * A real SMTP server on a loopback port, for tests: the API sends through nodemailer to it exactly as to a
@@ -38,7 +40,7 @@ export class TestMailbox {
           (parsed) => {
             const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
             const text = parsed.text ?? '';
-            const link = LINK_RE.exec(text)?.[1];
+            const link = LINK_RE.exec(text)?.[1] ?? PLAIN_LINK_RE.exec(text)?.[1];
             if (link && box)
               box.deliver({
                 to: to?.value[0]?.address ?? '',

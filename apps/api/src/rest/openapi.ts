@@ -112,6 +112,7 @@ const TAGS = [
   { name: 'meta', description: 'Status of the API itself' },
   { name: 'projects', description: 'An organization’s projects' },
   { name: 'keys', description: 'The calling key, and reporting leaked keys' },
+  { name: 'audit', description: 'An organization’s audit log: filtered, paged and exported (admins)' },
 ];
 
 const DESCRIPTION = `Crowdee's REST API for scripts, CI pipelines and backends. New here? Start with the

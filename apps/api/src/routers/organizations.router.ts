@@ -1,4 +1,4 @@
-import { KEY_MAX_LIFETIME_DAYS } from '@crowdee/core';
+import { KEY_MAX_LIFETIME_DAYS, STALE_KEY_POLICY_MAX_DAYS, STALE_KEY_POLICY_MIN_DAYS } from '@crowdee/core';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import {
@@ -60,6 +60,16 @@ export const organizationsRouter = router({
       z.object({
         requireExpiry: z.boolean(),
         maxLifetimeDays: z.number().int().min(1).max(KEY_MAX_LIFETIME_DAYS).nullable(),
+        revokeUnusedAfterDays: z
+          .number()
+          .int()
+          .min(STALE_KEY_POLICY_MIN_DAYS)
+          .max(STALE_KEY_POLICY_MAX_DAYS)
+          .nullable()
+          .optional()
+          .describe(
+            'Revoke (or cut off here) keys unused in this organization for this many days; null = off, omitted = unchanged',
+          ),
       }),
     )
     .output(organizationOut)
@@ -67,6 +77,7 @@ export const organizationsRouter = router({
       setKeyPolicy(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, ctx.org.role, {
         requireExpiry: input.requireExpiry,
         maxLifetimeDays: input.maxLifetimeDays,
+        revokeUnusedAfterDays: input.revokeUnusedAfterDays,
       }),
     ),
 });

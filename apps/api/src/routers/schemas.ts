@@ -9,6 +9,7 @@ import {
   ROLES,
   ROTATION_GRACE_NAMES,
 } from '@crowdee/core';
+import { API_KEY_CUT_OFF_REASONS } from '@crowdee/db';
 import { z } from 'zod';
 
 /** Shared request and response schemas. Every procedure sets `.output()`, so responses list allowed fields only. */
@@ -79,6 +80,11 @@ export const myInvitationOut = z.object({
 export const keyPolicyOut = z.object({
   requireExpiry: z.boolean(),
   maxLifetimeDays: z.number().int().nullable(),
+  revokeUnusedAfterDays: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Keys unused in the organization for this many days are revoked or cut off there; null = off'),
 });
 
 export const organizationOut = z.object({
@@ -137,6 +143,15 @@ export const auditEventOut = z.object({
   actorName: z.string().nullable(),
   actorKeyId: z.string().nullable(),
   actorTokenId: z.string().nullable(),
+  actorKey: z
+    .object({ id: uuid, name: z.string().nullable(), hint: z.string().nullable() })
+    .nullable()
+    .describe('The API key that acted, by name and hint (e.g. cdk_AbCd…wxyz) as they were at the time'),
+  actorToken: z
+    .object({ id: uuid, audience: z.string().nullable(), hint: z.string().nullable() })
+    .nullable()
+    .describe('The session token that acted, by audience and hint'),
+  actorLabel: z.string().describe('Who acted, in one line, e.g. Ada · key “deploy” (cdk_AbCd…wxyz)'),
   targetType: z.string().nullable(),
   targetId: z.string().nullable(),
   ip: z.string().nullable(),
@@ -158,7 +173,15 @@ export const apiKeyOut = z.object({
   createdAt: isoDate,
   expiresAt: isoDate.nullable(),
   revokedAt: isoDate.nullable(),
-  revokedReason: z.string().nullable(),
+  revokedReason: z
+    .string()
+    .nullable()
+    .describe('settings, self, leak-report, rotation, admin, or unused (an organization’s stale-key policy)'),
+  revokedUnusedDays: z
+    .number()
+    .int()
+    .nullable()
+    .describe('With reason `unused`: revoked after this many days without use'),
   lastUsedAt: isoDate.nullable(),
   lastUsedIp: z.string().nullable(),
   rotatedFrom: uuid.nullable(),
@@ -173,7 +196,17 @@ export const apiKeyOut = z.object({
     ),
   allowedIps: z.array(z.string()).nullable().describe('CIDR ranges it may be used from; null = any address'),
   cutOffs: z
-    .array(z.object({ orgId: uuid, orgName: z.string(), at: isoDate }))
+    .array(
+      z.object({
+        orgId: uuid,
+        orgName: z.string(),
+        at: isoDate,
+        reason: z
+          .enum(API_KEY_CUT_OFF_REASONS)
+          .describe('admin, or unused (the organization’s stale-key policy)'),
+        unusedDays: z.number().int().nullable().describe('With reason `unused`: days without use there'),
+      }),
+    )
     .describe('Organizations whose admins cut this key off: it no longer works there, and only there'),
 });
 

@@ -27,7 +27,14 @@ import {
   scopeWithinMemberships,
   strictestPolicy,
 } from '@crowdee/core';
-import { ApiKey, ApiKeyOrgAccess, type ApiKeyRevocationReason, Membership, User } from '@crowdee/db';
+import {
+  ApiKey,
+  type ApiKeyCutOffReason,
+  ApiKeyOrgAccess,
+  type ApiKeyRevocationReason,
+  Membership,
+  User,
+} from '@crowdee/db';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
@@ -49,6 +56,8 @@ export interface ApiKeyView {
   expiresAt: string | null;
   revokedAt: string | null;
   revokedReason: string | null;
+  /** With reason `unused`: the organization policy's number of days. */
+  revokedUnusedDays: number | null;
   lastUsedAt: string | null;
   lastUsedIp: string | null;
   rotatedFrom: string | null;
@@ -68,6 +77,19 @@ export interface KeyCutOffView {
   orgId: string;
   orgName: string;
   at: string;
+  /** `admin`: an admin cut it off; `unused`: the organization's stale-key policy did, after `unusedDays`. */
+  reason: ApiKeyCutOffReason;
+  unusedDays: number | null;
+}
+
+function cutOffView(row: ApiKeyOrgAccess, at: Date): KeyCutOffView {
+  return {
+    orgId: row.organization.id,
+    orgName: row.organization.name,
+    at: at.toISOString(),
+    reason: row.cutOffReason ?? 'admin',
+    unusedDays: row.cutOffUnusedDays ?? null,
+  };
 }
 
 const keyNotFound = () => new DomainError('NOT_FOUND', 'API key not found.');
@@ -99,6 +121,7 @@ export function apiKeyView(
     expiresAt: iso(key.expiresAt),
     revokedAt: iso(key.revokedAt),
     revokedReason: key.revokedReason ?? null,
+    revokedUnusedDays: key.revokedUnusedDays ?? null,
     lastUsedAt: iso(key.lastUsedAt),
     lastUsedIp: key.lastUsedIp ?? null,
     rotatedFrom: key.rotatedFrom ?? null,
@@ -126,11 +149,14 @@ function orgKeyView(key: ApiKey, orgId: string, access: ApiKeyOrgAccess | null, 
     lastUsedAt: iso(lastUsedAt),
     lastUsedIp: access?.lastUsedIp ?? null,
     stale: isKeyStale({ lastUsedAt, createdAt: key.createdAt }, now),
-    cutOffs: cutOffAt
-      ? [{ orgId, orgName: access?.organization.name ?? '', at: cutOffAt.toISOString() }]
-      : [],
+    cutOffs: cutOffAt && access ? [cutOffView(access, cutOffAt)] : [],
     ...(cutOffAt && base.status === 'active'
-      ? { status: 'revoked' as const, revokedAt: cutOffAt.toISOString(), revokedReason: 'admin' }
+      ? {
+          status: 'revoked' as const,
+          revokedAt: cutOffAt.toISOString(),
+          revokedReason: access?.cutOffReason ?? 'admin',
+          revokedUnusedDays: access?.cutOffUnusedDays ?? null,
+        }
       : {}),
   };
 }
@@ -147,7 +173,7 @@ async function cutOffsOf(em: EntityManager, keyIds: string[]): Promise<Map<strin
   for (const row of rows) {
     if (!row.cutOffAt) continue;
     const list = out.get(row.apiKey.id) ?? [];
-    list.push({ orgId: row.organization.id, orgName: row.organization.name, at: row.cutOffAt.toISOString() });
+    list.push(cutOffView(row, row.cutOffAt));
     out.set(row.apiKey.id, list);
   }
   return out;
@@ -473,11 +499,12 @@ async function creatorRoleIn(em: EntityManager, key: ApiKey, orgId: string): Pro
 }
 
 const CUT_OFF_SQL = `
-  insert into api_key_org_access (id, api_key_id, organization_id, cut_off_at, cut_off_by)
-       values (?, ?, ?, ?, ?)
+  insert into api_key_org_access (id, api_key_id, organization_id, cut_off_at, cut_off_by, cut_off_reason)
+       values (?, ?, ?, ?, ?, 'admin')
   on conflict (api_key_id, organization_id)
     do update set cut_off_at = coalesce(api_key_org_access.cut_off_at, excluded.cut_off_at),
-                  cut_off_by = coalesce(api_key_org_access.cut_off_by, excluded.cut_off_by)`;
+                  cut_off_by = coalesce(api_key_org_access.cut_off_by, excluded.cut_off_by),
+                  cut_off_reason = coalesce(api_key_org_access.cut_off_reason, excluded.cut_off_reason)`;
 
 /**
  * An admin of `orgId` removes someone else's key from that organization, and from nowhere else. The key must be
@@ -630,6 +657,8 @@ export async function rotateKey(
       lastUsedIp: null,
       cutOffAt: row.cutOffAt ?? now,
       cutOffBy: row.cutOffBy ?? null,
+      cutOffReason: row.cutOffReason ?? 'admin',
+      cutOffUnusedDays: row.cutOffUnusedDays ?? null,
     });
   }
   old.revokedAt = rotatedKeyEnd(old.expiresAt ?? null, now, input.gracePeriod);

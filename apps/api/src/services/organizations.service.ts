@@ -6,6 +6,7 @@ import {
   type KeyPolicy,
   keyAccess,
   type Role,
+  type StaleKeyPolicy,
 } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -17,7 +18,7 @@ export interface OrganizationView {
   id: string;
   name: string;
   role: Role;
-  keyPolicy: KeyPolicy;
+  keyPolicy: KeyPolicy & StaleKeyPolicy;
   createdAt: string;
 }
 
@@ -32,7 +33,7 @@ function view(org: Organization, role: Role): OrganizationView {
     id: org.id,
     name: org.name,
     role,
-    keyPolicy: keyPolicyOf(org),
+    keyPolicy: { ...keyPolicyOf(org), revokeUnusedAfterDays: org.keyPolicyRevokeUnusedDays ?? null },
     createdAt: org.createdAt.toISOString(),
   };
 }
@@ -185,19 +186,25 @@ export async function setKeyPolicy(
   actor: Actor,
   orgId: string,
   role: Role,
-  policy: KeyPolicy,
+  policy: KeyPolicy & Partial<StaleKeyPolicy>,
 ): Promise<OrganizationView> {
   const org = await em.findOne(Organization, { id: orgId });
   if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
-  const before = keyPolicyOf(org);
+  const before = { ...keyPolicyOf(org), revokeUnusedAfterDays: org.keyPolicyRevokeUnusedDays ?? null };
   org.keyPolicyRequireExpiry = policy.requireExpiry;
   org.keyPolicyMaxLifetimeDays = policy.maxLifetimeDays;
+  // Omitted = unchanged, so clients that predate the stale-key rule never switch it off by saving the others.
+  if (policy.revokeUnusedAfterDays !== undefined)
+    org.keyPolicyRevokeUnusedDays = policy.revokeUnusedAfterDays;
   org.updatedAt = deps.clock();
   recordAudit(em, actor, {
     action: 'org.key_policy_changed',
     organizationId: orgId,
     target: { type: 'organization', id: orgId },
-    metadata: { from: before, to: policy },
+    metadata: {
+      from: before,
+      to: { ...keyPolicyOf(org), revokeUnusedAfterDays: org.keyPolicyRevokeUnusedDays ?? null },
+    },
     at: org.updatedAt,
   });
   await em.flush();

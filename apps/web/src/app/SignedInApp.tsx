@@ -44,7 +44,11 @@ export function SignedInApp({ me }: { me: Me }) {
             id: active.id,
             name: active.name,
             role: active.role,
-            keyPolicy: fromList?.keyPolicy ?? { requireExpiry: false, maxLifetimeDays: null },
+            keyPolicy: fromList?.keyPolicy ?? {
+              requireExpiry: false,
+              maxLifetimeDays: null,
+              revokeUnusedAfterDays: null,
+            },
           }
         : null,
     };

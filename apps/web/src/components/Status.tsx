@@ -35,13 +35,16 @@ export function Badge({
   tone = 'neutral',
   children,
   title,
+  wrap = false,
 }: {
   tone?: BadgeTone;
   children: ReactNode;
   title?: string;
+  /** A longer label (a reason) may break over lines instead of overflowing a narrow column. */
+  wrap?: boolean;
 }) {
   return (
-    <span className={`badge badge-${tone}`} title={title}>
+    <span className={`badge badge-${tone}${wrap ? ' badge-wrap' : ''}`} title={title}>
       {children}
     </span>
   );

@@ -1,12 +1,13 @@
 import type { AppRouter } from '@crowdee/api';
 import { MAX_BATCH_CALLS } from '@crowdee/core/input-boundary';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import type { inferRouterOutputs } from '@trpc/server';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export type RouterInputs = inferRouterInputs<AppRouter>;
 export type Me = RouterOutputs['auth']['me'];
 export type Organization = RouterOutputs['orgs']['list'][number];
 export type ApiKey = RouterOutputs['keys']['list'][number];

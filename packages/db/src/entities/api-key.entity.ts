@@ -2,7 +2,14 @@ import { KEY_ROLES } from '@crowdee/core';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { User } from './user.entity.ts';
 
-export const API_KEY_REVOCATION_REASONS = ['settings', 'self', 'leak-report', 'rotation', 'admin'] as const;
+export const API_KEY_REVOCATION_REASONS = [
+  'settings',
+  'self',
+  'leak-report',
+  'rotation',
+  'admin',
+  'unused',
+] as const;
 export type ApiKeyRevocationReason = (typeof API_KEY_REVOCATION_REASONS)[number];
 
 export const ApiKey = defineEntity({
@@ -32,6 +39,8 @@ export const ApiKey = defineEntity({
     revokedAt: p.datetime().nullable(),
     revokedReason: p.enum([...API_KEY_REVOCATION_REASONS]).nullable(),
     revokedBy: p.uuid().nullable(),
+    /** With reason `unused`: the organization policy's number of days the key went unused. */
+    revokedUnusedDays: p.integer().nullable(),
     lastUsedAt: p.datetime().nullable(),
     lastUsedIp: p.string().length(64).nullable(),
     rotatedFrom: p.uuid().nullable(),

@@ -10,6 +10,8 @@ export const Organization = defineEntity({
     keyPolicyRequireExpiry: p.boolean().default(false),
     /** ... within this many days (null = no maximum). */
     keyPolicyMaxLifetimeDays: p.integer().nullable(),
+    /** ... and keys unused here for this many days are revoked or cut off by the stale-key sweep (null = never). */
+    keyPolicyRevokeUnusedDays: p.integer().nullable(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },

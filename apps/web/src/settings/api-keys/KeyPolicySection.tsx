@@ -1,5 +1,6 @@
 import { KEY_MAX_LIFETIME_DAYS } from '@crowdee/core/expiry';
 import { can } from '@crowdee/core/permissions';
+import { STALE_KEY_POLICY_MAX_DAYS, STALE_KEY_POLICY_MIN_DAYS } from '@crowdee/core/stale-keys';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
@@ -9,9 +10,15 @@ import { fieldError } from '../../lib/errors.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 
 function describePolicy(policy: ActiveOrganization['keyPolicy']): string {
-  if (policy.maxLifetimeDays !== null) return `Keys must expire within ${policy.maxLifetimeDays} days.`;
-  if (policy.requireExpiry) return 'Keys must have an expiration date.';
-  return 'Keys may be created without an expiration date.';
+  const expiry =
+    policy.maxLifetimeDays !== null
+      ? `Keys must expire within ${policy.maxLifetimeDays} days.`
+      : policy.requireExpiry
+        ? 'Keys must have an expiration date.'
+        : 'Keys may be created without an expiration date.';
+  return policy.revokeUnusedAfterDays === null
+    ? expiry
+    : `${expiry} Keys unused here for ${policy.revokeUnusedAfterDays} days are revoked.`;
 }
 
 /** The organization's rules for keys that can act on it: everyone sees them, admins change them. */
@@ -20,10 +27,14 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
   const queryClient = useQueryClient();
   const headingId = useId();
   const requireId = useId();
+  const staleId = useId();
   const editable = can(org.role, 'keys:manage-org');
   const [requireExpiry, setRequireExpiry] = useState(org.keyPolicy.requireExpiry);
   const [maxDays, setMaxDays] = useState(org.keyPolicy.maxLifetimeDays?.toString() ?? '');
   const [localError, setLocalError] = useState<string | null>(null);
+  const [revokeUnused, setRevokeUnused] = useState(org.keyPolicy.revokeUnusedAfterDays !== null);
+  const [unusedDays, setUnusedDays] = useState(org.keyPolicy.revokeUnusedAfterDays?.toString() ?? '90');
+  const [unusedError, setUnusedError] = useState<string | null>(null);
   const save = useMutation(
     trpc.orgs.setKeyPolicy.mutationOptions({
       onSuccess: () =>
@@ -43,7 +54,23 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
       return;
     }
     setLocalError(null);
-    save.mutate({ orgId: org.id, requireExpiry: requireExpiry || days !== null, maxLifetimeDays: days });
+    const unused = Number(unusedDays.trim());
+    if (
+      revokeUnused &&
+      (!Number.isInteger(unused) || unused < STALE_KEY_POLICY_MIN_DAYS || unused > STALE_KEY_POLICY_MAX_DAYS)
+    ) {
+      setUnusedError(
+        `Enter a whole number of days from ${STALE_KEY_POLICY_MIN_DAYS} to ${STALE_KEY_POLICY_MAX_DAYS}.`,
+      );
+      return;
+    }
+    setUnusedError(null);
+    save.mutate({
+      orgId: org.id,
+      requireExpiry: requireExpiry || days !== null,
+      maxLifetimeDays: days,
+      revokeUnusedAfterDays: revokeUnused ? unused : null,
+    });
   };
 
   return (
@@ -83,7 +110,32 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
             error={localError ?? fieldError(save.error, 'maxLifetimeDays')}
             className="field-narrow"
           />
-          {save.error && !fieldError(save.error, 'maxLifetimeDays') ? (
+          <label className="checkbox" htmlFor={staleId}>
+            <input
+              id={staleId}
+              type="checkbox"
+              checked={revokeUnused}
+              onChange={(e) => setRevokeUnused(e.target.checked)}
+            />
+            <span>Revoke keys unused for N days</span>
+          </label>
+          {revokeUnused ? (
+            <TextField
+              label="Days without use"
+              type="number"
+              inputMode="numeric"
+              min={STALE_KEY_POLICY_MIN_DAYS}
+              max={STALE_KEY_POLICY_MAX_DAYS}
+              value={unusedDays}
+              onChange={(e) => setUnusedDays(e.target.value)}
+              hint={`From ${STALE_KEY_POLICY_MIN_DAYS} to ${STALE_KEY_POLICY_MAX_DAYS}. Checked hourly: a key not used in ${org.name} for this long (counted from its creation if never used) is revoked, or — if it also works in other organizations — cut off here only. Its owner is emailed.`}
+              error={unusedError ?? fieldError(save.error, 'revokeUnusedAfterDays')}
+              className="field-narrow"
+            />
+          ) : null}
+          {save.error &&
+          !fieldError(save.error, 'maxLifetimeDays') &&
+          !fieldError(save.error, 'revokeUnusedAfterDays') ? (
             <ErrorNotice error={save.error} compact context="Couldn’t save the key policy" />
           ) : null}
           <div className="form-actions">

@@ -88,7 +88,9 @@ function KeyRow({
           <span>{scope}</span>
           {apiKey.cutOffs.map((cut) => (
             <span key={cut.orgId} className="cell-sub">
-              Cut off by {cut.orgName}{' '}
+              {cut.reason === 'unused' && cut.unusedDays !== null
+                ? `Cut off by ${cut.orgName}: unused there for ${cut.unusedDays} days`
+                : `Cut off by ${cut.orgName}`}{' '}
               <time dateTime={cut.at} title={formatDateTime(cut.at)}>
                 {formatDate(cut.at)}
               </time>

@@ -34,11 +34,19 @@ export function StatusBadge({ apiKey }: { apiKey: ApiKey }) {
         <Badge
           tone="red"
           title={apiKey.revokedAt ? `Revoked ${formatDateTime(apiKey.revokedAt)}` : undefined}
+          wrap={apiKey.revokedReason === 'unused'}
         >
-          Revoked
+          {revokedLabel(apiKey)}
         </Badge>
       );
   }
+}
+
+/** Why a key stopped, when an organization's stale-key policy stopped it. */
+export function revokedLabel(apiKey: Pick<ApiKey, 'revokedReason' | 'revokedUnusedDays'>): string {
+  return apiKey.revokedReason === 'unused' && apiKey.revokedUnusedDays !== null
+    ? `Revoked: unused for ${apiKey.revokedUnusedDays} days`
+    : 'Revoked';
 }
 
 /**

@@ -1,11 +1,13 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
-import { useId } from 'react';
+import { can } from '@crowdee/core/permissions';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
 import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { SelectField, TextField } from '../../components/Field.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { formatDateTime, relativeTime } from '../../lib/format.ts';
-import { type AuditEvent, useTRPC } from '../../lib/trpc.ts';
+import { type AuditEvent, type RouterInputs, useTRPC } from '../../lib/trpc.ts';
 
 const PAGE_SIZE = 20;
 
@@ -31,6 +33,12 @@ const ACTION_LABELS: Record<string, string> = {
   'key.rotated': 'API key rotated',
   'key.revoked': 'API key revoked',
   'key.allowed_ips_changed': 'API key allowed IPs changed',
+  'key.cut_off': 'API key cut off',
+  'invitation.created': 'Invitation sent',
+  'invitation.accepted': 'Invitation accepted',
+  'invitation.declined': 'Invitation declined',
+  'invitation.cancelled': 'Invitation cancelled',
+  'invitation.expired': 'Invitation expired',
   'project.created': 'Project created',
   'project.updated': 'Project updated',
   'project.deleted': 'Project deleted',
@@ -53,17 +61,81 @@ export function AuditLogPage() {
   );
 }
 
+type AuditFilters = Omit<RouterInputs['audit']['list'], 'orgId' | 'limit' | 'cursor'>;
+type EventType = NonNullable<AuditFilters['actions']>[number];
+
+/** The actor select's value: nobody in particular, a member, a key, or a kind of actor. */
+function actorFilters(actor: string): AuditFilters {
+  const [kind, id] = actor.split(':');
+  if (kind === 'user' && id) return { actorUserId: id };
+  if (kind === 'key' && id) return { actorKeyId: id };
+  if (kind === 'type' && (id === 'system' || id === 'key' || id === 'session-token' || id === 'anonymous'))
+    return { actorType: id };
+  return {};
+}
+
+/** A `<input type="date">` value (the reader's local day) as the instant that day starts, or ends. */
+function dayBoundary(day: string, end: boolean): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
+  const [y, m, d] = day.split('-').map(Number);
+  const at = new Date(y ?? 0, (m ?? 1) - 1, (d ?? 1) + (end ? 1 : 0));
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+}
+
+function download(filename: string, contentType: string, content: string): void {
+  const url = URL.createObjectURL(new Blob([content], { type: contentType }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1_000);
+}
+
 function AuditLog({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const headingId = useId();
+  const [actor, setActor] = useState('');
+  const [eventType, setEventType] = useState('');
+  const [fromDay, setFromDay] = useState('');
+  const [toDay, setToDay] = useState('');
+  const from = dayBoundary(fromDay, false);
+  const to = dayBoundary(toDay, true);
+  const rangeError = from && to && from > to ? 'The “to” day is before the “from” day.' : null;
+  const filters: AuditFilters = {
+    ...actorFilters(actor),
+    ...(eventType ? { actions: [eventType as EventType] } : {}),
+    ...(from ? { from } : {}),
+    ...(to && !rangeError ? { to } : {}),
+  };
+  const filtered = actor !== '' || eventType !== '' || fromDay !== '' || toDay !== '';
+  // The actor choices are only worth loading for those who may read the log (the log itself says who may).
+  const reader = can(org.role, 'audit:read');
+  const members = useQuery(trpc.members.list.queryOptions({ orgId: org.id }, { enabled: reader }));
+  const keys = useQuery(
+    trpc.keys.listForOrg.queryOptions({ orgId: org.id }, { enabled: can(org.role, 'keys:manage-org') }),
+  );
   // The API decides who may read the log; a 403 tells the reader which role it takes.
   const log = useInfiniteQuery(
     trpc.audit.list.infiniteQueryOptions(
-      { orgId: org.id, limit: PAGE_SIZE },
+      { orgId: org.id, limit: PAGE_SIZE, ...filters },
       { getNextPageParam: (page) => page.nextCursor ?? undefined },
     ),
   );
   const events = log.data?.pages.flatMap((p) => p.items) ?? [];
+  const exporter = useMutation({
+    mutationFn: (format: 'jsonl' | 'csv') =>
+      queryClient.fetchQuery(trpc.audit.export.queryOptions({ orgId: org.id, format, ...filters })),
+    onSuccess: (out) => download(out.filename, out.contentType, out.content),
+  });
+
+  // Keys that can act here, and any key seen on the loaded pages (a revoked key still has its history).
+  const keyOptions = new Map<string, string>();
+  for (const k of keys.data ?? []) keyOptions.set(k.id, `${k.name} (${k.hint})`);
+  for (const e of events)
+    if (e.actorKey) keyOptions.set(e.actorKey.id, `${e.actorKey.name ?? 'key'} (${e.actorKey.hint ?? '…'})`);
 
   return (
     <section className="card" aria-labelledby={headingId}>
@@ -73,13 +145,97 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
             Events
           </h2>
         </div>
+        <div className="row-actions">
+          <button
+            type="button"
+            className="button button-secondary button-small"
+            onClick={() => exporter.mutate('csv')}
+            disabled={exporter.isPending || !!rangeError}
+          >
+            Export CSV
+          </button>
+          <button
+            type="button"
+            className="button button-secondary button-small"
+            onClick={() => exporter.mutate('jsonl')}
+            disabled={exporter.isPending || !!rangeError}
+          >
+            Export JSONL
+          </button>
+        </div>
       </div>
+      <form
+        className="card-body audit-filters"
+        aria-label="Filter events"
+        onSubmit={(e) => e.preventDefault()}
+      >
+        <SelectField label="Actor" value={actor} onChange={(e) => setActor(e.target.value)}>
+          <option value="">Anyone</option>
+          <optgroup label="Members">
+            {(members.data ?? []).map((m) => (
+              <option key={m.userId} value={`user:${m.userId}`}>
+                {m.name}
+              </option>
+            ))}
+          </optgroup>
+          <optgroup label="API keys">
+            {[...keyOptions].map(([id, label]) => (
+              <option key={id} value={`key:${id}`}>
+                {label}
+              </option>
+            ))}
+          </optgroup>
+          <optgroup label="Kinds">
+            <option value="type:key">Any API key</option>
+            <option value="type:session-token">Any session token</option>
+            <option value="type:system">Crowdee (automatic)</option>
+            <option value="type:anonymous">Anonymous</option>
+          </optgroup>
+        </SelectField>
+        <SelectField label="Event" value={eventType} onChange={(e) => setEventType(e.target.value)}>
+          <option value="">Any event</option>
+          {Object.entries(ACTION_LABELS).map(([action, label]) => (
+            <option key={action} value={action}>
+              {label}
+            </option>
+          ))}
+        </SelectField>
+        <TextField label="From" type="date" value={fromDay} onChange={(e) => setFromDay(e.target.value)} />
+        <TextField
+          label="To"
+          type="date"
+          value={toDay}
+          onChange={(e) => setToDay(e.target.value)}
+          error={rangeError}
+        />
+        {filtered ? (
+          <button
+            type="button"
+            className="button button-secondary button-small audit-filters-clear"
+            onClick={() => {
+              setActor('');
+              setEventType('');
+              setFromDay('');
+              setToDay('');
+            }}
+          >
+            Clear filters
+          </button>
+        ) : null}
+      </form>
+      {exporter.error ? (
+        <ErrorNotice error={exporter.error} compact context="Couldn’t export the audit log" />
+      ) : exporter.data?.nextCursor ? (
+        <p className="card-body muted">
+          Exported the newest {exporter.data.count} matching events; narrow the dates to export the rest.
+        </p>
+      ) : null}
       <QuerySection
         query={log}
         items={events}
         loading="Loading the audit log…"
         errorContext="Couldn’t load the audit log"
-        empty="No events yet"
+        empty={filtered ? 'No events match these filters' : 'No events yet'}
         keepItemsOnError
       >
         {(shown) => (
@@ -124,13 +280,27 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
   );
 }
 
-function actorLabel(event: AuditEvent): string {
-  if (event.actorType === 'key') return event.actorName ? `${event.actorName} (API key)` : 'API key';
-  if (event.actorType === 'session-token')
-    return event.actorName ? `${event.actorName} (session token)` : 'Session token';
-  if (event.actorType === 'system') return 'Crowdee';
-  if (event.actorType === 'anonymous') return 'Anonymous';
-  return event.actorName ?? 'Deleted user';
+/** Who acted: the person, and under them the key or session token they acted with, by name and hint. */
+function Actor({ event }: { event: AuditEvent }) {
+  const credential = event.actorKey
+    ? { kind: 'key', name: event.actorKey.name, hint: event.actorKey.hint }
+    : event.actorToken
+      ? { kind: 'session token', name: event.actorToken.audience, hint: event.actorToken.hint }
+      : null;
+  if (!credential) {
+    if (event.actorType === 'system') return <span>Crowdee (automatic)</span>;
+    if (event.actorType === 'anonymous') return <span>Anonymous</span>;
+    return <span>{event.actorName ?? (event.actorUserId ? 'Deleted user' : event.actorLabel)}</span>;
+  }
+  return (
+    <span className="cell-stack" title={event.actorLabel}>
+      <span>{event.actorName ?? 'Deleted user'}</span>
+      <span className="cell-sub">
+        {credential.kind} {credential.name ? `“${credential.name}”` : null}{' '}
+        {credential.hint ? <code className="key-hint">{credential.hint}</code> : null}
+      </span>
+    </span>
+  );
 }
 
 /** A short summary of the event's metadata: names, hints and roles, never whole objects. */
@@ -162,9 +332,13 @@ function details(event: AuditEvent): string {
   const grace = text(m.grace);
   if (grace) parts.push(`grace ${grace}`);
   const via = text(m.via);
-  if (via) parts.push(`via ${via}`);
+  if (m.reason === 'unused' && typeof m.unusedDays === 'number')
+    parts.push(`unused for ${m.unusedDays} days`);
+  else if (via) parts.push(`via ${via}`);
   if (event.action === 'org.key_policy_changed') {
-    const policy = m.to as { requireExpiry?: unknown; maxLifetimeDays?: unknown } | undefined;
+    const policy = m.to as
+      | { requireExpiry?: unknown; maxLifetimeDays?: unknown; revokeUnusedAfterDays?: unknown }
+      | undefined;
     if (policy && typeof policy === 'object') {
       parts.push(
         typeof policy.maxLifetimeDays === 'number'
@@ -173,6 +347,8 @@ function details(event: AuditEvent): string {
             ? 'expiry required'
             : 'no limit',
       );
+      if (typeof policy.revokeUnusedAfterDays === 'number')
+        parts.push(`revoke unused after ${policy.revokeUnusedAfterDays} days`);
     }
   }
   return parts.join(' · ');
@@ -187,7 +363,9 @@ function AuditRow({ event }: { event: AuditEvent }) {
           <span className="cell-sub">{relativeTime(event.createdAt)}</span>
         </time>
       </td>
-      <td>{actorLabel(event)}</td>
+      <td>
+        <Actor event={event} />
+      </td>
       <td>
         <span className="cell-stack">
           <span>{ACTION_LABELS[event.action] ?? event.action}</span>
