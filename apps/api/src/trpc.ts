@@ -37,6 +37,9 @@ const t = initTRPC
           ...(Array.isArray(details.fieldErrors) ? { fieldErrors: details.fieldErrors } : {}),
           ...(typeof details.retryAfter === 'number' ? { retryAfter: details.retryAfter } : {}),
           ...(typeof details.requiredRole === 'string' ? { requiredRole: details.requiredRole } : {}),
+          ...(typeof details.requiredPermission === 'string'
+            ? { requiredPermission: details.requiredPermission }
+            : {}),
         },
       };
     },

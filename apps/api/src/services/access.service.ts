@@ -97,9 +97,11 @@ export function assertPermission(role: Role, permission: Permission, caller: Cal
   if (decision.ok) return;
   if (decision.code === 'SESSION_REQUIRED') throw new DomainError('SESSION_REQUIRED');
   const who = caller.kind === 'key' ? 'this key acts with' : 'your role is';
-  throw new DomainError('FORBIDDEN', `This action needs the ${decision.required} role; ${who} ${role}.`, {
-    requiredRole: decision.required,
-  });
+  throw new DomainError(
+    'FORBIDDEN',
+    `This action (${permission}) needs the ${decision.required} role; ${who} ${role}.`,
+    { requiredRole: decision.required, requiredPermission: permission },
+  );
 }
 
 /** The caller's role in the organization, after checking that it holds `permission` there (else it throws). */
