@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { adminQuery } from '@crowdee/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
 import { multipartBody, type Part, postMultipart } from './helpers/multipart.ts';
@@ -216,6 +217,34 @@ describe('file uploads', () => {
       `${base}/${dataset.id}/items/${body.results[2]?.itemId}`,
     );
     expect(empty.body).toMatchObject({ size: 0, sha256: sha256('') });
+  });
+
+  it('two uploads racing over the same externalIds: each created once, the other answers exists or rejected, never 500', async () => {
+    const dataset = await newDataset('race');
+    const path = `${base}/${dataset.id}/files`;
+    const parts = (tag: string): Part[] =>
+      Array.from({ length: 50 }, (_, i) => ({
+        filename: `r-${i}.txt`,
+        contentType: 'text/plain',
+        body: i % 2 === 0 ? `same ${i}` : `${tag} ${i}`,
+      }));
+    const answers = await Promise.all([
+      postMultipart(app.url, path, member, multipartBody(parts('a'))),
+      postMultipart(app.url, path, member, multipartBody([...parts('b')].reverse())),
+    ]);
+    for (const answer of answers) expect(answer.status).toBe(200);
+    const [a, b] = answers.map((answer) => JSON.parse(answer.text) as Results);
+    expect((a?.created ?? 0) + (b?.created ?? 0)).toBe(50);
+    expect((a?.rejected ?? 0) + (b?.rejected ?? 0)).toBe(25);
+    const stored = await rest<Dataset>(app.url, member, 'GET', `${base}/${dataset.id}`);
+    expect(stored.body.itemCount).toBe(50);
+    const { rows } = await adminQuery(
+      app.dbUrl,
+      "select metadata from audit_events where action = 'dataset.items_added' and target_id = $1",
+      [dataset.id],
+    );
+    const audited = rows.reduce((n, r) => n + (r as { metadata: { created: number } }).metadata.created, 0);
+    expect(audited).toBe(50);
   });
 
   it('deleting an item (admin) keeps the dataset’s count', async () => {
