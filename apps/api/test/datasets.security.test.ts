@@ -88,6 +88,19 @@ describe('who may touch a dataset', () => {
     expect(page.body.items).toEqual([]);
   });
 
+  it('a refused upload’s answer reaches a client still sending its body (found by the matrix: fetch failed with EPIPE)', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(FILE_MAX)], { type: 'text/plain' }), 'big.txt');
+    for (const credential of [viewer, 'cdk_not_a_real_key']) {
+      const res = await fetch(`${app.url}/api/v1${files}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${credential}` },
+        body: form,
+      });
+      expect([401, 403]).toContain(res.status);
+    }
+  });
+
   it('without a key: 401 on every route, uploads included', async () => {
     expect((await postMultipart(app.url, files, null, multipartBody(oneFile))).status).toBe(401);
     expect((await rest(app.url, null, 'GET', items)).status).toBe(401);

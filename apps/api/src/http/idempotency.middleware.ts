@@ -12,6 +12,7 @@ import { normalizePath } from 'trpc-to-openapi';
 import type { AppDeps, Auth } from '../context.ts';
 import { sqlDate } from '../services/sql.ts';
 import { getRequestState } from './request-state.ts';
+import { discardUnreadBody } from './unread-body.ts';
 
 /**
  * `Idempotency-Key` for every REST POST (draft-ietf-httpapi-idempotency-key-header): the first request with a key
@@ -242,11 +243,10 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions): Request
     if (key === undefined) return next();
     if (typeof key !== 'string' || !isValidIdempotencyKey(key)) {
       const message = 'An Idempotency-Key is 1–255 printable ASCII characters.';
-      return next(
-        new DomainError('VALIDATION_FAILED', message, {
-          fieldErrors: [{ path: 'Idempotency-Key', message }],
-        }),
-      );
+      const error = new DomainError('VALIDATION_FAILED', message, {
+        fieldErrors: [{ path: 'Idempotency-Key', message }],
+      });
+      return refuse(req, res, next, error, options.streamedMaxBytes);
     }
     const principal = principalOf(getRequestState(req)?.auth);
     if (principal === null) return next();
@@ -290,9 +290,21 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions): Request
             return;
           }
           case 'reused':
-            return refuse(req, res, next, new DomainError('IDEMPOTENCY_KEY_REUSED'));
+            return refuse(
+              req,
+              res,
+              next,
+              new DomainError('IDEMPOTENCY_KEY_REUSED'),
+              options.streamedMaxBytes,
+            );
           case 'in-use':
-            return refuse(req, res, next, new DomainError('IDEMPOTENCY_KEY_IN_USE'));
+            return refuse(
+              req,
+              res,
+              next,
+              new DomainError('IDEMPOTENCY_KEY_IN_USE'),
+              options.streamedMaxBytes,
+            );
           default:
             if (await takeOver(outcome.existing.id, request)) {
               capture(req, res, outcome.existing.id);
@@ -300,15 +312,21 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions): Request
             }
         }
       }
-      refuse(req, res, next, new DomainError('IDEMPOTENCY_KEY_IN_USE'));
+      refuse(req, res, next, new DomainError('IDEMPOTENCY_KEY_IN_USE'), options.streamedMaxBytes);
     } catch (error) {
-      refuse(req, res, next, error);
+      refuse(req, res, next, error, options.streamedMaxBytes);
     }
   };
 }
 
-/** Answers with an error; a streamed body left unread is not worth reading, so the connection closes after. */
-function refuse(req: Request, res: Response, next: (error: unknown) => void, error: unknown): void {
-  if (!req.complete) res.setHeader('Connection', 'close');
+/** Answers with an error, disposing of a streamed body left unread. */
+function refuse(
+  req: Request,
+  res: Response,
+  next: (error: unknown) => void,
+  error: unknown,
+  maxBytes: number,
+): void {
+  discardUnreadBody(req, res, maxBytes);
   next(error);
 }

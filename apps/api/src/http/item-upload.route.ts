@@ -15,6 +15,7 @@ import { addItems, type PreparedItem, prepareFile } from '../services/items.serv
 import { requireOrgPermission } from '../services/access.service.ts';
 import { setStreamedFingerprint } from './idempotency.middleware.ts';
 import { createContextFromRequest } from './trpc-context.ts';
+import { discardUnreadBody } from './unread-body.ts';
 
 export const UPLOAD_PROCEDURE = 'items.upload';
 
@@ -232,8 +233,7 @@ export function itemUploadRoute(deps: AppDeps): RequestHandler {
       const results = await addItems(deps, ctx.em, actorOf(ctx), ref, prepare(files, limits));
       res.status(200).json(results);
     } catch (error) {
-      // The rest of an unread body is not worth reading: answer, then close the connection.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      discardUnreadBody(req, res, deps.config.items.uploadMaxBytes);
       next(error);
     }
   };
