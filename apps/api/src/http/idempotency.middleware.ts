@@ -9,7 +9,8 @@ import {
 } from '@crowdee/core';
 import type { Request, RequestHandler, Response } from 'express';
 import { normalizePath } from 'trpc-to-openapi';
-import type { AppDeps, Auth } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
+import type { Auth } from '../context.ts';
 import { sqlDate } from '../services/sql.ts';
 import { getRequestState } from './request-state.ts';
 import { discardUnreadBody } from './unread-body.ts';

@@ -3,7 +3,7 @@ import { DomainError, decodePageCursor, encodePageCursor, type PagePosition } fr
 import { Dataset, Project } from '@crowdee/db';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 
 export interface DatasetView {

@@ -10,7 +10,7 @@ import {
 import { DatasetItem } from '@crowdee/db';
 import { ForeignKeyConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import {
   afterPosition,
