@@ -254,6 +254,13 @@ describe('the OpenAPI document', () => {
       [
         'AuditExport',
         'AuditPage',
+        'Dataset',
+        'DatasetItem',
+        'DatasetItemDetail',
+        'DatasetItemId',
+        'DatasetItemPage',
+        'DatasetPage',
+        'ItemBatchResults',
         'LeakReportResult',
         'Me',
         'Ok',

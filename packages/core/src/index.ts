@@ -1,6 +1,7 @@
 export * from './access.ts';
 export * from './accounts.ts';
 export * from './csv.ts';
+export * from './datasets.ts';
 export * from './encoding.ts';
 export * from './errors.ts';
 export * from './expiring-soon.ts';

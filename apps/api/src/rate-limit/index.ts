@@ -7,7 +7,7 @@ import { RateLimitStore } from './rate-limit.store.ts';
 import type { RateLimiting } from './rate-limiting.ts';
 
 export { type CallResolver, restCallResolver, trpcCallResolver } from './call-resolver.ts';
-export { publicRateLimit, rateLimit, resolveCalls } from './rate-limit.middleware.ts';
+export { publicRateLimit, rateLimit, resolveCalls, resolvedProcedures } from './rate-limit.middleware.ts';
 export { RateLimitStore } from './rate-limit.store.ts';
 export type { RateLimiting } from './rate-limiting.ts';
 

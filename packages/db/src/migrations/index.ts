@@ -4,6 +4,7 @@ import { Migration20261202023137_sessionTokens } from './Migration20261202023137
 import { Migration20261202030434_consent } from './Migration20261202030434_consent.ts';
 import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_keyOrgAccess.ts';
 import { Migration20261205102943_staleKeysAndAuditActors } from './Migration20261205102943_staleKeysAndAuditActors.ts';
+import { Migration20261205102944_datasets } from './Migration20261205102944_datasets.ts';
 import { Migration20261205103152_keyRestrictions } from './Migration20261205103152_keyRestrictions.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
@@ -16,5 +17,6 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261205102943_staleKeysAndAuditActors',
     class: Migration20261205102943_staleKeysAndAuditActors,
   },
+  { name: 'Migration20261205102944_datasets', class: Migration20261205102944_datasets },
   { name: 'Migration20261205103152_keyRestrictions', class: Migration20261205103152_keyRestrictions },
 ];
