@@ -18,3 +18,4 @@ export * from './secrets.ts';
 export * from './session-tokens.ts';
 export * from './sessions.ts';
 export * from './stale-keys.ts';
+export * from './usage.ts';
