@@ -4,6 +4,8 @@ import { Migration20261202023137_sessionTokens } from './Migration20261202023137
 import { Migration20261202030434_consent } from './Migration20261202030434_consent.ts';
 import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_keyOrgAccess.ts';
 import { Migration20261205102943_staleKeysAndAuditActors } from './Migration20261205102943_staleKeysAndAuditActors.ts';
+import { Migration20261205103016_usageAndLimitRequests } from './Migration20261205103016_usageAndLimitRequests.ts';
+import { Migration20261205121131_tmp } from './Migration20261205121131_tmp.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
@@ -11,8 +13,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202023137_sessionTokens', class: Migration20261202023137_sessionTokens },
   { name: 'Migration20261202030434_consent', class: Migration20261202030434_consent },
   { name: 'Migration20261202034757_keyOrgAccess', class: Migration20261202034757_keyOrgAccess },
-  {
-    name: 'Migration20261205102943_staleKeysAndAuditActors',
-    class: Migration20261205102943_staleKeysAndAuditActors,
-  },
+  { name: 'Migration20261205102943_staleKeysAndAuditActors', class: Migration20261205102943_staleKeysAndAuditActors },
+  { name: 'Migration20261205103016_usageAndLimitRequests', class: Migration20261205103016_usageAndLimitRequests },
+  { name: 'Migration20261205121131_tmp', class: Migration20261205121131_tmp },
 ];
