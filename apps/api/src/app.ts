@@ -30,6 +30,7 @@ import {
 import { buildOpenApiDocument } from './rest/openapi.ts';
 import { restAdapter } from './rest/rest.adapter.ts';
 import { appRouter } from './routers/index.ts';
+import { countUsage } from './usage/usage.middleware.ts';
 
 export interface AppOptions {
   health?: HealthSource;
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   const limited = limits ? rateLimit(limits) : pass;
   const limitedAs = (tier: 'anonymous' | 'health') => (limits ? publicRateLimit(limits, tier) : pass);
   const json = jsonBody(deps.config.bodyLimitBytes);
+  const usage = countUsage(deps.usage);
 
   app.use(securityHeaders);
   app.use(wwwAuthenticate);
@@ -59,6 +61,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     resolveCalls(limits, trpcCallResolver(appRouter)),
     holdErrors(requireJsonBody, json),
     authenticate(deps, { acceptSession: true }),
+    usage,
     limited,
     raiseHeldError,
     trpcRequestLimits,
@@ -92,6 +95,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     holdErrors(requireJsonBody, json),
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
+    usage,
     limited,
     raiseHeldError,
     restAdapter(deps, appRouter),

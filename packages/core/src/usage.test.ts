@@ -153,8 +153,14 @@ describe('dailyTotals', () => {
     const to = new Date('2026-12-04T00:00:00Z');
     const days = dailyTotals(
       [
-        { hour: Date.parse('2026-12-02T05:00:00Z'), counts: { ok: 2, clientError: 1, rateLimited: 0, serverError: 0 } },
-        { hour: Date.parse('2026-12-02T07:00:00Z'), counts: { ok: 1, clientError: 0, rateLimited: 3, serverError: 0 } },
+        {
+          hour: Date.parse('2026-12-02T05:00:00Z'),
+          counts: { ok: 2, clientError: 1, rateLimited: 0, serverError: 0 },
+        },
+        {
+          hour: Date.parse('2026-12-02T07:00:00Z'),
+          counts: { ok: 1, clientError: 0, rateLimited: 3, serverError: 0 },
+        },
       ],
       from,
       to,
@@ -164,13 +170,20 @@ describe('dailyTotals', () => {
 });
 
 describe('limit requests', () => {
-  const valid = { quota: 5000, windowSeconds: 60, justification: 'Nightly sync of 40k projects', until: null };
+  const valid = {
+    quota: 5000,
+    windowSeconds: 60,
+    justification: 'Nightly sync of 40k projects',
+    until: null,
+  };
 
   it('accepts a sensible request and refuses bad fields by name', () => {
     expect(checkLimitRequest(valid, now)).toEqual({ ok: true });
     expect(checkLimitRequest({ ...valid, quota: 0 }, now)).toMatchObject({ ok: false, field: 'quota' });
     expect(checkLimitRequest({ ...valid, windowSeconds: 100_000 }, now)).toMatchObject({ field: 'quota' });
-    expect(checkLimitRequest({ ...valid, justification: 'pls' }, now)).toMatchObject({ field: 'justification' });
+    expect(checkLimitRequest({ ...valid, justification: 'pls' }, now)).toMatchObject({
+      field: 'justification',
+    });
     expect(checkLimitRequest({ ...valid, until: new Date(now.getTime() - 1) }, now)).toMatchObject({
       field: 'until',
     });

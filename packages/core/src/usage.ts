@@ -152,7 +152,10 @@ export type UsageRangeResult =
  * The hours a usage query covers: default the last 30 days up to now; `from` before `to`, no further back than
  * the retention (older rows are gone), and at most the retention long. Both ends are rounded out to whole hours.
  */
-export function usageRange(input: { from?: Date | undefined; to?: Date | undefined }, now: Date): UsageRangeResult {
+export function usageRange(
+  input: { from?: Date | undefined; to?: Date | undefined },
+  now: Date,
+): UsageRangeResult {
   const to = input.to ?? now;
   const from = input.from ?? new Date(to.getTime() - USAGE_DEFAULT_RANGE_DAYS * DAY_MS);
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()))
@@ -237,7 +240,12 @@ export function checkLimitRequest(input: LimitRequestInput, now: Date): LimitReq
   if (input.until) {
     const ahead = input.until.getTime() - now.getTime();
     if (ahead <= 0)
-      return { ok: false, code: 'VALIDATION_FAILED', field: 'until', message: 'Until must be in the future.' };
+      return {
+        ok: false,
+        code: 'VALIDATION_FAILED',
+        field: 'until',
+        message: 'Until must be in the future.',
+      };
     if (ahead > LIMIT_REQUEST_MAX_DAYS * DAY_MS)
       return {
         ok: false,

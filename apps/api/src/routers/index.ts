@@ -3,11 +3,13 @@ import { apiKeysRouter } from './api-keys.router.ts';
 import { auditRouter } from './audit.router.ts';
 import { authRouter } from './auth.router.ts';
 import { invitationsRouter } from './invitations.router.ts';
+import { limitsRouter } from './limits.router.ts';
 import { membersRouter } from './members.router.ts';
 import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
 import { projectsRouter } from './projects.router.ts';
 import { sessionsRouter } from './sessions.router.ts';
+import { usageRouter } from './usage.router.ts';
 
 export const appRouter = router({
   meta: metaRouter,
@@ -19,6 +21,8 @@ export const appRouter = router({
   projects: projectsRouter,
   audit: auditRouter,
   keys: apiKeysRouter,
+  usage: usageRouter,
+  limits: limitsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -55,6 +55,9 @@ export const AUDIT_ACTIONS = [
   'project.created',
   'project.updated',
   'project.deleted',
+  'limit.requested',
+  'limit.request_approved',
+  'limit.request_denied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

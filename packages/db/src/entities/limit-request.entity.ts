@@ -32,7 +32,7 @@ export const LimitRequest = defineEntity({
     {
       name: 'limit_requests_one_pending_per_org',
       expression:
-        "create unique index \"limit_requests_one_pending_per_org\" on \"limit_requests\" (\"organization_id\") where \"status\" = 'pending'",
+        'create unique index "limit_requests_one_pending_per_org" on "limit_requests" ("organization_id") where "status" = \'pending\'',
     },
   ],
 });

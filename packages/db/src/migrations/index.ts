@@ -5,7 +5,6 @@ import { Migration20261202030434_consent } from './Migration20261202030434_conse
 import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_keyOrgAccess.ts';
 import { Migration20261205102943_staleKeysAndAuditActors } from './Migration20261205102943_staleKeysAndAuditActors.ts';
 import { Migration20261205103016_usageAndLimitRequests } from './Migration20261205103016_usageAndLimitRequests.ts';
-import { Migration20261205121131_tmp } from './Migration20261205121131_tmp.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
@@ -15,5 +14,4 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202034757_keyOrgAccess', class: Migration20261202034757_keyOrgAccess },
   { name: 'Migration20261205102943_staleKeysAndAuditActors', class: Migration20261205102943_staleKeysAndAuditActors },
   { name: 'Migration20261205103016_usageAndLimitRequests', class: Migration20261205103016_usageAndLimitRequests },
-  { name: 'Migration20261205121131_tmp', class: Migration20261205121131_tmp },
 ];
