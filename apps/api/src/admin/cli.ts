@@ -187,7 +187,8 @@ async function limitRequests(
     smtpUrl: config.mail.smtpUrl,
     from: config.mail.from,
     mailDir: config.mail.dir,
-    logger: createLogger({ logLevel: 'warn' }),
+    // Warnings to stderr: stdout stays the command's answer (JSON with --json).
+    logger: createLogger({ logLevel: 'warn' }, process.stderr),
   });
   try {
     const decided = await decideLimitRequest(

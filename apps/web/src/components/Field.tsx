@@ -1,4 +1,10 @@
-import { type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useId } from 'react';
+import {
+  type InputHTMLAttributes,
+  type ReactNode,
+  type SelectHTMLAttributes,
+  type TextareaHTMLAttributes,
+  useId,
+} from 'react';
 
 interface FieldShell {
   label: string;
@@ -68,6 +74,25 @@ export function TextField({
       error={error}
       className={className}
       control={(aria) => <input className="input" {...aria} {...input} />}
+    />
+  );
+}
+
+/** A labelled multi-line text input. */
+export function TextAreaField({
+  label,
+  hint,
+  error,
+  className,
+  ...textarea
+}: FieldShell & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  return (
+    <FieldFrame
+      label={label}
+      hint={hint}
+      error={error}
+      className={className}
+      control={(aria) => <textarea className="input textarea" {...aria} {...textarea} />}
     />
   );
 }

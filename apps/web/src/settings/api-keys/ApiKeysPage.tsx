@@ -10,6 +10,7 @@ import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
 import { CreateKeyDialog } from './CreateKeyDialog.tsx';
 import { KeyPolicySection } from './KeyPolicySection.tsx';
 import { KeysTable } from './KeysTable.tsx';
+import { KeyUsageDialog } from './KeyUsageDialog.tsx';
 import { OrgKeysSection } from './OrgKeysSection.tsx';
 import { RevealKeyDialog } from './RevealKeyDialog.tsx';
 import { RotateKeyDialog } from './RotateKeyDialog.tsx';
@@ -19,6 +20,7 @@ type DialogState =
   | { kind: 'reveal'; secret: string; apiKey: ApiKey; replaced?: ApiKey }
   | { kind: 'rotate'; apiKey: ApiKey }
   | { kind: 'revoke'; apiKey: ApiKey }
+  | { kind: 'usage'; apiKey: ApiKey }
   | { kind: 'create-org' };
 
 export function ApiKeysPage() {
@@ -127,6 +129,7 @@ export function ApiKeysPage() {
                   caption="Your API keys"
                   onRotate={(apiKey) => setDialog({ kind: 'rotate', apiKey })}
                   onRevoke={(apiKey) => setDialog({ kind: 'revoke', apiKey })}
+                  onUsage={(apiKey) => setDialog({ kind: 'usage', apiKey })}
                 />
               )}
               {inactiveCount > 0 ? (
@@ -193,6 +196,7 @@ export function ApiKeysPage() {
           </p>
         </ConfirmDialog>
       ) : null}
+      {dialog?.kind === 'usage' ? <KeyUsageDialog apiKey={dialog.apiKey} onClose={close} /> : null}
       {dialog?.kind === 'create-org' ? <CreateOrganizationDialog onClose={close} /> : null}
     </div>
   );

@@ -1,21 +1,27 @@
+import { useQuery } from '@tanstack/react-query';
 import { useId } from 'react';
 import { useSession } from '../../app/session.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Badge } from '../../components/Status.tsx';
+import { Sparkline } from '../../components/UsageChart.tsx';
 import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
-import type { ApiKey } from '../../lib/trpc.ts';
+import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
 import { Expires, LastUsed, pendingRevocation, StatusBadge, scopeLabel } from './key-display.tsx';
 
 interface KeysTableProps {
   keys: ApiKey[];
   onRotate: (key: ApiKey) => void;
   onRevoke: (key: ApiKey) => void;
+  onUsage: (key: ApiKey) => void;
   caption: string;
 }
 
 /** My keys. The table only ever shows a key's hint: the full key exists in the browser once, in the reveal panel. */
-export function KeysTable({ keys, onRotate, onRevoke, caption }: KeysTableProps) {
+export function KeysTable({ keys, onRotate, onRevoke, onUsage, caption }: KeysTableProps) {
   const { organizations } = useSession();
+  const trpc = useTRPC();
+  const sparklines = useQuery(trpc.usage.sparklines.queryOptions());
+  const days = new Map((sparklines.data ?? []).map((s) => [s.keyId, s.days]));
   return (
     <DataTable
       caption={caption}
@@ -36,8 +42,10 @@ export function KeysTable({ keys, onRotate, onRevoke, caption }: KeysTableProps)
           key={key.id}
           apiKey={key}
           scope={scopeLabel(key.scope, organizations)}
+          days={days.get(key.id) ?? null}
           onRotate={onRotate}
           onRevoke={onRevoke}
+          onUsage={onUsage}
         />
       ))}
     </DataTable>
@@ -47,13 +55,18 @@ export function KeysTable({ keys, onRotate, onRevoke, caption }: KeysTableProps)
 function KeyRow({
   apiKey,
   scope,
+  days,
   onRotate,
   onRevoke,
+  onUsage,
 }: {
   apiKey: ApiKey;
   scope: string;
+  /** Requests per day over the last 7 days; null = none at all (or not loaded yet). */
+  days: number[] | null;
   onRotate: (key: ApiKey) => void;
   onRevoke: (key: ApiKey) => void;
+  onUsage: (key: ApiKey) => void;
 }) {
   const nameId = useId();
   const active = apiKey.status === 'active';
@@ -90,7 +103,14 @@ function KeyRow({
         </time>
       </td>
       <td>
-        <LastUsed apiKey={apiKey} />
+        {/* The last 7 days under "last used": no extra column; the row's Usage action opens the details. */}
+        <span className="cell-stack">
+          <LastUsed apiKey={apiKey} />
+          <Sparkline
+            days={days ?? [0, 0, 0, 0, 0, 0, 0]}
+            label={`${(days ?? []).reduce((a, b) => a + b, 0)} requests in the last 7 days`}
+          />
+        </span>
       </td>
       <td>
         <Expires iso={apiKey.expiresAt} />
@@ -99,28 +119,38 @@ function KeyRow({
         <StatusBadge apiKey={apiKey} />
       </td>
       <td className="cell-actions">
-        {active ? (
-          <div className="row-actions">
-            {rotating ? null : (
+        <div className="row-actions">
+          <button
+            type="button"
+            className="button button-secondary button-small"
+            aria-describedby={nameId}
+            onClick={() => onUsage(apiKey)}
+          >
+            Usage
+          </button>
+          {active ? (
+            <>
+              {rotating ? null : (
+                <button
+                  type="button"
+                  className="button button-secondary button-small"
+                  aria-describedby={nameId}
+                  onClick={() => onRotate(apiKey)}
+                >
+                  Rotate
+                </button>
+              )}
               <button
                 type="button"
-                className="button button-secondary button-small"
+                className="button button-danger-quiet button-small"
                 aria-describedby={nameId}
-                onClick={() => onRotate(apiKey)}
+                onClick={() => onRevoke(apiKey)}
               >
-                Rotate
+                Revoke
               </button>
-            )}
-            <button
-              type="button"
-              className="button button-danger-quiet button-small"
-              aria-describedby={nameId}
-              onClick={() => onRevoke(apiKey)}
-            >
-              Revoke
-            </button>
-          </div>
-        ) : null}
+            </>
+          ) : null}
+        </div>
       </td>
     </tr>
   );
