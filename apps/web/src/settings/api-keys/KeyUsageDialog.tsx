@@ -45,11 +45,6 @@ export function KeyUsageDialog({ apiKey, onClose }: { apiKey: ApiKey; onClose: (
               ))}
             </ul>
           )}
-          <div className="form-actions">
-            <button type="button" className="button button-secondary" onClick={onClose} data-autofocus>
-              Close
-            </button>
-          </div>
         </div>
       )}
     </Dialog>
