@@ -277,7 +277,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
       }
     }
     await goToSettings(page, 'API keys');
-  });
+  }, 120_000);
 
   it('links the getting-started guide from the app; the guide passes axe and needs no script', async () => {
     await page.goto('/');

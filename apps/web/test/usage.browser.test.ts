@@ -96,7 +96,7 @@ describe.skipIf(!chromiumAvailable)('usage and limits in Chromium', () => {
     await row.getByRole('img', { name: '12 requests in the last 7 days' }).waitFor();
     await screenshot(row, 'usage-01-sparkline');
 
-    await row.getByRole('button', { name: 'Show usage' }).click();
+    await row.getByRole('button', { name: 'Usage', exact: true }).click();
     const usage = dialog(page, 'Usage of Nightly sync');
     await usage.getByText('12', { exact: true }).waitFor();
     expect(await usage.textContent()).toContain('9 succeeded, 3 client errors, 0 rate-limited (429)');
