@@ -327,7 +327,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
       expect(watch.problems, `console at ${width} px`).toEqual([]);
       await context.close();
     }
-  });
+  }, 120_000);
 
   it('stays operable on a 390 px phone: every row action can be reached and is not covered', async () => {
     const context = await browser.newContext({
