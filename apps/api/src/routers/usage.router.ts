@@ -1,7 +1,5 @@
-import { DomainError } from '@crowdee/core';
-import { ApiKey } from '@crowdee/db';
 import { z } from 'zod';
-import { keySparklines, rangeOf, recentIps, usageReport } from '../services/usage.service.ts';
+import { keySparklines, ownKeyUsage, rangeOf, usageReport } from '../services/usage.service.ts';
 import { orgProcedure, router, sessionProcedure } from '../trpc.ts';
 import { uuid } from './schemas.ts';
 import { recentIpsOut, usageRangeInput, usageReportOut } from './usage.schemas.ts';
@@ -12,16 +10,7 @@ export const usageRouter = router({
   key: sessionProcedure
     .input(z.object({ id: uuid, ...usageRangeInput }))
     .output(usageReportOut.extend({ recentIps: recentIpsOut }))
-    .query(async ({ ctx, input }) => {
-      const range = rangeOf(input, ctx.deps.clock());
-      // Someone else's key answers exactly like a missing one.
-      const key = await ctx.em.findOne(ApiKey, { id: input.id, creator: ctx.user.id }, { fields: ['id'] });
-      if (!key) throw new DomainError('NOT_FOUND', 'API key not found.');
-      return {
-        ...(await usageReport(ctx.em, { kind: 'key', id: key.id }, range)),
-        recentIps: await recentIps(ctx.em, key.id),
-      };
-    }),
+    .query(({ ctx, input }) => ownKeyUsage(ctx.em, ctx.user.id, input.id, rangeOf(input, ctx.deps.clock()))),
 
   /** Requests per day over the last 7 days for each of my keys (the table's sparklines). */
   sparklines: sessionProcedure

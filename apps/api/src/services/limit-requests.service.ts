@@ -10,7 +10,7 @@ import {
 import { LimitRequest, RateLimitOverride, User } from '@crowdee/db';
 import { type EntityManager, LockMode } from '@mikro-orm/postgresql';
 import { setOverride } from '../admin/rate-limit-overrides.ts';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps } from '../app-deps.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { limitDecisionMail } from '../mail/messages.ts';
 import { type Actor, recordAudit } from './audit.service.ts';

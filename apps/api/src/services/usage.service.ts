@@ -7,6 +7,7 @@ import {
   type UsageCounts,
   usageRange,
 } from '@crowdee/core';
+import { ApiKey } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sqlDate } from './sql.ts';
 
@@ -136,4 +137,19 @@ export async function keySparklines(
       (d) => d.counts.ok + d.counts.clientError + d.counts.rateLimited + d.counts.serverError,
     ),
   }));
+}
+
+/** One of the user's own keys: its hours and last addresses. Someone else's key answers exactly like a missing one. */
+export async function ownKeyUsage(
+  em: EntityManager,
+  userId: string,
+  keyId: string,
+  range: { from: Date; to: Date },
+): Promise<UsageReport & { recentIps: RecentIpView[] }> {
+  const key = await em.findOne(ApiKey, { id: keyId, creator: userId }, { fields: ['id'] });
+  if (!key) throw new DomainError('NOT_FOUND', 'API key not found.');
+  return {
+    ...(await usageReport(em, { kind: 'key', id: key.id }, range)),
+    recentIps: await recentIps(em, key.id),
+  };
 }
