@@ -102,6 +102,8 @@ export function staleKeysMail(
     ],
     link,
     'Open your API keys',
+  );
+}
 
 export function limitDecisionMail(
   to: string,

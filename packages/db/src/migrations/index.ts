@@ -12,6 +12,12 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202023137_sessionTokens', class: Migration20261202023137_sessionTokens },
   { name: 'Migration20261202030434_consent', class: Migration20261202030434_consent },
   { name: 'Migration20261202034757_keyOrgAccess', class: Migration20261202034757_keyOrgAccess },
-  { name: 'Migration20261205102943_staleKeysAndAuditActors', class: Migration20261205102943_staleKeysAndAuditActors },
-  { name: 'Migration20261205103016_usageAndLimitRequests', class: Migration20261205103016_usageAndLimitRequests },
+  {
+    name: 'Migration20261205102943_staleKeysAndAuditActors',
+    class: Migration20261205102943_staleKeysAndAuditActors,
+  },
+  {
+    name: 'Migration20261205103016_usageAndLimitRequests',
+    class: Migration20261205103016_usageAndLimitRequests,
+  },
 ];
