@@ -4,7 +4,8 @@
  *   - authenticated GET /api/v1/me (cached key verification + effective roles) against an unauthenticated route
  *     of the same server (GET /, the discovery document), as a throughput ratio — this machine is noisy, so only
  *     ratios measured side by side in the same run mean anything;
- *   - SQL statements sent per 10,000 authenticated requests.
+ *   - SQL statements sent per 10,000 authenticated requests, and what the usage flush then writes for them;
+ *   - usage counting's cost: GET /api/v1/me with usage counting on (flushing every 10 s) ÷ off.
  *
  * Rounds alternate between the routes and the median of each is reported.
  */
@@ -55,16 +56,24 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-export async function startBenchServer(orm: Orm, config: Config, redis?: Redis): Promise<BenchServer> {
+export async function startBenchServer(
+  orm: Orm,
+  config: Config,
+  redis?: Redis,
+  options: { usageFlushTimer?: boolean } = {},
+): Promise<BenchServer> {
   const logger = createLogger({ logLevel: 'warn' });
   const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}) });
   const deps = createDeps(config, logger, orm, { limits });
+  // As in production: counts are flushed on a timer (off where statements are counted per request).
+  if (options.usageFlushTimer) deps.usage.start();
   const http = await listen(createApp(deps), 0, '127.0.0.1');
   return {
     url: http.url,
     deps,
     close: async () => {
       await http.closeNow();
+      await deps.usage.stop();
       // The Redis connection belongs to the bench, which reuses it for the next server.
       stopRateLimiting(limits);
     },
@@ -206,9 +215,45 @@ async function main(): Promise<void> {
       amount: 10_000,
     });
     stop();
+    // The usage of those 10,000 requests, written the way the timer writes it.
+    let flushStatements = 0;
+    const stopFlush = countStatements(orm, () => {
+      flushStatements++;
+    });
+    await server.deps.usage.flush();
+    stopFlush();
     await server.close();
 
-    console.log('\n3. Rate limiter cost on GET /api/v1/me (quotas high enough that nothing is refused)');
+    console.log(
+      '\n3. Usage counting cost on GET /api/v1/me (on, flushing every 10 s, ÷ off; rate limits off)',
+    );
+    const usageServers = [
+      await startBenchServer(orm, off, undefined, { usageFlushTimer: true }),
+      await startBenchServer(orm, testConfig({ usage: { enabled: false, flushMs: 10_000 } })),
+    ];
+    const usageSamples: number[][] = [[], []];
+    for (const s of usageServers)
+      await load({
+        url: `${s.url}/api/v1/me`,
+        headers: { authorization: `Bearer ${key}` },
+        connections: CONNECTIONS,
+        durationSeconds: 2,
+      });
+    for (let round = 0; round < ROUNDS; round++) {
+      const line: string[] = [];
+      for (const [i, s] of usageServers.entries()) {
+        const [r] = (await measureRoutesOnce(s.url, [
+          { label: 'me', path: '/api/v1/me', headers: { authorization: `Bearer ${key}` } },
+        ])) as [number];
+        usageSamples[i]?.push(r);
+        line.push(`usage ${i === 0 ? 'on' : 'off'} ${r.toFixed(0)}/s`);
+      }
+      console.log(`  round ${round + 1}: ${line.join(' | ')}`);
+    }
+    const [usageOn = 0, usageOff = 1] = usageSamples.map(median);
+    for (const s of usageServers) await s.close();
+
+    console.log('\n4. Rate limiter cost on GET /api/v1/me (quotas high enough that nothing is refused)');
     const huge = { quota: 1_000_000, windowSeconds: 60 };
     const limitsOn = (namespace: string) =>
       testConfig({
@@ -263,6 +308,12 @@ async function main(): Promise<void> {
     );
     console.log(
       `SQL statements per 10,000 authenticated requests            ${String(statements).padStart(7)}     (${counted.requests} requests, ${counted.non2xx} non-2xx; target 0)`,
+    );
+    console.log(
+      `usage flush for those 10,000 requests                       ${String(flushStatements).padStart(7)}     statement(s) (one upsert per flush, never one per request)`,
+    );
+    console.log(
+      `/me with usage counting on ÷ off                            ${pct(usageOn / usageOff)}   (${usageOn.toFixed(0)} vs ${usageOff.toFixed(0)} req/s; target ≈ 100 %)`,
     );
     const base = limiterRps[0] ?? 1;
     for (const [i, v] of variants.entries()) {

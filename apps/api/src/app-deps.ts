@@ -8,6 +8,7 @@ import type { KeyCache } from './services/key-cache.ts';
 import type { KeyVerifier } from './services/key-verifier.ts';
 import type { PasswordHasher } from './services/passwords.ts';
 import type { SessionTokenVerifier } from './services/session-token-verifier.ts';
+import type { UsageRecorder } from './usage/usage-recorder.ts';
 
 /** Long-lived collaborators, built once per process (or per test). */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   /** Null when rate limiting is switched off (RATE_LIMITS=off). */
   limits: RateLimiting | null;
   mailer: Mailer;
+  /** Per-key and per-organization request counts, tallied in memory and flushed coalesced. */
+  usage: UsageRecorder;
   /** The settings app's base URL, for links in mails. Never taken from a request's Host header. */
   appUrl: () => string;
 }

@@ -38,6 +38,7 @@ import {
 import { buildOpenApiDocument } from './rest/openapi.ts';
 import { restAdapter } from './rest/rest.adapter.ts';
 import { appRouter } from './routers/index.ts';
+import { countUsage } from './usage/usage.middleware.ts';
 
 export interface AppOptions {
   health?: HealthSource;
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     large,
     streamed: isRestUpload,
   });
+  const usage = countUsage(deps.usage);
 
   app.use(securityHeaders);
   app.use(wwwAuthenticate);
@@ -86,6 +88,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     resolveCalls(limits, trpcCallResolver(appRouter)),
     holdErrors(...trpcBody),
     authenticate(deps, { acceptSession: true }),
+    usage,
     limited,
     raiseHeldError,
     trpcRequestLimits,
@@ -119,6 +122,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     holdErrors(...restBody),
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
+    usage,
     limited,
     raiseHeldError,
     idempotency(deps, { streamed: isRestUpload, streamedMaxBytes: deps.config.items.uploadMaxBytes }),

@@ -60,6 +60,8 @@ export interface Config {
   publicUrl: string | undefined;
   /** How often this process enforces organizations' "revoke keys unused for N days"; null = never (`off`). */
   staleKeySweepIntervalMs: number | null;
+  /** Per-key and per-organization usage counts: `enabled` false only for benchmarks; written every `flushMs`. */
+  usage: { enabled: boolean; flushMs: number };
 }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -137,6 +139,8 @@ const EnvSchema = z.object({
   TRUSTED_PROXIES: list,
   ALLOWED_ORIGINS: list,
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  USAGE_COUNTING: z.enum(['on', 'off']).default('on'),
+  USAGE_FLUSH_INTERVAL: duration(10_000),
   RATE_LIMIT_NAMESPACE: z
     .string()
     .regex(/^[\w.-]{1,40}$/)
@@ -248,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     publicUrl: e.PUBLIC_URL,
     staleKeySweepIntervalMs: e.STALE_KEY_SWEEP_INTERVAL,
+    usage: { enabled: e.USAGE_COUNTING === 'on', flushMs: e.USAGE_FLUSH_INTERVAL },
   };
 }
 

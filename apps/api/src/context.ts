@@ -32,6 +32,8 @@ export interface Context {
   auth: Auth;
   request: RequestInfo;
   cookies: SessionCookieWriter;
+  /** Organizations this request acted in, for usage counting (shared by the calls of a batch). */
+  actedIn: Set<string>;
 }
 
 /**

@@ -11,6 +11,7 @@ import { KeyCache } from './services/key-cache.ts';
 import { KeyVerifier } from './services/key-verifier.ts';
 import { PasswordHasher, type PasswordHasherOptions } from './services/passwords.ts';
 import { SessionTokenVerifier } from './services/session-token-verifier.ts';
+import { UsageRecorder } from './usage/usage-recorder.ts';
 
 /** The key cache's TTL: the backstop if an invalidation message is ever lost. */
 export const KEY_CACHE_TTL_MS = 30_000;
@@ -62,6 +63,13 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
       from: config.mail.from,
       mailDir: config.mail.dir,
       logger,
+    }),
+    usage: new UsageRecorder({
+      orm,
+      logger,
+      clock,
+      enabled: config.usage.enabled,
+      flushMs: config.usage.flushMs,
     }),
     appUrl: () => config.publicUrl ?? options.appUrl?.() ?? `http://localhost:${config.port}`,
   };

@@ -44,6 +44,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     appUrl: () => listening,
   });
   await deps.invalidation.start();
+  deps.usage.start();
   const app = createApp(deps);
   const sweeper =
     config.staleKeySweepIntervalMs === null
@@ -79,6 +80,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
         await sweeper?.stop();
+        // In-flight requests are answered by now: their counts go out in this last flush.
+        await deps.usage.stop();
         await deps.invalidation.stop();
         stopRateLimiting(limits, redis);
         await deps.mailer.drain();

@@ -64,6 +64,7 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
     mailbox,
     async close() {
       await http.closeNow();
+      await deps.usage.stop();
       await deps.mailer.drain();
       deps.mailer.close();
       await mailbox.close();

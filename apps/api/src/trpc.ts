@@ -130,7 +130,7 @@ export function orgProcedure(permission: Permission) {
       let role: Role;
       try {
         role = await requireOrgPermission(
-          { deps: ctx.deps, em: ctx.em, ip: ctx.request.ip },
+          { deps: ctx.deps, em: ctx.em, ip: ctx.request.ip, actedIn: ctx.actedIn },
           ctx.caller,
           input.orgId,
           permission,

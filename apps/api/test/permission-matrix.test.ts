@@ -257,6 +257,15 @@ const ROWS: Record<string, Row> = {
   'keys.current': { input: () => undefined },
   'keys.revokeCurrent': { input: () => undefined },
   'keys.revokeLeaked': { input: () => ({ keys: [generateKey().key] }) },
+  'keys.currentUsage': { input: () => ({}) },
+  'usage.key': { input: (w) => ({ id: w.keyId }), object: 'caller' },
+  'usage.sparklines': { input: () => undefined },
+  'usage.org': { input: org, object: 'org' },
+  'limits.get': { input: org, object: 'org' },
+  'limits.request': {
+    input: (w) => ({ ...org(w), quota: 5000, windowSeconds: 60, justification: 'Asked for by the matrix' }),
+    object: 'org',
+  },
 };
 
 /* ------------------------------------------------------------------------------------------ expected outcomes */

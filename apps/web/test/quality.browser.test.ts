@@ -273,7 +273,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
     await page.keyboard.press('Escape');
     await revoke.waitFor({ state: 'detached' });
 
-    for (const label of ['Members', 'Sessions', 'Audit log', 'Account'] as const) {
+    for (const label of ['Members', 'Usage', 'Limits', 'Sessions', 'Audit log', 'Account'] as const) {
       await goToSettings(page, label);
       await settle(page);
       await expectNoAxeViolations(page, label);
@@ -284,6 +284,13 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
         await form.getByRole('button', { name: 'Invite member' }).click();
         await page.getByRole('button', { name: 'Cancel', exact: true }).first().waitFor();
         await expectNoAxeViolations(page, 'Members (pending invitation)');
+      }
+      if (label === 'Limits') {
+        await page.getByRole('button', { name: 'Request a higher limit' }).click();
+        await dialog(page, 'Request a higher limit').waitFor();
+        await expectNoAxeViolations(page, 'Request a higher limit dialog');
+        await page.keyboard.press('Escape');
+        await dialog(page, 'Request a higher limit').waitFor({ state: 'detached' });
       }
     }
     await goToSettings(page, 'API keys');
@@ -337,7 +344,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
       expect(watch.problems, `console at ${width} px`).toEqual([]);
       await context.close();
     }
-  });
+  }, 120_000);
 
   it('stays operable on a 390 px phone: every row action can be reached and is not covered', async () => {
     const context = await browser.newContext({

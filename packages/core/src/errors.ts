@@ -167,6 +167,18 @@ export const ERROR_TABLE = {
     message:
       'A request with this Idempotency-Key is still being processed: wait for its answer, then retry to have it replayed.',
   },
+  LIMIT_REQUEST_PENDING: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message: 'This organization already has a limit request waiting for an operator: wait for its answer.',
+  },
+  LIMIT_REQUEST_DECIDED: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message: 'This limit request has already been approved or denied.',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     trpc: 'PAYLOAD_TOO_LARGE',

@@ -37,12 +37,14 @@ describe('schema', () => {
     expect(rows.map((r) => r.table_name)).toEqual([
       'account_tokens',
       'api_key_org_access',
+      'api_key_recent_ips',
       'api_keys',
       'audit_events',
       'dataset_items',
       'datasets',
       'idempotency_records',
       'invitations',
+      'limit_requests',
       'memberships',
       'mikro_orm_migrations',
       'organizations',
@@ -50,6 +52,7 @@ describe('schema', () => {
       'rate_limit_overrides',
       'session_tokens',
       'sessions',
+      'usage_hourly',
       'users',
     ]);
     const pending = await db.orm.getMigrator().getPendingMigrations();

@@ -52,6 +52,7 @@ export function authenticate(deps: AppDeps, options: { acceptSession: boolean })
       auth,
       info,
       cookies,
+      actedIn: new Set(),
     });
     next();
   };

@@ -8,6 +8,8 @@ export interface RequestState {
   auth: Auth;
   info: RequestInfo;
   cookies: SessionCookieWriter;
+  /** Organizations this request's calls acted in (passed the org check): where its usage is counted. */
+  actedIn: Set<string>;
 }
 
 const states = new WeakMap<Request, RequestState>();

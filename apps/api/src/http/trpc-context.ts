@@ -15,6 +15,7 @@ export function createContextFromRequest(deps: AppDeps, req: Request, res: Respo
       auth: { kind: 'rejected', error: new DomainError('INTERNAL') },
       request: { ip: req.ip ?? null, userAgent: null },
       cookies: cookieWriter(req, res),
+      actedIn: new Set(),
     };
   }
   return {
@@ -23,5 +24,6 @@ export function createContextFromRequest(deps: AppDeps, req: Request, res: Respo
     auth: state.auth,
     request: state.info,
     cookies: state.cookies,
+    actedIn: state.actedIn,
   };
 }

@@ -104,3 +104,27 @@ export function staleKeysMail(
     'Open your API keys',
   );
 }
+
+export function limitDecisionMail(
+  to: string,
+  name: string,
+  organization: string,
+  decision: { approved: boolean; quota: number; windowSeconds: number; note: string | null; link: string },
+): OutgoingMail {
+  const rate = `${decision.quota} requests per ${decision.windowSeconds} s`;
+  return mail(
+    to,
+    decision.approved
+      ? `Your higher limit for ${organization} is approved`
+      : `Your limit request for ${organization} was declined`,
+    [
+      `Hello ${name},`,
+      decision.approved
+        ? `An operator approved the higher limit you asked for "${organization}": ${rate}. It is in force now.`
+        : `An operator declined the higher limit you asked for "${organization}" (${rate}).`,
+      ...(decision.note ? [`Their note: ${decision.note}`] : []),
+    ],
+    decision.link,
+    'See your limits',
+  );
+}

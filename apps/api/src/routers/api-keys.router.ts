@@ -13,6 +13,7 @@ import {
   updateAllowedIps,
 } from '../services/api-keys.service.ts';
 import { describeKey } from '../services/key-description.ts';
+import { rangeOf, usageReport } from '../services/usage.service.ts';
 import { keyProcedure, orgProcedure, publicProcedure, router, sessionProcedure } from '../trpc.ts';
 import {
   allowedIpsInput,
@@ -26,6 +27,7 @@ import {
   roleSchema,
   uuid,
 } from './schemas.ts';
+import { usageRangeInput, usageReportOut } from './usage.schemas.ts';
 
 const createdOut = z.object({
   key: z.string().describe('The full key. Shown this once: store it now, it cannot be retrieved again.'),
@@ -143,6 +145,24 @@ export const apiKeysRouter = router({
         .meta({ id: 'Me', description: 'The calling key, its creator and the organizations it can act on' }),
     )
     .query(({ ctx }) => describeKey(ctx.key, ctx.deps.clock())),
+
+  currentUsage: keyProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/keys/current/usage',
+        protect: true,
+        tags,
+        summary: 'The calling key’s usage per hour',
+        description:
+          'Requests the calling key made, per UTC hour, by outcome (2xx, 4xx, 429, 5xx), from `from` to `to` (default: the last 30 days; at most 90 days, no further back than 90 days). Counts are written every few seconds, so the last ones may be up to one flush interval behind.',
+      },
+    })
+    .input(z.object(usageRangeInput))
+    .output(usageReportOut)
+    .query(({ ctx, input }) =>
+      usageReport(ctx.em, { kind: 'key', id: ctx.key.id }, rangeOf(input, ctx.deps.clock())),
+    ),
 
   revokeCurrent: keyProcedure
     .meta({

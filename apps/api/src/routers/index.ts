@@ -5,11 +5,13 @@ import { authRouter } from './auth.router.ts';
 import { datasetsRouter } from './datasets.router.ts';
 import { invitationsRouter } from './invitations.router.ts';
 import { itemsRouter } from './items.router.ts';
+import { limitsRouter } from './limits.router.ts';
 import { membersRouter } from './members.router.ts';
 import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
 import { projectsRouter } from './projects.router.ts';
 import { sessionsRouter } from './sessions.router.ts';
+import { usageRouter } from './usage.router.ts';
 
 export const appRouter = router({
   meta: metaRouter,
@@ -23,6 +25,8 @@ export const appRouter = router({
   items: itemsRouter,
   audit: auditRouter,
   keys: apiKeysRouter,
+  usage: usageRouter,
+  limits: limitsRouter,
 });
 
 export type AppRouter = typeof appRouter;

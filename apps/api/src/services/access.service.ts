@@ -26,6 +26,8 @@ export interface AccessLookup {
   em: EntityManager;
   /** The request's address: a key with an IP allow-list is refused outside it. */
   ip: string | null;
+  /** The request's organizations for usage counting: one the caller is found to belong to is added. */
+  actedIn?: Set<string>;
 }
 
 const notFound = () => new DomainError('NOT_FOUND', 'Organization not found.');
@@ -71,14 +73,20 @@ async function membershipRole(em: EntityManager, userId: string, orgId: string):
 export async function roleInOrganization(lookup: AccessLookup, caller: Caller, orgId: string): Promise<Role> {
   if (caller.kind === 'key') {
     const access = lookup.deps.keyVerifier.accessIn(caller.key, orgId, lookup.ip);
-    if (access.ok) return access.role;
-    throw refusal(access);
+    if (!access.ok) throw refusal(access);
+    lookup.actedIn?.add(orgId);
+    return access.role;
   }
-  const role =
+  const role = roleFromMembership(
+    caller,
+    orgId,
     caller.kind === 'session'
       ? await membershipRole(lookup.em, caller.userId, orgId)
-      : (caller.token.creatorRoles.get(orgId) ?? null);
-  return roleFromMembership(caller, orgId, role);
+      : (caller.token.creatorRoles.get(orgId) ?? null),
+  );
+  // Counted in this organization's usage only once the caller is known to belong there.
+  lookup.actedIn?.add(orgId);
+  return role;
 }
 
 /**

@@ -60,6 +60,9 @@ export const AUDIT_ACTIONS = [
   'dataset.deleted',
   'dataset.items_added',
   'dataset.item_deleted',
+  'limit.requested',
+  'limit.request_approved',
+  'limit.request_denied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

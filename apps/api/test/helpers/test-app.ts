@@ -148,6 +148,7 @@ export async function startTestApp(
     redis,
     async close() {
       await http.closeNow();
+      await deps.usage.stop();
       await deps.invalidation.stop();
       await deps.mailer.drain();
       deps.mailer.close();

@@ -10,6 +10,8 @@ import { ApiKeysPage } from '../settings/api-keys/ApiKeysPage.tsx';
 import { AuditLogPage } from '../settings/audit/AuditLogPage.tsx';
 import { MembersPage } from '../settings/members/MembersPage.tsx';
 import { SessionsPage } from '../settings/sessions/SessionsPage.tsx';
+import { LimitsPage } from '../settings/usage/LimitsPage.tsx';
+import { UsagePage } from '../settings/usage/UsagePage.tsx';
 import { OrgSwitcher } from './OrgSwitcher.tsx';
 import { useSession } from './session.tsx';
 
@@ -22,6 +24,8 @@ interface Route {
 const ROUTES: Route[] = [
   { path: '/settings/api-keys', label: 'API keys', render: () => <ApiKeysPage /> },
   { path: '/settings/members', label: 'Members', render: () => <MembersPage /> },
+  { path: '/settings/usage', label: 'Usage', render: () => <UsagePage /> },
+  { path: '/settings/limits', label: 'Limits', render: () => <LimitsPage /> },
   { path: '/settings/sessions', label: 'Sessions', render: () => <SessionsPage /> },
   { path: '/settings/audit-log', label: 'Audit log', render: () => <AuditLogPage /> },
   { path: '/settings/account', label: 'Account', render: () => <AccountPage /> },

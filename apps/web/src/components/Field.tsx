@@ -78,6 +78,7 @@ export function TextField({
   );
 }
 
+/** A labelled multi-line text input. */
 export function TextAreaField({
   label,
   hint,

@@ -5,6 +5,7 @@ import { Migration20261202030434_consent } from './Migration20261202030434_conse
 import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_keyOrgAccess.ts';
 import { Migration20261205102943_staleKeysAndAuditActors } from './Migration20261205102943_staleKeysAndAuditActors.ts';
 import { Migration20261205102944_datasets } from './Migration20261205102944_datasets.ts';
+import { Migration20261205103016_usageAndLimitRequests } from './Migration20261205103016_usageAndLimitRequests.ts';
 import { Migration20261205103152_keyRestrictions } from './Migration20261205103152_keyRestrictions.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
@@ -18,5 +19,9 @@ export const migrationsList: MigrationObject[] = [
     class: Migration20261205102943_staleKeysAndAuditActors,
   },
   { name: 'Migration20261205102944_datasets', class: Migration20261205102944_datasets },
+  {
+    name: 'Migration20261205103016_usageAndLimitRequests',
+    class: Migration20261205103016_usageAndLimitRequests,
+  },
   { name: 'Migration20261205103152_keyRestrictions', class: Migration20261205103152_keyRestrictions },
 ];

@@ -11,6 +11,7 @@ import { AllowedIpsDialog } from './AllowedIpsDialog.tsx';
 import { CreateKeyDialog } from './CreateKeyDialog.tsx';
 import { KeyPolicySection } from './KeyPolicySection.tsx';
 import { KeysTable } from './KeysTable.tsx';
+import { KeyUsageDialog } from './KeyUsageDialog.tsx';
 import { OrgKeysSection } from './OrgKeysSection.tsx';
 import { RevealKeyDialog } from './RevealKeyDialog.tsx';
 import { RotateKeyDialog } from './RotateKeyDialog.tsx';
@@ -21,6 +22,7 @@ type DialogState =
   | { kind: 'rotate'; apiKey: ApiKey }
   | { kind: 'allowed-ips'; apiKey: ApiKey }
   | { kind: 'revoke'; apiKey: ApiKey }
+  | { kind: 'usage'; apiKey: ApiKey }
   | { kind: 'create-org' };
 
 export function ApiKeysPage() {
@@ -130,6 +132,7 @@ export function ApiKeysPage() {
                   onRotate={(apiKey) => setDialog({ kind: 'rotate', apiKey })}
                   onRevoke={(apiKey) => setDialog({ kind: 'revoke', apiKey })}
                   onEditAllowedIps={(apiKey) => setDialog({ kind: 'allowed-ips', apiKey })}
+                  onUsage={(apiKey) => setDialog({ kind: 'usage', apiKey })}
                 />
               )}
               {inactiveCount > 0 ? (
@@ -206,6 +209,7 @@ export function ApiKeysPage() {
           </p>
         </ConfirmDialog>
       ) : null}
+      {dialog?.kind === 'usage' ? <KeyUsageDialog apiKey={dialog.apiKey} onClose={close} /> : null}
       {dialog?.kind === 'create-org' ? <CreateOrganizationDialog onClose={close} /> : null}
     </div>
   );

@@ -1,9 +1,11 @@
+import { useQuery } from '@tanstack/react-query';
 import { useId } from 'react';
 import { useSession } from '../../app/session.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Badge } from '../../components/Status.tsx';
+import { Sparkline } from '../../components/UsageChart.tsx';
 import { formatDate, formatDateTime, roleLabel } from '../../lib/format.ts';
-import type { ApiKey } from '../../lib/trpc.ts';
+import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
 import {
   Expires,
   LastUsed,
@@ -18,12 +20,16 @@ interface KeysTableProps {
   onRotate: (key: ApiKey) => void;
   onRevoke: (key: ApiKey) => void;
   onEditAllowedIps: (key: ApiKey) => void;
+  onUsage: (key: ApiKey) => void;
   caption: string;
 }
 
 /** My keys. The table only ever shows a key's hint: the full key exists in the browser once, in the reveal panel. */
-export function KeysTable({ keys, onRotate, onRevoke, onEditAllowedIps, caption }: KeysTableProps) {
+export function KeysTable({ keys, onRotate, onRevoke, onEditAllowedIps, onUsage, caption }: KeysTableProps) {
   const { organizations } = useSession();
+  const trpc = useTRPC();
+  const sparklines = useQuery(trpc.usage.sparklines.queryOptions());
+  const days = new Map((sparklines.data ?? []).map((s) => [s.keyId, s.days]));
   return (
     <DataTable
       caption={caption}
@@ -44,9 +50,11 @@ export function KeysTable({ keys, onRotate, onRevoke, onEditAllowedIps, caption 
           key={key.id}
           apiKey={key}
           scope={scopeLabel(key.scope, organizations)}
+          days={days.get(key.id) ?? null}
           onRotate={onRotate}
           onRevoke={onRevoke}
           onEditAllowedIps={onEditAllowedIps}
+          onUsage={onUsage}
         />
       ))}
     </DataTable>
@@ -56,15 +64,20 @@ export function KeysTable({ keys, onRotate, onRevoke, onEditAllowedIps, caption 
 function KeyRow({
   apiKey,
   scope,
+  days,
   onRotate,
   onRevoke,
   onEditAllowedIps,
+  onUsage,
 }: {
   apiKey: ApiKey;
   scope: string;
+  /** Requests per day over the last 7 days; null = none at all (or not loaded yet). */
+  days: number[] | null;
   onRotate: (key: ApiKey) => void;
   onRevoke: (key: ApiKey) => void;
   onEditAllowedIps: (key: ApiKey) => void;
+  onUsage: (key: ApiKey) => void;
 }) {
   const nameId = useId();
   const active = apiKey.status === 'active';
@@ -104,7 +117,14 @@ function KeyRow({
         </time>
       </td>
       <td>
-        <LastUsed apiKey={apiKey} />
+        {/* The last 7 days under "last used": no extra column; the row's Usage action opens the details. */}
+        <span className="cell-stack">
+          <LastUsed apiKey={apiKey} />
+          <Sparkline
+            days={days ?? [0, 0, 0, 0, 0, 0, 0]}
+            label={`${(days ?? []).reduce((a, b) => a + b, 0)} requests in the last 7 days`}
+          />
+        </span>
       </td>
       <td>
         <Expires iso={apiKey.expiresAt} soon={apiKey.expiresSoon} />
@@ -113,36 +133,48 @@ function KeyRow({
         <StatusBadge apiKey={apiKey} />
       </td>
       <td className="cell-actions">
-        {active ? (
-          <div className="row-actions row-actions-grid">
-            {rotating ? null : (
+        {/* Rotate · Revoke in one row, then Allowed IPs and Usage each across both: the sticky column stays as
+            narrow as two buttons. */}
+        <div className="row-actions row-actions-grid">
+          {active && !rotating ? (
+            <button
+              type="button"
+              className="button button-secondary button-small"
+              aria-describedby={nameId}
+              onClick={() => onRotate(apiKey)}
+            >
+              Rotate
+            </button>
+          ) : null}
+          {active ? (
+            <>
               <button
                 type="button"
-                className="button button-secondary button-small"
+                className={`button button-danger-quiet button-small${rotating ? ' row-action-wide' : ''}`}
                 aria-describedby={nameId}
-                onClick={() => onRotate(apiKey)}
+                onClick={() => onRevoke(apiKey)}
               >
-                Rotate
+                Revoke
               </button>
-            )}
-            <button
-              type="button"
-              className={`button button-danger-quiet button-small${rotating ? ' row-action-wide' : ''}`}
-              aria-describedby={nameId}
-              onClick={() => onRevoke(apiKey)}
-            >
-              Revoke
-            </button>
-            <button
-              type="button"
-              className="button button-secondary button-small row-action-wide"
-              aria-describedby={nameId}
-              onClick={() => onEditAllowedIps(apiKey)}
-            >
-              Allowed IPs
-            </button>
-          </div>
-        ) : null}
+              <button
+                type="button"
+                className="button button-secondary button-small row-action-wide"
+                aria-describedby={nameId}
+                onClick={() => onEditAllowedIps(apiKey)}
+              >
+                Allowed IPs
+              </button>
+            </>
+          ) : null}
+          <button
+            type="button"
+            className="button button-secondary button-small row-action-wide"
+            aria-describedby={nameId}
+            onClick={() => onUsage(apiKey)}
+          >
+            Usage
+          </button>
+        </div>
       </td>
     </tr>
   );
