@@ -15,3 +15,4 @@ export * from './roles.ts';
 export * from './secrets.ts';
 export * from './session-tokens.ts';
 export * from './sessions.ts';
+export * from './verification.ts';
