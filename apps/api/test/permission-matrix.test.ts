@@ -39,6 +39,11 @@ const MINIMUM_ROLE: Record<Permission, Role> = {
   'projects:read': 'viewer',
   'projects:write': 'member',
   'projects:delete': 'admin',
+  'datasets:read': 'viewer',
+  'datasets:write': 'member',
+  'datasets:delete': 'admin',
+  'runs:read': 'viewer',
+  'runs:write': 'member',
 };
 /**
  * What a bearer credential (a key or a session token) may never do, whatever its role: only a signed-in browser

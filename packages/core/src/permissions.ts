@@ -19,6 +19,14 @@ export const PERMISSIONS = {
   'projects:read': { minRole: 'viewer', keys: true },
   'projects:write': { minRole: 'member', keys: true },
   'projects:delete': { minRole: 'admin', keys: true },
+  'datasets:read': { minRole: 'viewer', keys: true },
+  /** Creating datasets and uploading items into them. */
+  'datasets:write': { minRole: 'member', keys: true },
+  /** Deleting a dataset or one of its items. */
+  'datasets:delete': { minRole: 'admin', keys: true },
+  'runs:read': { minRole: 'viewer', keys: true },
+  /** Starting and cancelling verification runs. */
+  'runs:write': { minRole: 'member', keys: true },
 } as const satisfies Record<string, { minRole: Role; keys: boolean }>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -73,6 +73,11 @@ describe('permission catalogue', () => {
     expect(PERMISSIONS['projects:delete'].minRole).toBe('admin');
     expect(PERMISSIONS['org:delete'].minRole).toBe('owner');
     expect(PERMISSIONS['members:manage'].minRole).toBe('admin');
+    expect(PERMISSIONS['datasets:read'].minRole).toBe('viewer');
+    expect(PERMISSIONS['datasets:write'].minRole).toBe('member');
+    expect(PERMISSIONS['datasets:delete'].minRole).toBe('admin');
+    expect(PERMISSIONS['runs:read'].minRole).toBe('viewer');
+    expect(PERMISSIONS['runs:write'].minRole).toBe('member');
   });
 
   it('never lets a key manage keys or delete an organization, whatever its role', () => {

@@ -16,6 +16,11 @@ const PERMISSION_LABELS: Record<Permission, string> = {
   'projects:read': 'read projects',
   'projects:write': 'create and edit projects',
   'projects:delete': 'delete projects',
+  'datasets:read': 'read datasets and items',
+  'datasets:write': 'create datasets and upload items',
+  'datasets:delete': 'delete datasets and items',
+  'runs:read': 'read verification runs',
+  'runs:write': 'start and cancel verification runs',
 };
 
 /** What a role can do through a kind of caller, described from core's permission catalogue. */
