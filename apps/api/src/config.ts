@@ -49,6 +49,17 @@ export interface Config {
   };
   /** The address people reach the settings app at, for links in mails; absent = the address we listen on. */
   publicUrl: string | undefined;
+  runs: {
+    /** `in-process`: this API process works runs too; `off`: only separate worker processes do. */
+    workers: 'in-process' | 'off';
+    /** Runs worked at once by one process. */
+    concurrency: number;
+    /** Items judged per transaction: the unit of progress, cancellation and resumption. */
+    chunkSize: number;
+    /** pg-boss job heartbeat: a killed worker's run is handed out again this long (plus the supervise interval) later. */
+    heartbeatSeconds: number;
+    superviseIntervalSeconds: number;
+  };
 }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -156,6 +167,10 @@ const EnvSchema = z.object({
     .or(z.literal('').transform(() => undefined)),
   WEB_DIST: z.string().optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
+  WORKERS: z.enum(['in-process', 'off']).default('in-process'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  RUN_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  WORKER_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(15),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -209,6 +224,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dir: `${e.DATA_DIR ?? `${repoRoot}.data`}/mail`,
     },
     publicUrl: e.PUBLIC_URL,
+    runs: {
+      workers: e.WORKERS,
+      concurrency: e.WORKER_CONCURRENCY,
+      chunkSize: e.RUN_CHUNK_SIZE,
+      heartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,
+      // Often enough that a dead worker's run moves on within about one heartbeat more.
+      superviseIntervalSeconds: Math.max(1, Math.ceil(e.WORKER_HEARTBEAT_SECONDS / 3)),
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import type { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { RateLimiting } from './rate-limit/index.ts';
+import type { RunQueue } from './runs/run-queue.ts';
 import type { Actor } from './services/audit.service.ts';
 import type { CachedKey, CachedSessionToken, KeyCache } from './services/key-cache.ts';
 import type { KeyVerifier } from './services/key-verifier.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   mailer: Mailer;
   /** The settings app's base URL, for links in mails. Never taken from a request's Host header. */
   appUrl: () => string;
+  /** Where started runs are queued (pg-boss on the same database); workers may live in this process or others. */
+  runQueue: RunQueue;
 }
 
 /** Who is calling. `rejected` = credentials were presented and are bad: every procedure refuses, even public ones. */
@@ -60,6 +63,11 @@ export interface Context {
   auth: Auth;
   request: RequestInfo;
   cookies: SessionCookieWriter;
+  /**
+   * Sets a header on the HTTP response of a REST call (ETag, Retry-After). Absent over tRPC, where one response
+   * carries a whole batch.
+   */
+  setResponseHeader?: (name: string, value: string) => void;
 }
 
 export function actorOf(ctx: Pick<Context, 'auth' | 'request'>): Actor {

@@ -8,6 +8,7 @@ import { createInvalidationChannel } from './invalidation/index.ts';
 import type { Logger } from './logger.ts';
 import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
+import { startRunWorkers } from './runs/run-workers.ts';
 
 export interface RunningServer {
   url: string;
@@ -46,6 +47,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const app = createApp(deps);
 
   const { server, url: base } = await listen(app, config.port, config.host);
+  if (config.runs.workers === 'in-process') await startRunWorkers(deps);
   listening = base.replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//localhost:');
   logger.info(
     config.mail.smtpUrl
@@ -57,6 +59,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       url: base,
       database: embedded ? 'embedded' : 'DATABASE_URL',
       invalidation: deps.invalidation.health().channel,
+      workers: config.runs.workers,
       node: deps.invalidation.health().node,
     },
     'Crowdee API listening',
@@ -74,6 +77,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
         await deps.invalidation.stop();
+        await deps.runQueue.stop();
         stopRateLimiting(limits, redis);
         await deps.mailer.drain();
         deps.mailer.close();

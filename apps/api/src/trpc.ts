@@ -76,7 +76,7 @@ export type Caller =
   | { kind: 'token'; userId: string; token: CachedSessionToken };
 
 /** The caller behind valid credentials, or null when there are none. */
-function callerOf(auth: Context['auth']): Caller | null {
+export function callerOf(auth: Context['auth']): Caller | null {
   if (auth.kind === 'session')
     return { kind: 'session', userId: auth.user.id, user: auth.user, session: auth.session };
   if (auth.kind === 'key') return { kind: 'key', userId: auth.key.creator.id, key: auth.key };

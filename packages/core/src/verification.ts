@@ -500,3 +500,21 @@ export function validatePipelineSpec(value: unknown): PipelineValidation {
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, pipeline: { version: 1, checks } };
 }
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Whether a run may still change: polled while so, cancellable while so. */
+export function runIsActive(status: RunStatus): boolean {
+  return status === 'queued' || status === 'running';
+}
+
+/**
+ * When a poller should ask again (`Retry-After`, seconds), or null once the run is finished. A queued run waits for
+ * a worker; a running one changes every chunk.
+ */
+export function runPollAfterSeconds(status: RunStatus): number | null {
+  if (status === 'queued') return 5;
+  if (status === 'running') return 2;
+  return null;
+}

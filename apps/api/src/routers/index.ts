@@ -7,6 +7,7 @@ import { membersRouter } from './members.router.ts';
 import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
 import { projectsRouter } from './projects.router.ts';
+import { runsRouter } from './runs.router.ts';
 import { sessionsRouter } from './sessions.router.ts';
 
 export const appRouter = router({
@@ -19,6 +20,7 @@ export const appRouter = router({
   projects: projectsRouter,
   audit: auditRouter,
   keys: apiKeysRouter,
+  runs: runsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -18,7 +18,9 @@ export interface RunWorkerDeps {
 
 export type RunOutcome = 'succeeded' | 'cancelled' | 'failed' | 'missing' | 'interrupted';
 
-type ChunkOutcome = { done: true; outcome: Exclude<RunOutcome, 'interrupted'> } | { done: false; judged: number };
+type ChunkOutcome =
+  | { done: true; outcome: Exclude<RunOutcome, 'interrupted'> }
+  | { done: false; judged: number };
 
 interface RunRow {
   status: string;
@@ -52,11 +54,14 @@ const NEXT_ITEMS_SQL = `
    limit ?`;
 
 const LAST_JUDGED_SQL = `
-  select ${CREATED_MS} as created_ms, i.id, r.seq
+  select ${CREATED_MS} as created_ms, i.id
     from verification_results r join dataset_items i on i.id = r.item_id
    where r.run_id = ?
    order by r.seq desc
    limit 1`;
+
+// Separate from the cursor: an item deleted after it was judged takes its result with it, never its seq.
+const LAST_SEQ_SQL = 'select coalesce(max(seq), 0) as seq from verification_results where run_id = ?';
 
 const INSERT_RESULTS_SQL = `
   insert into verification_results (run_id, item_id, seq, verdict, reasons, exact_key, near_key)
@@ -132,9 +137,8 @@ async function judgeNextChunk(deps: RunWorkerDeps, runId: string, chunkSize: num
       await finish(tem, runId, 'failed', now, 'The stored pipeline is not valid.');
       return { done: true, outcome: 'failed' };
     }
-    const [last] = await tem.execute<{ created_ms: string; id: string; seq: number }[]>(LAST_JUDGED_SQL, [
-      runId,
-    ]);
+    const [last] = await tem.execute<{ created_ms: string; id: string }[]>(LAST_JUDGED_SQL, [runId]);
+    const [lastSeq] = await tem.execute<{ seq: number | string }[]>(LAST_SEQ_SQL, [runId]);
     const rows = await tem.execute<ItemRow[]>(NEXT_ITEMS_SQL, [
       run.dataset_id,
       cutoff,
@@ -169,7 +173,7 @@ async function judgeNextChunk(deps: RunWorkerDeps, runId: string, chunkSize: num
       near: new Set(priorNear.map((r) => r.k)),
     });
     const keysById = new Map(items.map((item, i) => [item.id, keys[i]]));
-    const firstSeq = (last?.seq ?? 0) + 1;
+    const firstSeq = Number(lastSeq?.seq ?? 0) + 1;
     const records = judgements.map((j, i) => ({
       run_id: runId,
       item_id: j.itemId,
