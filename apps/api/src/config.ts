@@ -240,5 +240,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' });
   // Mail that no test SMTP server receives (benchmarks) lands in the system's temporary folder, not the repo.
   const mail = { ...base.mail, dir: join(tmpdir(), 'crowdee-test-mail') };
-  return { ...base, webDist: undefined, mail, ...overrides };
+  // Tests start run workers where they need them (startTestApp's `workers`), not in every server.
+  const runs = { ...base.runs, workers: 'off' as const };
+  return { ...base, webDist: undefined, mail, runs, ...overrides };
 }
