@@ -2,6 +2,9 @@ import { AccountToken } from './account-token.entity.ts';
 import { ApiKey } from './api-key.entity.ts';
 import { ApiKeyOrgAccess } from './api-key-org-access.entity.ts';
 import { AuditEvent } from './audit-event.entity.ts';
+import { Dataset } from './dataset.entity.ts';
+import { DatasetItem } from './dataset-item.entity.ts';
+import { IdempotencyRecord } from './idempotency-record.entity.ts';
 import { Invitation } from './invitation.entity.ts';
 import { Membership } from './membership.entity.ts';
 import { Organization } from './organization.entity.ts';
@@ -15,6 +18,9 @@ export * from './account-token.entity.ts';
 export * from './api-key.entity.ts';
 export * from './api-key-org-access.entity.ts';
 export * from './audit-event.entity.ts';
+export * from './dataset.entity.ts';
+export * from './dataset-item.entity.ts';
+export * from './idempotency-record.entity.ts';
 export * from './invitation.entity.ts';
 export * from './membership.entity.ts';
 export * from './organization.entity.ts';
@@ -38,4 +44,7 @@ export const entities = [
   Project,
   AccountToken,
   Invitation,
+  Dataset,
+  DatasetItem,
+  IdempotencyRecord,
 ];
