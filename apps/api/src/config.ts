@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_ACTIVE_KEYS_PER_USER,
   DEFAULT_RATE_POLICIES,
   DEFAULT_SESSION_TIMEOUTS,
+  ITEM_FILE_MAX_BYTES_DEFAULT,
   parseRateSpec,
   type RatePolicy,
   type RateTier,
@@ -41,6 +42,14 @@ export interface Config {
   bodyLimitBytes: number;
   /** Active API keys one user may hold (KEY_LIMIT_REACHED beyond it). */
   maxActiveKeysPerUser: number;
+  items: {
+    /** One uploaded file's bytes (413 above it). */
+    fileMaxBytes: number;
+    /** A whole multipart upload request's bytes (413 above it): what one request may hold in memory. */
+    uploadMaxBytes: number;
+    /** A JSON text-item batch's body (413 above it): the item routes' own limit instead of `bodyLimitBytes`. */
+    textBatchMaxBytes: number;
+  };
   mail: {
     /** A real SMTP server; absent = each mail is written as an `.eml` file under `dir` and its link logged. */
     smtpUrl: string | undefined;
@@ -167,10 +176,31 @@ const EnvSchema = z.object({
     .or(z.literal('').transform(() => undefined)),
   WEB_DIST: z.string().optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
+<<<<<<< HEAD
   WORKERS: z.enum(['in-process', 'off']).default('in-process'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   RUN_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   WORKER_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(15),
+=======
+  ITEM_FILE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_073_741_824)
+    .default(ITEM_FILE_MAX_BYTES_DEFAULT),
+  ITEM_UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_073_741_824)
+    .default(64 * 1024 * 1024),
+  ITEM_BATCH_BODY_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_073_741_824)
+    .default(16 * 1024 * 1024),
+>>>>>>> i14-data
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -218,6 +248,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     docsDir: `${repoRoot}docs`,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxActiveKeysPerUser: e.API_KEYS_PER_USER_MAX,
+    items: {
+      fileMaxBytes: e.ITEM_FILE_MAX_BYTES,
+      uploadMaxBytes: Math.max(e.ITEM_UPLOAD_MAX_BYTES, e.ITEM_FILE_MAX_BYTES),
+      textBatchMaxBytes: e.ITEM_BATCH_BODY_MAX_BYTES,
+    },
     mail: {
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM,

@@ -13,6 +13,8 @@ describe('error table', () => {
     expect(errorSpec('PAYLOAD_TOO_LARGE').status).toBe(413);
     expect(errorSpec('BATCH_TOO_LARGE').status).toBe(413);
     expect(errorSpec('KEY_CUT_OFF').status).toBe(403);
+    expect(errorSpec('IDEMPOTENCY_KEY_REUSED').status).toBe(422);
+    expect(errorSpec('IDEMPOTENCY_KEY_IN_USE').status).toBe(409);
     expect(errorSpec('RATE_LIMITED')).toMatchObject({ status: 429, trpc: 'TOO_MANY_REQUESTS' });
   });
 
@@ -26,6 +28,7 @@ describe('error table', () => {
       CONFLICT: 409,
       PAYLOAD_TOO_LARGE: 413,
       UNSUPPORTED_MEDIA_TYPE: 415,
+      UNPROCESSABLE_CONTENT: 422,
       TOO_MANY_REQUESTS: 429,
       INTERNAL_SERVER_ERROR: 500,
       SERVICE_UNAVAILABLE: 503,

@@ -11,6 +11,7 @@ export type TrpcErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNPROCESSABLE_CONTENT'
   | 'TOO_MANY_REQUESTS'
   | 'INTERNAL_SERVER_ERROR'
   | 'SERVICE_UNAVAILABLE';
@@ -152,6 +153,13 @@ export const ERROR_TABLE = {
     title: 'Conflict',
     message: 'This invitation has expired: ask for a new one.',
   },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message:
+      'A request with this Idempotency-Key is still being processed: wait for its answer, then retry to have it replayed.',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     trpc: 'PAYLOAD_TOO_LARGE',
@@ -169,6 +177,13 @@ export const ERROR_TABLE = {
     trpc: 'UNSUPPORTED_MEDIA_TYPE',
     title: 'Unsupported Media Type',
     message: 'Send the request body as application/json.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    trpc: 'UNPROCESSABLE_CONTENT',
+    title: 'Unprocessable Content',
+    message:
+      'This Idempotency-Key was already used for a different request (another method, path or body): use a new key.',
   },
   RATE_LIMITED: {
     status: 429,

@@ -1,5 +1,6 @@
 export * from './access.ts';
 export * from './accounts.ts';
+export * from './datasets.ts';
 export * from './encoding.ts';
 export * from './errors.ts';
 export * from './expiry.ts';

@@ -49,6 +49,10 @@ export const AUDIT_ACTIONS = [
   'project.created',
   'project.updated',
   'project.deleted',
+  'dataset.created',
+  'dataset.deleted',
+  'dataset.items_added',
+  'dataset.item_deleted',
   'run.started',
   'run.cancelled',
 ] as const;

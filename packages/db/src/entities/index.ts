@@ -2,6 +2,9 @@ import { AccountToken } from './account-token.entity.ts';
 import { ApiKey } from './api-key.entity.ts';
 import { ApiKeyOrgAccess } from './api-key-org-access.entity.ts';
 import { AuditEvent } from './audit-event.entity.ts';
+import { Dataset } from './dataset.entity.ts';
+import { DatasetItem } from './dataset-item.entity.ts';
+import { IdempotencyRecord } from './idempotency-record.entity.ts';
 import { Invitation } from './invitation.entity.ts';
 import { Membership } from './membership.entity.ts';
 import { Organization } from './organization.entity.ts';
@@ -10,11 +13,15 @@ import { RateLimitOverride } from './rate-limit-override.entity.ts';
 import { Session } from './session.entity.ts';
 import { SessionToken } from './session-token.entity.ts';
 import { User } from './user.entity.ts';
+import { VerificationResult, VerificationRun } from './verification-run.entity.ts';
 
 export * from './account-token.entity.ts';
 export * from './api-key.entity.ts';
 export * from './api-key-org-access.entity.ts';
 export * from './audit-event.entity.ts';
+export * from './dataset.entity.ts';
+export * from './dataset-item.entity.ts';
+export * from './idempotency-record.entity.ts';
 export * from './invitation.entity.ts';
 export * from './membership.entity.ts';
 export * from './organization.entity.ts';
@@ -23,6 +30,7 @@ export * from './rate-limit-override.entity.ts';
 export * from './session.entity.ts';
 export * from './session-token.entity.ts';
 export * from './user.entity.ts';
+export * from './verification-run.entity.ts';
 
 /** Listed explicitly: no folder discovery, no reflection. */
 export const entities = [
@@ -38,4 +46,9 @@ export const entities = [
   Project,
   AccountToken,
   Invitation,
+  Dataset,
+  DatasetItem,
+  IdempotencyRecord,
+  VerificationRun,
+  VerificationResult,
 ];

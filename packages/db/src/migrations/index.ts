@@ -3,6 +3,7 @@ import { Migration20261128072459_initial } from './Migration20261128072459_initi
 import { Migration20261202023137_sessionTokens } from './Migration20261202023137_sessionTokens.ts';
 import { Migration20261202030434_consent } from './Migration20261202030434_consent.ts';
 import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_keyOrgAccess.ts';
+import { Migration20261205102944_datasets } from './Migration20261205102944_datasets.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202023137_sessionTokens', class: Migration20261202023137_sessionTokens },
   { name: 'Migration20261202030434_consent', class: Migration20261202030434_consent },
   { name: 'Migration20261202034757_keyOrgAccess', class: Migration20261202034757_keyOrgAccess },
+  { name: 'Migration20261205102944_datasets', class: Migration20261205102944_datasets },
 ];
