@@ -176,12 +176,10 @@ const EnvSchema = z.object({
     .or(z.literal('').transform(() => undefined)),
   WEB_DIST: z.string().optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
-<<<<<<< HEAD
   WORKERS: z.enum(['in-process', 'off']).default('in-process'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   RUN_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   WORKER_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(15),
-=======
   ITEM_FILE_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -200,7 +198,6 @@ const EnvSchema = z.object({
     .min(1024)
     .max(1_073_741_824)
     .default(16 * 1024 * 1024),
->>>>>>> i14-data
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -68,6 +68,8 @@ export const VerificationResult = defineEntity({
     { properties: ['run', 'verdict', 'seq'], name: 'verification_results_run_verdict_idx' },
     { properties: ['run', 'exactKey'], name: 'verification_results_run_exact_idx' },
     { properties: ['run', 'nearKey'], name: 'verification_results_run_near_idx' },
+    // Deleting an item cascades to its results: without this, every delete scans the results table.
+    { properties: ['item'], name: 'verification_results_item_idx' },
   ],
 });
 export type VerificationResult = InferEntity<typeof VerificationResult>;

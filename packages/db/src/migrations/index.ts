@@ -4,6 +4,7 @@ import { Migration20261202023137_sessionTokens } from './Migration20261202023137
 import { Migration20261202030434_consent } from './Migration20261202030434_consent.ts';
 import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_keyOrgAccess.ts';
 import { Migration20261205102944_datasets } from './Migration20261205102944_datasets.ts';
+import { Migration20261205104652_verificationRuns } from './Migration20261205104652_verificationRuns.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202030434_consent', class: Migration20261202030434_consent },
   { name: 'Migration20261202034757_keyOrgAccess', class: Migration20261202034757_keyOrgAccess },
   { name: 'Migration20261205102944_datasets', class: Migration20261205102944_datasets },
+  { name: 'Migration20261205104652_verificationRuns', class: Migration20261205104652_verificationRuns },
 ];
