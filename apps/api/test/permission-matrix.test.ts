@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../src/rest/openapi.ts';
 import { appRouter } from '../src/routers/index.ts';
 import type { Meta } from '../src/trpc.ts';
+import { seedDataset } from './helpers/datasets.ts';
 import { invite, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
 import { PASSWORD, uniqueEmail } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
@@ -125,6 +126,9 @@ interface World {
   /** Objects that belong to the caller (own) or to another tenant (other). */
   keyId: string;
   sessionId: string;
+  /** A dataset of the organization's project, and a queued run over it (rows that say `needs: 'run'`). */
+  datasetId: string;
+  runId: string;
 }
 
 /**
@@ -142,9 +146,12 @@ interface Row {
   object?: 'org' | 'caller';
   /** Creating a key needs an active organization where the caller may grant the role. */
   creates?: 'key';
+  /** The row names a dataset and a run of it: the cell builds them (the other tenant's are built once). */
+  needs?: 'run';
 }
 
 const org = (w: World) => ({ orgId: w.orgId });
+const inDataset = (w: World) => ({ orgId: w.orgId, projectId: w.projectId, datasetId: w.datasetId });
 const ROWS: Record<string, Row> = {
   'meta.status': { input: () => undefined },
   'auth.signUp': { input: () => ({ email: uniqueEmail('matrix'), password: PASSWORD, name: 'New' }) },
@@ -212,6 +219,13 @@ const ROWS: Record<string, Row> = {
   'keys.current': { input: () => undefined },
   'keys.revokeCurrent': { input: () => undefined },
   'keys.revokeLeaked': { input: () => ({ keys: [generateKey().key] }) },
+  'runs.start': { input: (w) => ({ ...inDataset(w), pipeline: 'default' }), object: 'org', needs: 'run' },
+  'runs.list': { input: inDataset, object: 'org', needs: 'run' },
+  'runs.get': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.cancel': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.results': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.exportResults': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.listForOrg': { input: org, object: 'org' },
 };
 
 /* ------------------------------------------------------------------------------------------ expected outcomes */
@@ -283,7 +297,24 @@ let founder: Person;
 let target: Person;
 let newcomer: Person;
 let other: Person;
-let otherWorld: { orgId: string; projectId: string; keyId: string; sessionId: string; invitationId: string };
+let otherWorld: {
+  orgId: string;
+  projectId: string;
+  keyId: string;
+  sessionId: string;
+  invitationId: string;
+  datasetId: string;
+  runId: string;
+};
+
+/** A dataset with one item in the founder's project and a queued run over it (no worker runs in the matrix). */
+async function datasetWithRun(owner: Person, orgId: string, projectId: string) {
+  const { datasetId } = await seedDataset(app.orm, { orgId, projectId, createdBy: owner.id }, [
+    { externalId: 'one', text: 'one item' },
+  ]);
+  const run = await owner.browser.trpc.runs.start.mutate({ orgId, projectId, datasetId });
+  return { datasetId, runId: run.id };
+}
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -308,6 +339,7 @@ beforeAll(async () => {
     keyId: key.apiKey.id,
     sessionId: session?.id ?? '',
     invitationId: invitation.id,
+    ...(await datasetWithRun(other, otherOrg.id, project.id)),
   };
 });
 afterAll(async () => {
@@ -335,10 +367,20 @@ async function buildCell(
   const base = { targetUserId: target.id, newcomerEmail: newcomer.email, founderEmail: founder.email };
   const ownObjects = (keyId: string, sessionId: string) =>
     where === 'own' ? { keyId, sessionId } : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId };
+  const ownRun =
+    row.needs === 'run' && where === 'own'
+      ? await datasetWithRun(founder, own.id, project.id)
+      : { datasetId: otherWorld.datasetId, runId: otherWorld.runId };
   const orgIds =
     where === 'own'
-      ? { orgId: own.id, projectId: project.id, invitationId: pending.id }
-      : { orgId: otherWorld.orgId, projectId: otherWorld.projectId, invitationId: otherWorld.invitationId };
+      ? { orgId: own.id, projectId: project.id, invitationId: pending.id, ...ownRun }
+      : {
+          orgId: otherWorld.orgId,
+          projectId: otherWorld.projectId,
+          invitationId: otherWorld.invitationId,
+          datasetId: otherWorld.datasetId,
+          runId: otherWorld.runId,
+        };
   if (caller.kind === 'anonymous') {
     return {
       world: { ...base, ...orgIds, ...ownObjects(otherWorld.keyId, otherWorld.sessionId) },
