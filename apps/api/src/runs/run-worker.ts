@@ -31,7 +31,7 @@ interface RunRow {
 
 interface ItemRow {
   id: string;
-  created_ms: string | number;
+  created_us: string | number;
   kind: 'file' | 'text';
   media_type: string;
   size: number;
@@ -39,22 +39,23 @@ interface ItemRow {
   text: string | null;
 }
 
-// Dataset order is (creation time to the millisecond, id): the order packages/core's compareItemOrder defines.
-// Truncating here keeps SQL and core in step even for rows written with microsecond timestamps.
-const CREATED_MS = `(extract(epoch from date_trunc('milliseconds', i.created_at)) * 1000)::bigint`;
+// Dataset order is (creation time, id), the order packages/core's compareItemOrder defines. Times go to core as
+// epoch microseconds, PostgreSQL's own precision, so the two orders agree for rows written in the same millisecond.
+const CREATED_US = '(extract(epoch from i.created_at) * 1000000)::bigint';
 
-/** The items after the last one this run judged, in dataset order; `?` 1–2: dataset, cutoff; 3–4: cursor. */
+/** The items after the last one this run judged, in dataset order (the (dataset, created_at, id) index). */
 const NEXT_ITEMS_SQL = `
-  select i.id, ${CREATED_MS} as created_ms, i.kind, i.media_type, i.size, i.sha256,
+  select i.id, ${CREATED_US} as created_us, i.kind, i.media_type, i.size, i.sha256,
          case when i.kind = 'text' then i.text end as text
     from dataset_items i
    where i.dataset_id = ? and i.created_at <= ?
-     and (${CREATED_MS}, i.id) > (?::bigint, ?::uuid)
-   order by ${CREATED_MS}, i.id
+     and (i.created_at, i.id) > (?::timestamptz, ?::uuid)
+   order by i.created_at, i.id
    limit ?`;
 
+/** Where the last chunk ended: its last item's exact timestamp, as text so no precision is lost on the way. */
 const LAST_JUDGED_SQL = `
-  select ${CREATED_MS} as created_ms, i.id
+  select i.created_at::text as created_at, i.id
     from verification_results r join dataset_items i on i.id = r.item_id
    where r.run_id = ?
    order by r.seq desc
@@ -76,7 +77,7 @@ const MIN_UUID = '00000000-0000-0000-0000-000000000000';
 function toPipelineItem(row: ItemRow): PipelineItem {
   return {
     id: row.id,
-    createdAt: Number(row.created_ms),
+    createdAt: Number(row.created_us),
     kind: row.kind,
     mediaType: row.media_type,
     size: Number(row.size),
@@ -137,12 +138,12 @@ async function judgeNextChunk(deps: RunWorkerDeps, runId: string, chunkSize: num
       await finish(tem, runId, 'failed', now, 'The stored pipeline is not valid.');
       return { done: true, outcome: 'failed' };
     }
-    const [last] = await tem.execute<{ created_ms: string; id: string }[]>(LAST_JUDGED_SQL, [runId]);
+    const [last] = await tem.execute<{ created_at: string; id: string }[]>(LAST_JUDGED_SQL, [runId]);
     const [lastSeq] = await tem.execute<{ seq: number | string }[]>(LAST_SEQ_SQL, [runId]);
     const rows = await tem.execute<ItemRow[]>(NEXT_ITEMS_SQL, [
       run.dataset_id,
       cutoff,
-      last ? Number(last.created_ms) : -1,
+      last?.created_at ?? '-infinity',
       last?.id ?? MIN_UUID,
       chunkSize,
     ]);

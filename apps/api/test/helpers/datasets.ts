@@ -62,23 +62,28 @@ export async function addItems(orm: Orm, datasetId: string, items: SeedItem[]): 
 
 /** The dataset's items as packages/core's pipeline sees them, read independently of the worker's queries. */
 export async function pipelineItems(orm: Orm, datasetId: string): Promise<PipelineItem[]> {
-  const rows = await orm.em.fork().getConnection().execute<
-    {
-      id: string;
-      created_at: string | Date;
-      kind: 'file' | 'text';
-      media_type: string;
-      size: number;
-      sha256: string;
-      text: string | null;
-    }[]
-  >('select id, created_at, kind, media_type, size, sha256, text from dataset_items where dataset_id = ?', [
-    datasetId,
-  ]);
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<
+      {
+        id: string;
+        created_us: string;
+        kind: 'file' | 'text';
+        media_type: string;
+        size: number;
+        sha256: string;
+        text: string | null;
+      }[]
+    >(
+      `select id, (extract(epoch from created_at) * 1000000)::bigint as created_us, kind, media_type, size, sha256,
+            text from dataset_items where dataset_id = ?`,
+      [datasetId],
+    );
   return rows.map((row) => ({
     id: row.id,
-    // Milliseconds, as a JavaScript Date holds them.
-    createdAt: new Date(row.created_at).getTime(),
+    // Epoch microseconds, as the worker reads them.
+    createdAt: Number(row.created_us),
     kind: row.kind,
     mediaType: row.media_type,
     size: Number(row.size),
