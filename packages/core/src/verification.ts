@@ -104,7 +104,10 @@ export const DEFAULT_PIPELINE: PipelineSpec = {
 /** What a check sees of an item: metadata and text, never file bytes (no check reads them). */
 export interface PipelineItem {
   id: string;
-  /** Creation time in epoch milliseconds: with `id`, the dataset order that defines "earlier". */
+  /**
+   * Creation time as a number in the store's finest unit (the API uses epoch microseconds, PostgreSQL's precision):
+   * with `id`, the dataset order that defines "earlier".
+   */
   createdAt: number;
   kind: 'file' | 'text';
   mediaType: string;

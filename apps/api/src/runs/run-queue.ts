@@ -30,6 +30,8 @@ export class RunQueue {
   private readonly options: RunQueueOptions;
   private started: Promise<PgBoss> | undefined;
   private stopped = false;
+  /** Aborted when this process stops: its workers end after their current chunk and hand their runs back. */
+  private readonly stopping = new AbortController();
 
   constructor(options: RunQueueOptions) {
     this.options = options;
@@ -78,17 +80,18 @@ export class RunQueue {
       RUN_QUEUE,
       { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1 },
       async ([job]) => {
-        if (job) await handler(job.data, job.signal, job.retryCount);
+        if (job) await handler(job.data, AbortSignal.any([job.signal, this.stopping.signal]), job.retryCount);
       },
     );
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     const started = this.started;
     if (!started) return;
     const boss = await started.catch(() => undefined);
-    // Graceful: a worker finishes its current chunk's transaction; the run's job goes back to the queue.
+    // Graceful: a worker finishes its current chunk's transaction, then fails its job so the queue retries it.
     await boss?.stop({ graceful: true, timeout: 10_000 });
   }
 }
