@@ -59,6 +59,12 @@ describe('public discovery and documentation', () => {
       '/me',
       '/orgs/{orgId}/projects',
       '/orgs/{orgId}/projects/{projectId}',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}/cancel',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}/results',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}/results.jsonl',
+      '/orgs/{orgId}/runs',
       '/status',
     ]);
     expect(doc.paths['/me']?.get?.security).toEqual([{ bearerAuth: [] }]);

@@ -1,4 +1,4 @@
-import { DomainError, runPollAfterSeconds, type Verdict } from '@crowdee/core';
+import { DomainError, findInputProblem, runPollAfterSeconds, type Verdict } from '@crowdee/core';
 import type { Request, RequestHandler } from 'express';
 import { getPathRegExp, normalizePath } from 'trpc-to-openapi';
 import { z } from 'zod';
@@ -58,7 +58,8 @@ export function conditionalRunGet(deps: AppDeps): RequestHandler {
       return next();
     try {
       const params = paramsOf(req, runPattern);
-      if (!params) return next();
+      // Input the procedure would refuse (NUL, lone surrogates anywhere in the query) is refused there, charged.
+      if (!params || findInputProblem({ ...(req.query as Record<string, unknown>) })) return next();
       const ctx = createContextFromRequest(deps, req, res);
       const caller = callerOf(ctx.auth);
       if (!caller) return next();
@@ -95,7 +96,9 @@ export function exportRunResults(deps: AppDeps): RequestHandler {
     if (!params || !verdict.success) return next();
     const ctx = createContextFromRequest(deps, req, res);
     try {
-      await appRouter.createCaller(ctx).runs.get(params);
+      // The whole input (query and path) goes through `runs.get`, so the input boundary sees every string of it
+      // (NUL, lone surrogates) exactly as for any procedure, before access is checked the same way.
+      await appRouter.createCaller(ctx).runs.get({ ...(req.query as Record<string, unknown>), ...params });
     } catch (error) {
       sendError(req, res, toDomainError(error));
       return;
