@@ -30,6 +30,11 @@ const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
 
 const resolved = new WeakMap<Request, ResolvedCalls>();
 
+/** The procedure paths a request resolved to (empty before `resolveCalls` ran or for an unknown path). */
+export function resolvedProcedures(req: Request): string[] {
+  return resolved.get(req)?.paths ?? [];
+}
+
 /** The client's address: the socket's, or X-Forwarded-For only when Express trusts the proxy it came through. */
 function clientBucket(req: Request): string {
   return ipBucket(req.ip ?? req.socket.remoteAddress ?? 'unknown');
