@@ -125,6 +125,9 @@ interface World {
   /** Objects that belong to the caller (own) or to another tenant (other). */
   keyId: string;
   sessionId: string;
+  /** A dataset of the organization's project, with one item (rows that name them build them). */
+  datasetId: string;
+  itemId: string;
 }
 
 /**
@@ -142,9 +145,12 @@ interface Row {
   object?: 'org' | 'caller';
   /** Creating a key needs an active organization where the caller may grant the role. */
   creates?: 'key';
+  /** The input names a dataset and an item of the organization's project. */
+  needs?: 'dataset';
 }
 
 const org = (w: World) => ({ orgId: w.orgId });
+const dataset = (w: World) => ({ orgId: w.orgId, projectId: w.projectId, datasetId: w.datasetId });
 const ROWS: Record<string, Row> = {
   'meta.status': { input: () => undefined },
   'auth.signUp': { input: () => ({ email: uniqueEmail('matrix'), password: PASSWORD, name: 'New' }) },
@@ -203,6 +209,30 @@ const ROWS: Record<string, Row> = {
   },
   'projects.delete': { input: (w) => ({ ...org(w), projectId: w.projectId }), object: 'org' },
   'audit.list': { input: org, object: 'org' },
+  'datasets.create': {
+    input: (w) => ({ ...org(w), projectId: w.projectId, name: `D-${randomUUID()}` }),
+    object: 'org',
+  },
+  'datasets.list': { input: (w) => ({ ...org(w), projectId: w.projectId }), object: 'org' },
+  'datasets.get': { input: (w) => ({ ...dataset(w) }), object: 'org', needs: 'dataset' },
+  'datasets.find': { input: (w) => ({ ...org(w), datasetId: w.datasetId }), object: 'org', needs: 'dataset' },
+  'datasets.delete': { input: (w) => ({ ...dataset(w) }), object: 'org', needs: 'dataset' },
+  'items.add': {
+    input: (w) => ({ ...dataset(w), items: [{ externalId: 'matrix', text: 'text' }] }),
+    object: 'org',
+    needs: 'dataset',
+  },
+  'items.upload': {
+    input: (w) => ({
+      ...dataset(w),
+      files: [{ name: 'matrix.txt', mediaType: 'text/plain', contentBase64: btoa('file') }],
+    }),
+    object: 'org',
+    needs: 'dataset',
+  },
+  'items.list': { input: (w) => ({ ...dataset(w) }), object: 'org', needs: 'dataset' },
+  'items.get': { input: (w) => ({ ...dataset(w), itemId: w.itemId }), object: 'org', needs: 'dataset' },
+  'items.delete': { input: (w) => ({ ...dataset(w), itemId: w.itemId }), object: 'org', needs: 'dataset' },
   'keys.create': { input: () => ({ name: 'made by the matrix', role: 'viewer' }), creates: 'key' },
   'keys.list': { input: () => undefined },
   'keys.listForOrg': { input: org, object: 'org' },
@@ -283,7 +313,15 @@ let founder: Person;
 let target: Person;
 let newcomer: Person;
 let other: Person;
-let otherWorld: { orgId: string; projectId: string; keyId: string; sessionId: string; invitationId: string };
+let otherWorld: {
+  orgId: string;
+  projectId: string;
+  keyId: string;
+  sessionId: string;
+  invitationId: string;
+  datasetId: string;
+  itemId: string;
+};
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -302,12 +340,14 @@ beforeAll(async () => {
     email: uniqueEmail('pending'),
     role: 'viewer',
   });
+  const data = await datasetWithItem(other, otherOrg.id, project.id);
   otherWorld = {
     orgId: otherOrg.id,
     projectId: project.id,
     keyId: key.apiKey.id,
     sessionId: session?.id ?? '',
     invitationId: invitation.id,
+    ...data,
   };
 });
 afterAll(async () => {
@@ -317,6 +357,25 @@ afterAll(async () => {
 interface Credentials {
   cookie?: string;
   key?: string;
+}
+
+async function datasetWithItem(
+  owner: Person,
+  orgId: string,
+  projectId: string,
+): Promise<{ datasetId: string; itemId: string }> {
+  const made = await owner.browser.trpc.datasets.create.mutate({
+    orgId,
+    projectId,
+    name: `d-${randomUUID()}`,
+  });
+  const added = await owner.browser.trpc.items.add.mutate({
+    orgId,
+    projectId,
+    datasetId: made.id,
+    items: [{ externalId: 'existing', text: 'existing' }],
+  });
+  return { datasetId: made.id, itemId: added.results[0]?.itemId ?? '' };
 }
 
 /** A fresh organization with the caller in it as the cell says, and the caller's credentials and objects. */
@@ -335,10 +394,20 @@ async function buildCell(
   const base = { targetUserId: target.id, newcomerEmail: newcomer.email, founderEmail: founder.email };
   const ownObjects = (keyId: string, sessionId: string) =>
     where === 'own' ? { keyId, sessionId } : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId };
+  const ownData =
+    where === 'own' && row.needs === 'dataset'
+      ? await datasetWithItem(founder, own.id, project.id)
+      : { datasetId: randomUUID(), itemId: randomUUID() };
   const orgIds =
     where === 'own'
-      ? { orgId: own.id, projectId: project.id, invitationId: pending.id }
-      : { orgId: otherWorld.orgId, projectId: otherWorld.projectId, invitationId: otherWorld.invitationId };
+      ? { orgId: own.id, projectId: project.id, invitationId: pending.id, ...ownData }
+      : {
+          orgId: otherWorld.orgId,
+          projectId: otherWorld.projectId,
+          invitationId: otherWorld.invitationId,
+          datasetId: otherWorld.datasetId,
+          itemId: otherWorld.itemId,
+        };
   if (caller.kind === 'anonymous') {
     return {
       world: { ...base, ...orgIds, ...ownObjects(otherWorld.keyId, otherWorld.sessionId) },
@@ -457,7 +526,14 @@ async function callRest(
   }
   const headers = headersFor(credentials);
   const init: RequestInit = { method: operation.method, headers };
-  if (operation.method === 'GET' || operation.method === 'DELETE') {
+  if (operation.procedure === 'items.upload') {
+    // On REST an upload is multipart/form-data: the same files, as parts.
+    const form = new FormData();
+    for (const file of fields.files as { name: string; mediaType: string; contentBase64: string }[]) {
+      form.append('file', new Blob([atob(file.contentBase64)], { type: file.mediaType }), file.name);
+    }
+    init.body = form;
+  } else if (operation.method === 'GET' || operation.method === 'DELETE') {
     const pairs = Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]);
     const query = new URLSearchParams(pairs).toString();
     if (query) path += `?${query}`;
@@ -481,13 +557,20 @@ async function expectIdenticalToMissing(
     keyId: w.keyId === otherWorld.keyId ? missing : w.keyId,
     sessionId: w.sessionId === otherWorld.sessionId ? missing : w.sessionId,
     invitationId: w.invitationId === otherWorld.invitationId ? missing : w.invitationId,
+    datasetId: w.datasetId === otherWorld.datasetId ? missing : w.datasetId,
+    itemId: w.itemId === otherWorld.itemId ? missing : w.itemId,
   });
   const absent = await send(replace(world));
   const normalise = (text: string) =>
-    [otherWorld.orgId, otherWorld.keyId, otherWorld.sessionId, otherWorld.invitationId, missing].reduce(
-      (t, id) => t.replaceAll(id, '{id}'),
-      text,
-    );
+    [
+      otherWorld.orgId,
+      otherWorld.keyId,
+      otherWorld.sessionId,
+      otherWorld.invitationId,
+      otherWorld.datasetId,
+      otherWorld.itemId,
+      missing,
+    ].reduce((t, id) => t.replaceAll(id, '{id}'), text);
   expect(absent.status).toBe(answer.status);
   expect(absent.contentType).toBe(answer.contentType);
   expect(normalise(absent.body)).toBe(normalise(answer.body));

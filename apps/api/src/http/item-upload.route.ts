@@ -24,7 +24,10 @@ const pathInput = z.object({
   datasetId: z.uuid(),
 });
 
-/** A part's header block may not exceed this (busboy's own cap is 16 KiB per part header; pairs are capped too). */
+/**
+ * Header pairs of the request itself (busboy reads them for the boundary). A part's own header block is capped by
+ * busboy at 16 KiB (beyond: "Malformed part header", a 400) and its pairs at 2,000, so no part header is unbounded.
+ */
 const HEADER_PAIRS_MAX = 20;
 const FIELD_BYTES_MAX = 1024;
 const EXTERNAL_ID_FIELD = /^externalId:(\d{1,3})$/;
@@ -58,7 +61,9 @@ function readFiles(
         preservePath: false,
         limits: {
           files: FILES_PER_REQUEST_MAX,
-          fileSize: limits.fileMaxBytes,
+          // busboy signals 'limit' on reaching the limit exactly (it cannot tell whether more follows): one more
+          // byte than allowed is what proves a file too large.
+          fileSize: limits.fileMaxBytes + 1,
           fields: FILES_PER_REQUEST_MAX,
           fieldSize: FIELD_BYTES_MAX,
           parts: 2 * FILES_PER_REQUEST_MAX,
