@@ -251,7 +251,22 @@ describe('the OpenAPI document', () => {
 
   it('names its schemas, and the operations refer to them', () => {
     expect(Object.keys(doc.components.schemas).sort()).toEqual(
-      ['LeakReportResult', 'Me', 'Ok', 'Problem', 'Project', 'ProjectPage', 'Status'].sort(),
+      [
+        'Dataset',
+        'DatasetItem',
+        'DatasetItemDetail',
+        'DatasetItemId',
+        'DatasetItemPage',
+        'DatasetPage',
+        'ItemBatchResults',
+        'LeakReportResult',
+        'Me',
+        'Ok',
+        'Problem',
+        'Project',
+        'ProjectPage',
+        'Status',
+      ].sort(),
     );
     const schemaOf = (path: string, method: string, status: string) =>
       doc.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema;

@@ -57,8 +57,14 @@ describe('public discovery and documentation', () => {
       '/keys/current',
       '/keys/revoke-leaked',
       '/me',
+      '/orgs/{orgId}/datasets/{datasetId}',
       '/orgs/{orgId}/projects',
       '/orgs/{orgId}/projects/{projectId}',
+      '/orgs/{orgId}/projects/{projectId}/datasets',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/files',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/items',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/items/{itemId}',
       '/status',
     ]);
     expect(doc.paths['/me']?.get?.security).toEqual([{ bearerAuth: [] }]);

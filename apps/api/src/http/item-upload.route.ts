@@ -152,19 +152,22 @@ function readFiles(
   });
 }
 
+function throwOnInputProblem(input: Record<string, unknown>, prefix: string): void {
+  const problem = findInputProblem(input);
+  if (!problem) return;
+  const message = INPUT_PROBLEM_MESSAGES[problem.kind];
+  throw new DomainError('VALIDATION_FAILED', `${prefix}${problem.path}: ${message}`, {
+    fieldErrors: [{ path: `${prefix}${problem.path}`, message }],
+  });
+}
+
 function prepare(files: ReceivedFile[], limits: Config['items']): PreparedItem[] {
   let total = 0;
   return files.map((file) => {
     const externalId = file.fieldExternalId ?? file.name;
     const path = `files.${file.index}`;
     total += file.content.length;
-    const boundary = findInputProblem({ externalId, name: file.name, mediaType: file.mediaType });
-    if (boundary) {
-      const message = INPUT_PROBLEM_MESSAGES[boundary.kind];
-      throw new DomainError('VALIDATION_FAILED', `${path}.${boundary.path}: ${message}`, {
-        fieldErrors: [{ path: `${path}.${boundary.path}`, message }],
-      });
-    }
+    throwOnInputProblem({ externalId, name: file.name, mediaType: file.mediaType }, `${path}.`);
     checkFile(limits, path, {
       externalId,
       name: file.name,
@@ -189,7 +192,10 @@ export function itemUploadRoute(deps: AppDeps): RequestHandler {
     if (!resolvedProcedures(req).includes(UPLOAD_PROCEDURE)) return next();
     try {
       const pathname = normalizePath(new URL(req.url, 'http://127.0.0.1').pathname);
-      const parsed = pathInput.safeParse(pattern.exec(pathname)?.groups ?? {});
+      const params = pattern.exec(pathname)?.groups ?? {};
+      // The input boundary every procedure has, over what this route's input is assembled from before the body.
+      throwOnInputProblem({ ...(req.query as Record<string, unknown>), ...params }, '');
+      const parsed = pathInput.safeParse(params);
       if (!parsed.success) {
         throw new DomainError('VALIDATION_FAILED', undefined, {
           fieldErrors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
