@@ -14,7 +14,14 @@ import {
   raiseHeldError,
   requireJsonBody,
 } from './http/error-response.ts';
-import { jsonBody, rejectMalformedUri, trpcRequestLimits } from './http/input-boundary.middleware.ts';
+import { idempotency } from './http/idempotency.middleware.ts';
+import {
+  bodyByProcedure,
+  jsonBody,
+  rejectMalformedUri,
+  trpcRequestLimits,
+} from './http/input-boundary.middleware.ts';
+import { itemUploadRoute, UPLOAD_PROCEDURE } from './http/item-upload.route.ts';
 import { headAsGet, restAllowedMethods } from './http/method-not-allowed.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
@@ -24,6 +31,7 @@ import {
   publicRateLimit,
   rateLimit,
   resolveCalls,
+  resolvedProcedures,
   restCallResolver,
   trpcCallResolver,
 } from './rate-limit/index.ts';
@@ -48,6 +56,25 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   const limited = limits ? rateLimit(limits) : pass;
   const limitedAs = (tier: 'anonymous' | 'health') => (limits ? publicRateLimit(limits, tier) : pass);
   const json = jsonBody(deps.config.bodyLimitBytes);
+  // Item batches are bigger than anything else: their procedures get a body limit of their own.
+  const itemBatchJson = jsonBody(deps.config.items.textBatchMaxBytes);
+  const large = {
+    procedures: new Set(['items.add', UPLOAD_PROCEDURE]),
+    handlers: [requireJsonBody, itemBatchJson],
+  };
+  const trpcBody = bodyByProcedure({
+    resolved: resolvedProcedures,
+    standard: [requireJsonBody, json],
+    large,
+  });
+  // On REST an upload is multipart/form-data, streamed by its own route.
+  const isRestUpload = (req: express.Request) => resolvedProcedures(req).includes(UPLOAD_PROCEDURE);
+  const restBody = bodyByProcedure({
+    resolved: resolvedProcedures,
+    standard: [requireJsonBody, json],
+    large,
+    streamed: isRestUpload,
+  });
 
   app.use(securityHeaders);
   app.use(wwwAuthenticate);
@@ -58,7 +85,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     '/trpc',
     noStore,
     resolveCalls(limits, trpcCallResolver(appRouter)),
-    holdErrors(requireJsonBody, json),
+    holdErrors(...trpcBody),
     authenticate(deps, { acceptSession: true }),
     limited,
     raiseHeldError,
@@ -90,13 +117,15 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
       restCallResolver(appRouter),
       restAllowedMethods(buildOpenApiDocument(appRouter).paths ?? {}),
     ),
-    holdErrors(requireJsonBody, json),
+    holdErrors(...restBody),
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
     // An unchanged run answers 304 here, before the charge: conditional polling is free (see the middleware).
     conditionalRunGet(deps),
     limited,
     raiseHeldError,
+    idempotency(deps, { streamed: isRestUpload, streamedMaxBytes: deps.config.items.uploadMaxBytes }),
+    itemUploadRoute(deps),
     exportRunResults(deps),
     restAdapter(deps, appRouter),
   );
@@ -140,10 +169,13 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
  */
 const cors: express.RequestHandler = (req, res, next) => {
   res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Expose-Headers', 'RateLimit, RateLimit-Policy, Retry-After');
+  res.setHeader(
+    'Access-Control-Expose-Headers',
+    'RateLimit, RateLimit-Policy, Retry-After, Idempotent-Replayed',
+  );
   if (req.method === 'OPTIONS') {
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PATCH, DELETE');
-    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Idempotency-Key');
     res.setHeader('Access-Control-Max-Age', '600');
     res.status(204).end();
     return;

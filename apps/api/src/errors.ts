@@ -130,5 +130,6 @@ export function problemDetails(error: DomainError, instance?: string): Record<st
   if (typeof details.retryAfter === 'number') body.retryAfter = details.retryAfter;
   if (Array.isArray(details.violatedPolicies)) body['violated-policies'] = details.violatedPolicies;
   if (typeof details.requiredRole === 'string') body.requiredRole = details.requiredRole;
+  if (typeof details.requiredPermission === 'string') body.requiredPermission = details.requiredPermission;
   return body;
 }

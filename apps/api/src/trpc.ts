@@ -58,6 +58,9 @@ const t = initTRPC
           ...(Array.isArray(details.fieldErrors) ? { fieldErrors: details.fieldErrors } : {}),
           ...(typeof details.retryAfter === 'number' ? { retryAfter: details.retryAfter } : {}),
           ...(typeof details.requiredRole === 'string' ? { requiredRole: details.requiredRole } : {}),
+          ...(typeof details.requiredPermission === 'string'
+            ? { requiredPermission: details.requiredPermission }
+            : {}),
         },
       };
     },
@@ -221,9 +224,11 @@ export function assertPermission(role: Role, permission: Permission, caller: Cal
   if (decision.ok) return;
   if (decision.code === 'SESSION_REQUIRED') throw new DomainError('SESSION_REQUIRED');
   const who = caller.kind === 'key' ? 'this key acts with' : 'your role is';
-  throw new DomainError('FORBIDDEN', `This action needs the ${decision.required} role; ${who} ${role}.`, {
-    requiredRole: decision.required,
-  });
+  throw new DomainError(
+    'FORBIDDEN',
+    `This action (${permission}) needs the ${decision.required} role; ${who} ${role}.`,
+    { requiredRole: decision.required, requiredPermission: permission },
+  );
 }
 
 /**
@@ -231,6 +236,24 @@ export function assertPermission(role: Role, permission: Permission, caller: Cal
  * only (PostgreSQL would accept upper case, the in-memory checks would not).
  */
 const orgInput = z.object({ orgId: z.uuid().overwrite((id) => id.toLowerCase()) });
+
+/**
+ * The caller's role in an organization if it holds `permission` there; throws the same refusals as `orgProcedure`
+ * (UNAUTHENTICATED, NOT_FOUND, ORG_OUT_OF_SCOPE, KEY_CUT_OFF, FORBIDDEN naming the role). For the few Express
+ * routes that must decide before reading a body tRPC cannot read (multipart uploads).
+ */
+export async function authorizeInOrganization(
+  ctx: Context,
+  permission: Permission,
+  orgId: string,
+): Promise<Role> {
+  if (ctx.auth.kind === 'rejected') throw ctx.auth.error;
+  const caller = callerOf(ctx.auth);
+  if (!caller) throw new DomainError('UNAUTHENTICATED');
+  const role = await roleInOrganization(ctx, caller, orgId);
+  assertPermission(role, permission, caller);
+  return role;
+}
 
 /**
  * Procedures on an organization's resources. Takes the permission the procedure needs, resolves the organization

@@ -252,6 +252,13 @@ describe('the OpenAPI document', () => {
   it('names its schemas, and the operations refer to them', () => {
     expect(Object.keys(doc.components.schemas).sort()).toEqual(
       [
+        'Dataset',
+        'DatasetItem',
+        'DatasetItemDetail',
+        'DatasetItemId',
+        'DatasetItemPage',
+        'DatasetPage',
+        'ItemBatchResults',
         'LeakReportResult',
         'Me',
         'Ok',

@@ -225,7 +225,9 @@ describe('members', () => {
       error: { message: string; data: { code: string; requiredRole: string } };
     };
     expect(body.error.data).toMatchObject({ code: 'FORBIDDEN', requiredRole: 'member' });
-    expect(body.error.message).toBe('This action needs the member role; your role is viewer.');
+    expect(body.error.message).toBe(
+      'This action (projects:write) needs the member role; your role is viewer.',
+    );
   });
 });
 

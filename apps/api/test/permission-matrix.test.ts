@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../src/rest/openapi.ts';
 import { appRouter } from '../src/routers/index.ts';
 import type { Meta } from '../src/trpc.ts';
-import { seedDataset } from './helpers/datasets.ts';
 import { invite, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
 import { PASSWORD, uniqueEmail } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
@@ -126,8 +125,9 @@ interface World {
   /** Objects that belong to the caller (own) or to another tenant (other). */
   keyId: string;
   sessionId: string;
-  /** A dataset of the organization's project, and a queued run over it (rows that say `needs: 'run'`). */
+  /** A dataset of the organization's project, with one item (rows that name them build them), and a queued run. */
   datasetId: string;
+  itemId: string;
   runId: string;
 }
 
@@ -146,12 +146,12 @@ interface Row {
   object?: 'org' | 'caller';
   /** Creating a key needs an active organization where the caller may grant the role. */
   creates?: 'key';
-  /** The row names a dataset and a run of it: the cell builds them (the other tenant's are built once). */
-  needs?: 'run';
+  /** The input names a dataset and an item of the organization's project (`run`: and a queued run over it). */
+  needs?: 'dataset' | 'run';
 }
 
 const org = (w: World) => ({ orgId: w.orgId });
-const inDataset = (w: World) => ({ orgId: w.orgId, projectId: w.projectId, datasetId: w.datasetId });
+const dataset = (w: World) => ({ orgId: w.orgId, projectId: w.projectId, datasetId: w.datasetId });
 const ROWS: Record<string, Row> = {
   'meta.status': { input: () => undefined },
   'auth.signUp': { input: () => ({ email: uniqueEmail('matrix'), password: PASSWORD, name: 'New' }) },
@@ -210,6 +210,30 @@ const ROWS: Record<string, Row> = {
   },
   'projects.delete': { input: (w) => ({ ...org(w), projectId: w.projectId }), object: 'org' },
   'audit.list': { input: org, object: 'org' },
+  'datasets.create': {
+    input: (w) => ({ ...org(w), projectId: w.projectId, name: `D-${randomUUID()}` }),
+    object: 'org',
+  },
+  'datasets.list': { input: (w) => ({ ...org(w), projectId: w.projectId }), object: 'org' },
+  'datasets.get': { input: (w) => ({ ...dataset(w) }), object: 'org', needs: 'dataset' },
+  'datasets.find': { input: (w) => ({ ...org(w), datasetId: w.datasetId }), object: 'org', needs: 'dataset' },
+  'datasets.delete': { input: (w) => ({ ...dataset(w) }), object: 'org', needs: 'dataset' },
+  'items.add': {
+    input: (w) => ({ ...dataset(w), items: [{ externalId: 'matrix', text: 'text' }] }),
+    object: 'org',
+    needs: 'dataset',
+  },
+  'items.upload': {
+    input: (w) => ({
+      ...dataset(w),
+      files: [{ name: 'matrix.txt', mediaType: 'text/plain', contentBase64: btoa('file') }],
+    }),
+    object: 'org',
+    needs: 'dataset',
+  },
+  'items.list': { input: (w) => ({ ...dataset(w) }), object: 'org', needs: 'dataset' },
+  'items.get': { input: (w) => ({ ...dataset(w), itemId: w.itemId }), object: 'org', needs: 'dataset' },
+  'items.delete': { input: (w) => ({ ...dataset(w), itemId: w.itemId }), object: 'org', needs: 'dataset' },
   'keys.create': { input: () => ({ name: 'made by the matrix', role: 'viewer' }), creates: 'key' },
   'keys.list': { input: () => undefined },
   'keys.listForOrg': { input: org, object: 'org' },
@@ -219,12 +243,12 @@ const ROWS: Record<string, Row> = {
   'keys.current': { input: () => undefined },
   'keys.revokeCurrent': { input: () => undefined },
   'keys.revokeLeaked': { input: () => ({ keys: [generateKey().key] }) },
-  'runs.start': { input: (w) => ({ ...inDataset(w), pipeline: 'default' }), object: 'org', needs: 'run' },
-  'runs.list': { input: inDataset, object: 'org', needs: 'run' },
-  'runs.get': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
-  'runs.cancel': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
-  'runs.results': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
-  'runs.exportResults': { input: (w) => ({ ...inDataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.start': { input: (w) => ({ ...dataset(w), pipeline: 'default' }), object: 'org', needs: 'run' },
+  'runs.list': { input: dataset, object: 'org', needs: 'run' },
+  'runs.get': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.cancel': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.results': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.exportResults': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
   'runs.listForOrg': { input: org, object: 'org' },
 };
 
@@ -304,16 +328,15 @@ let otherWorld: {
   sessionId: string;
   invitationId: string;
   datasetId: string;
+  itemId: string;
   runId: string;
 };
 
-/** A dataset with one item in the founder's project and a queued run over it (no worker runs in the matrix). */
+/** `datasetWithItem`, and a queued run over it (no worker runs in the matrix). */
 async function datasetWithRun(owner: Person, orgId: string, projectId: string) {
-  const { datasetId } = await seedDataset(app.orm, { orgId, projectId, createdBy: owner.id }, [
-    { externalId: 'one', text: 'one item' },
-  ]);
-  const run = await owner.browser.trpc.runs.start.mutate({ orgId, projectId, datasetId });
-  return { datasetId, runId: run.id };
+  const data = await datasetWithItem(owner, orgId, projectId);
+  const run = await owner.browser.trpc.runs.start.mutate({ orgId, projectId, datasetId: data.datasetId });
+  return { ...data, runId: run.id };
 }
 
 beforeAll(async () => {
@@ -333,13 +356,14 @@ beforeAll(async () => {
     email: uniqueEmail('pending'),
     role: 'viewer',
   });
+  const data = await datasetWithRun(other, otherOrg.id, project.id);
   otherWorld = {
     orgId: otherOrg.id,
     projectId: project.id,
     keyId: key.apiKey.id,
     sessionId: session?.id ?? '',
     invitationId: invitation.id,
-    ...(await datasetWithRun(other, otherOrg.id, project.id)),
+    ...data,
   };
 });
 afterAll(async () => {
@@ -349,6 +373,25 @@ afterAll(async () => {
 interface Credentials {
   cookie?: string;
   key?: string;
+}
+
+async function datasetWithItem(
+  owner: Person,
+  orgId: string,
+  projectId: string,
+): Promise<{ datasetId: string; itemId: string }> {
+  const made = await owner.browser.trpc.datasets.create.mutate({
+    orgId,
+    projectId,
+    name: `d-${randomUUID()}`,
+  });
+  const added = await owner.browser.trpc.items.add.mutate({
+    orgId,
+    projectId,
+    datasetId: made.id,
+    items: [{ externalId: 'existing', text: 'existing' }],
+  });
+  return { datasetId: made.id, itemId: added.results[0]?.itemId ?? '' };
 }
 
 /** A fresh organization with the caller in it as the cell says, and the caller's credentials and objects. */
@@ -367,18 +410,21 @@ async function buildCell(
   const base = { targetUserId: target.id, newcomerEmail: newcomer.email, founderEmail: founder.email };
   const ownObjects = (keyId: string, sessionId: string) =>
     where === 'own' ? { keyId, sessionId } : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId };
-  const ownRun =
-    row.needs === 'run' && where === 'own'
+  const ownData =
+    where === 'own' && row.needs === 'run'
       ? await datasetWithRun(founder, own.id, project.id)
-      : { datasetId: otherWorld.datasetId, runId: otherWorld.runId };
+      : where === 'own' && row.needs === 'dataset'
+        ? { ...(await datasetWithItem(founder, own.id, project.id)), runId: randomUUID() }
+        : { datasetId: randomUUID(), itemId: randomUUID(), runId: randomUUID() };
   const orgIds =
     where === 'own'
-      ? { orgId: own.id, projectId: project.id, invitationId: pending.id, ...ownRun }
+      ? { orgId: own.id, projectId: project.id, invitationId: pending.id, ...ownData }
       : {
           orgId: otherWorld.orgId,
           projectId: otherWorld.projectId,
           invitationId: otherWorld.invitationId,
           datasetId: otherWorld.datasetId,
+          itemId: otherWorld.itemId,
           runId: otherWorld.runId,
         };
   if (caller.kind === 'anonymous') {
@@ -499,7 +545,14 @@ async function callRest(
   }
   const headers = headersFor(credentials);
   const init: RequestInit = { method: operation.method, headers };
-  if (operation.method === 'GET' || operation.method === 'DELETE') {
+  if (operation.procedure === 'items.upload') {
+    // On REST an upload is multipart/form-data: the same files, as parts.
+    const form = new FormData();
+    for (const file of fields.files as { name: string; mediaType: string; contentBase64: string }[]) {
+      form.append('file', new Blob([atob(file.contentBase64)], { type: file.mediaType }), file.name);
+    }
+    init.body = form;
+  } else if (operation.method === 'GET' || operation.method === 'DELETE') {
     const pairs = Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]);
     const query = new URLSearchParams(pairs).toString();
     if (query) path += `?${query}`;
@@ -523,13 +576,20 @@ async function expectIdenticalToMissing(
     keyId: w.keyId === otherWorld.keyId ? missing : w.keyId,
     sessionId: w.sessionId === otherWorld.sessionId ? missing : w.sessionId,
     invitationId: w.invitationId === otherWorld.invitationId ? missing : w.invitationId,
+    datasetId: w.datasetId === otherWorld.datasetId ? missing : w.datasetId,
+    itemId: w.itemId === otherWorld.itemId ? missing : w.itemId,
   });
   const absent = await send(replace(world));
   const normalise = (text: string) =>
-    [otherWorld.orgId, otherWorld.keyId, otherWorld.sessionId, otherWorld.invitationId, missing].reduce(
-      (t, id) => t.replaceAll(id, '{id}'),
-      text,
-    );
+    [
+      otherWorld.orgId,
+      otherWorld.keyId,
+      otherWorld.sessionId,
+      otherWorld.invitationId,
+      otherWorld.datasetId,
+      otherWorld.itemId,
+      missing,
+    ].reduce((t, id) => t.replaceAll(id, '{id}'), text);
   expect(absent.status).toBe(answer.status);
   expect(absent.contentType).toBe(answer.contentType);
   expect(normalise(absent.body)).toBe(normalise(answer.body));

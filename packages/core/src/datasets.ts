@@ -45,6 +45,25 @@ export function externalIdProblem(externalId: string): ExternalIdProblem | null 
   return null;
 }
 
+/** Why an uploaded file's name or media type cannot be stored (a message), or null. */
+export function fileNameProblem(name: string): string | null {
+  if (textProblem(name) !== null) return 'A file name must be valid Unicode (no NUL, no lone surrogates).';
+  const points = [...name];
+  if (points.length === 0)
+    return 'Every file part needs a file name (filename="…" in its Content-Disposition).';
+  if (points.length > ITEM_NAME_MAX_LENGTH)
+    return `A file name has at most ${ITEM_NAME_MAX_LENGTH} characters.`;
+  if (points.some(isControl)) return 'A file name may not contain control characters.';
+  return null;
+}
+
+/** `type/subtype` as RFC 6838 restricts their names (parameters are not kept). */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+export function mediaTypeProblem(mediaType: string): string | null {
+  return MEDIA_TYPE.test(mediaType) ? null : 'A media type must look like type/subtype, e.g. image/png.';
+}
+
 function isControl(point: string): boolean {
   const code = point.codePointAt(0) ?? 0;
   return code < 0x20 || (code >= 0x7f && code <= 0x9f);

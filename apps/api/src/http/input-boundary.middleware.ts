@@ -1,6 +1,7 @@
 import { DomainError, jsonDepthExceeds, MAX_BATCH_CALLS } from '@crowdee/core';
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { decodedPath, isBatchRequest, JsonTooDeepError, tooDeep, trpcPaths } from './error-response.ts';
+import { recordBodyFingerprint } from './idempotency.middleware.ts';
 
 /**
  * JSON bodies on methods that carry one. Bodies come uncompressed (`inflate: false`: any Content-Encoding is a 415,
@@ -12,8 +13,9 @@ export function jsonBody(limitBytes: number): RequestHandler {
     limit: limitBytes,
     type: 'application/json',
     inflate: false,
-    verify: (_req, _res, buf) => {
+    verify: (req, _res, buf) => {
       if (jsonDepthExceeds(buf.toString('utf8'))) throw new JsonTooDeepError();
+      recordBodyFingerprint(req, buf);
     },
   });
   // GETs skip body-parser entirely.
@@ -48,3 +50,31 @@ export const trpcRequestLimits: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/**
+ * The body handling of one request, chosen by the procedure(s) it resolved to: the item routes take larger JSON
+ * batches (`ITEM_BATCH_BODY_MAX_BYTES`) than every other route (`BODY_LIMIT_BYTES`), and the multipart upload route
+ * reads its own body (`streamed`). A tRPC batch mixing them gets the default limit.
+ */
+export function bodyByProcedure(options: {
+  resolved: (req: Request) => string[];
+  standard: RequestHandler[];
+  large: { procedures: ReadonlySet<string>; handlers: RequestHandler[] };
+  streamed?: (req: Request) => boolean;
+}): RequestHandler[] {
+  const choose = (req: Request): RequestHandler[] | null => {
+    if (options.streamed?.(req)) return null;
+    const paths = options.resolved(req);
+    return paths.length > 0 && paths.every((p) => options.large.procedures.has(p))
+      ? options.large.handlers
+      : options.standard;
+  };
+  const at =
+    (index: number): RequestHandler =>
+    (req, res, next) => {
+      const handler = choose(req)?.[index];
+      return handler ? handler(req, res, next) : next();
+    };
+  const length = Math.max(options.standard.length, options.large.handlers.length);
+  return Array.from({ length }, (_, i) => at(i));
+}

@@ -8,7 +8,7 @@ import { RateLimitStore } from './rate-limit.store.ts';
 
 export { type CallResolver, restCallResolver, trpcCallResolver } from './call-resolver.ts';
 export type { RateLimiting } from './rate-limit.middleware.ts';
-export { publicRateLimit, rateLimit, resolveCalls, resolvedProcedure } from './rate-limit.middleware.ts';
+export { publicRateLimit, rateLimit, resolveCalls, resolvedProcedures } from './rate-limit.middleware.ts';
 export { RateLimitStore } from './rate-limit.store.ts';
 
 export interface RateLimitingOptions {

@@ -30,13 +30,9 @@ const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
 
 const resolved = new WeakMap<Request, ResolvedCalls>();
 
-/**
- * The procedure a single-call request resolved to (`resolveCalls` ran), or null: lets REST routes that
- * trpc-to-openapi cannot answer (a 304, a streamed export) act on exactly the requests the charge was planned for.
- */
-export function resolvedProcedure(req: Request): string | null {
-  const calls = resolved.get(req);
-  return calls && !calls.batched && calls.paths.length === 1 ? (calls.paths[0] ?? null) : null;
+/** The procedure paths a request resolved to (empty before `resolveCalls` ran or for an unknown path). */
+export function resolvedProcedures(req: Request): string[] {
+  return resolved.get(req)?.paths ?? [];
 }
 
 /** The client's address: the socket's, or X-Forwarded-For only when Express trusts the proxy it came through. */

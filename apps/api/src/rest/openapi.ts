@@ -35,6 +35,10 @@ const problemSchema = {
     retryAfter: { type: 'integer', description: 'Seconds to wait (429 RATE_LIMITED)' },
     'violated-policies': { type: 'array', items: { type: 'string' } },
     requiredRole: { type: 'string', description: 'The role the action needs (403 FORBIDDEN)' },
+    requiredPermission: {
+      type: 'string',
+      description: 'The permission the action needs, e.g. `datasets:write` (403 FORBIDDEN)',
+    },
   },
 } as const;
 
@@ -80,8 +84,20 @@ const ERROR_RESPONSES: Record<string, { description: string; example: ErrorCode 
     example: 'FORBIDDEN',
   },
   '404': { description: 'Not found — including another organization’s objects', example: 'NOT_FOUND' },
-  '409': { description: 'Conflicts with existing data', example: 'CONFLICT' },
-  '413': { description: 'Request body too large', example: 'PAYLOAD_TOO_LARGE' },
+  '409': {
+    description:
+      'Conflicts with existing data (CONFLICT), or a request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE)',
+    example: 'CONFLICT',
+  },
+  '413': {
+    description: 'Request body too large, or too many items or files in one batch',
+    example: 'PAYLOAD_TOO_LARGE',
+  },
+  '422': {
+    description:
+      'The Idempotency-Key was already used for a different request (IDEMPOTENCY_KEY_REUSED): use a new key',
+    example: 'IDEMPOTENCY_KEY_REUSED',
+  },
   '415': {
     description:
       'Request body is not application/json, or has a Content-Encoding (bodies are sent uncompressed)',
@@ -107,6 +123,12 @@ function exampleProblem(code: ErrorCode): Record<string, unknown> {
 const TAGS = [
   { name: 'meta', description: 'Status of the API itself' },
   { name: 'projects', description: 'An organization’s projects' },
+  { name: 'datasets', description: 'Datasets of a project: collections of items to verify' },
+  {
+    name: 'items',
+    description:
+      'Items of a dataset: text items in JSON batches of up to 1,000, files in multipart uploads of up to 100, each with your own `externalId`',
+  },
   { name: 'keys', description: 'The calling key, and reporting leaked keys' },
   { name: 'runs', description: 'Verification runs over a dataset: start, poll (ETag, 304), cancel, results' },
 ];
@@ -127,6 +149,12 @@ and org-scoped keys are refused elsewhere with \`ORG_OUT_OF_SCOPE\`. Never put a
 ([draft-ietf-httpapi-ratelimit-headers](https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/));
 a refused request gets 429 with \`Retry-After\`.
 
+**Retries.** Every POST accepts an \`Idempotency-Key\` header (1–255 printable ASCII characters): the first
+successful (2xx) answer is stored for 24 hours per key (per API key that sent it), and the same request again —
+same method, path and byte-identical body — gets it replayed with \`Idempotent-Replayed: true\` instead of running
+twice. Another request under the same key answers 422 \`IDEMPOTENCY_KEY_REUSED\`; one sent while the first is still
+running answers 409 \`IDEMPOTENCY_KEY_IN_USE\`. Failed requests are not stored: fix and retry with the same key.
+
 **Found a leaked key?** \`POST /api/v1/keys/revoke-leaked\` with \`{"keys": ["cdk_…"]}\` revokes it — no key needed.
 
 **Trying requests on this page.** A key entered under *Authorize* is remembered by this browser (its local storage)
@@ -134,12 +162,52 @@ so it survives a reload; choose *Logout* in that dialog to forget it. Use a shor
 
 type Operation = {
   responses?: Record<string, { headers?: Record<string, unknown> } & Record<string, unknown>>;
-  parameters?: unknown[];
   security?: unknown[];
   operationId?: string;
+  parameters?: unknown[];
+  requestBody?: unknown;
+};
+
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Makes a retry safe: the same key with the same request within 24 hours replays the first 2xx answer (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters; a UUID is a good choice.',
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]+$' },
+};
+
+const REPLAYED_HEADER = {
+  description:
+    '`true` when this answer is the stored answer to an earlier request with the same Idempotency-Key',
+  schema: { type: 'string' as const, enum: ['true'] },
+};
+
+/** The multipart body of `POST …/files` (served by its own route; the procedure's JSON input is tRPC's form). */
+const UPLOAD_BODY = {
+  required: true,
+  description:
+    'One part per file, with `filename="…"` in its Content-Disposition (the item name, and the default externalId) and its media type as the part’s Content-Type. Optional text fields `externalId:<n>` (n counts file parts from 0) sent before file part n set its externalId. At most 100 file parts.',
+  content: {
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        properties: {
+          'externalId:0': { type: 'string', description: 'externalId of the first file part (optional)' },
+          file: {
+            type: 'array',
+            maxItems: 100,
+            items: { type: 'string', contentMediaType: 'application/octet-stream' },
+            description: 'The files; any field name is accepted for a file part',
+          },
+        },
+      },
+    },
+  },
 };
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch']);
+const UPLOAD_OPERATION_ID = 'items-upload';
 
 /** Creation procedures answer 201 Created on REST (see the adapter's responseMeta); both read this rule. */
 export function isCreation(procedurePath: string): boolean {
@@ -203,6 +271,8 @@ function errorStatuses(method: string, needsKey: boolean): string[] {
     ...(needsKey ? ['403'] : []),
     '404',
     ...(withBody ? ['409', '413', '415'] : []),
+    // Idempotency-Key reuse: only requests with credentials are recorded.
+    ...(method === 'post' && needsKey ? ['422'] : []),
     '429',
     '503',
   ];
@@ -285,6 +355,13 @@ export function buildOpenApiDocument(
         };
       }
       const needsKey = value.security !== undefined;
+      if (method === 'post') {
+        value.parameters = [...(value.parameters ?? []), IDEMPOTENCY_KEY_PARAMETER];
+        for (const response of Object.values(responses)) {
+          response.headers = { ...response.headers, 'Idempotent-Replayed': REPLAYED_HEADER };
+        }
+      }
+      if (value.operationId === UPLOAD_OPERATION_ID) value.requestBody = UPLOAD_BODY;
       // Public operations say so explicitly: an empty requirement, not an absent one.
       if (!needsKey) value.security = [];
       for (const status of errorStatuses(method, needsKey)) responses[status] = errorResponse(status);

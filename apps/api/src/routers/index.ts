@@ -2,7 +2,9 @@ import { router } from '../trpc.ts';
 import { apiKeysRouter } from './api-keys.router.ts';
 import { auditRouter } from './audit.router.ts';
 import { authRouter } from './auth.router.ts';
+import { datasetsRouter } from './datasets.router.ts';
 import { invitationsRouter } from './invitations.router.ts';
+import { itemsRouter } from './items.router.ts';
 import { membersRouter } from './members.router.ts';
 import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
@@ -18,6 +20,8 @@ export const appRouter = router({
   members: membersRouter,
   invitations: invitationsRouter,
   projects: projectsRouter,
+  datasets: datasetsRouter,
+  items: itemsRouter,
   audit: auditRouter,
   keys: apiKeysRouter,
   runs: runsRouter,

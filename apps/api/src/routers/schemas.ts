@@ -1,6 +1,10 @@
 import {
   EMAIL_MAX_LENGTH,
+  EXTERNAL_ID_MAX_LENGTH,
+  EXTERNAL_ID_MESSAGES,
+  externalIdProblem,
   INVITATION_STATUSES,
+  ITEM_KINDS,
   KEY_MAX_LIFETIME_DAYS,
   KEY_ROLES,
   PASSWORD_MAX_LENGTH,
@@ -170,3 +174,78 @@ export const pageInput = {
 };
 
 export const okOut = z.object({ ok: z.literal(true) }).meta({ id: 'Ok', description: 'The action was done' });
+
+/* ------------------------------------------------------------------------------------------ datasets and items */
+
+export const datasetOut = z
+  .object({
+    id: uuid,
+    orgId: uuid,
+    projectId: uuid,
+    name: z.string(),
+    description: z.string().nullable(),
+    itemCount: z.number().int().describe('How many items the dataset holds'),
+    createdBy: uuid.describe('The user who created it (a key acts for its creator)'),
+    createdAt: isoDate,
+  })
+  .meta({ id: 'Dataset', description: 'A named collection of items in a project' });
+
+/** A cursor this API gave out: opaque, bounded here, fully checked by the service. */
+export const cursorInput = z
+  .string()
+  .max(128)
+  .optional()
+  .describe('`nextCursor` of the previous page; omit for the first page');
+
+export const externalIdSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = externalIdProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: EXTERNAL_ID_MESSAGES[problem] });
+  })
+  .describe(
+    `Your own id for the item, unique in the dataset: 1–${EXTERNAL_ID_MAX_LENGTH} characters, no control characters`,
+  );
+
+export const itemOut = z
+  .object({
+    id: uuid,
+    externalId: z.string(),
+    kind: z.enum(ITEM_KINDS),
+    name: z.string().nullable().describe('The uploaded file’s name; null for a text item'),
+    mediaType: z.string(),
+    size: z.number().int().describe('Bytes of the content (a text’s UTF-8 bytes)'),
+    sha256: z.string().describe('SHA-256 of the content bytes, hex, computed by the server'),
+    createdAt: isoDate,
+  })
+  .meta({ id: 'DatasetItem', description: 'An item of a dataset (its bytes are never part of a listing)' });
+
+export const itemIdOut = z
+  .object({ id: uuid, externalId: z.string() })
+  .meta({ id: 'DatasetItemId', description: 'An item named by its ids only (`fields=externalId`)' });
+
+export const batchResultsOut = z
+  .object({
+    results: z.array(
+      z.object({
+        externalId: z.string(),
+        status: z
+          .enum(['created', 'exists', 'rejected'])
+          .describe(
+            '`created`: stored now; `exists`: the same bytes were already stored under this externalId (a safe retry); `rejected`: other bytes are stored under it (see `error`)',
+          ),
+        itemId: uuid.optional().describe('The stored item (created or exists)'),
+        error: z
+          .object({ code: z.enum(['CONFLICT']), message: z.string() })
+          .optional()
+          .describe('Why the item was rejected'),
+      }),
+    ),
+    created: z.number().int(),
+    existing: z.number().int(),
+    rejected: z.number().int(),
+  })
+  .meta({
+    id: 'ItemBatchResults',
+    description: 'One result per item, in request order, and how many of each status',
+  });

@@ -6,11 +6,17 @@ import type { AppDeps } from '../context.ts';
 import { toDomainError } from '../errors.ts';
 import { sendError } from '../http/error-response.ts';
 import { createContextFromRequest } from '../http/trpc-context.ts';
-import { resolvedProcedure } from '../rate-limit/index.ts';
+import { resolvedProcedures } from '../rate-limit/index.ts';
 import { appRouter } from '../routers/index.ts';
 import { type DatasetRef, runVersion, streamResults } from '../services/runs.service.ts';
 import { assertPermission, callerOf, roleInOrganization } from '../trpc.ts';
 import { ifNoneMatchMatches, runETag } from './run-etag.ts';
+
+/** The one procedure a REST request resolved to (REST requests are never batches). */
+function resolvedProcedure(req: Request): string | null {
+  const paths = resolvedProcedures(req);
+  return paths.length === 1 ? (paths[0] ?? null) : null;
+}
 
 const RUN_PATH = '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}';
 const runPattern = getPathRegExp(normalizePath(RUN_PATH));
