@@ -340,3 +340,60 @@ describe('runs through the queue', () => {
     expect(current).toMatchObject({ status: 'succeeded', total: 35, processed: 35 });
   });
 });
+
+describe('end to end over REST', () => {
+  it('uploads items, starts a run, polls with the ETag until done, and gets what packages/core judges', async () => {
+    const datasets = `/orgs/${orgId}/projects/${projectId}/datasets`;
+    const created = await rest<{ id: string }>(app.url, key, 'POST', datasets, {
+      name: `e2e-${randomUUID()}`,
+    });
+    expect(created.status).toBe(201);
+    const texts = ['first', 'First!', 'a link: www.example.org', '', 'plain'];
+    const uploaded = await rest<{ created: number }>(
+      app.url,
+      key,
+      'POST',
+      `${datasets}/${created.body.id}/items`,
+      {
+        items: texts.map((text, i) => ({ externalId: `t${i}`, text })),
+      },
+    );
+    expect(uploaded.body.created).toBe(texts.length);
+    const runs = `${datasets}/${created.body.id}/runs`;
+    const started = await rest<Run>(app.url, key, 'POST', runs, {});
+    expect(started.status).toBe(202);
+    let etag = '';
+    let polls = 0;
+    let notModified = 0;
+    for (;;) {
+      const res = await rest<Run>(
+        app.url,
+        key,
+        'GET',
+        `${runs}/${started.body.id}`,
+        undefined,
+        etag ? { 'if-none-match': etag } : {},
+      );
+      polls++;
+      if (res.status === 304) notModified++;
+      else {
+        etag = res.headers.get('etag') ?? '';
+        if (res.body.status === 'succeeded') break;
+      }
+      // The first poll finds the run queued; after it, the worker is run here, as a worker process would.
+      if (polls === 2) await work(started.body.id, 2);
+    }
+    expect(notModified).toBeGreaterThanOrEqual(1);
+    const page = await rest<{ items: ResultItem[] }>(
+      app.url,
+      key,
+      'GET',
+      `${runs}/${started.body.id}/results?limit=1000`,
+    );
+    const expected = judgeDataset(DEFAULT_PIPELINE, await pipelineItems(app.orm, created.body.id));
+    expect(page.body.items.map(({ itemId, verdict, reasons }) => ({ itemId, verdict, reasons }))).toEqual(
+      expected,
+    );
+    expect(page.body.items.map((r) => r.externalId).sort()).toEqual(texts.map((_, i) => `t${i}`).sort());
+  });
+});
