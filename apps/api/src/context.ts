@@ -32,6 +32,11 @@ export interface Context {
   auth: Auth;
   request: RequestInfo;
   cookies: SessionCookieWriter;
+  /**
+   * Sets a header on the HTTP response of a REST call (ETag, Retry-After). Absent over tRPC, where one response
+   * carries a whole batch.
+   */
+  setResponseHeader?: (name: string, value: string) => void;
 }
 
 /**

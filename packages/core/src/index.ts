@@ -21,3 +21,4 @@ export * from './secrets.ts';
 export * from './session-tokens.ts';
 export * from './sessions.ts';
 export * from './stale-keys.ts';
+export * from './verification.ts';

@@ -51,6 +51,8 @@ describe('schema', () => {
       'session_tokens',
       'sessions',
       'users',
+      'verification_results',
+      'verification_runs',
     ]);
     const pending = await db.orm.getMigrator().getPendingMigrations();
     expect(pending).toEqual([]);

@@ -9,6 +9,7 @@ import { membersRouter } from './members.router.ts';
 import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
 import { projectsRouter } from './projects.router.ts';
+import { runsRouter } from './runs.router.ts';
 import { sessionsRouter } from './sessions.router.ts';
 
 export const appRouter = router({
@@ -23,6 +24,7 @@ export const appRouter = router({
   items: itemsRouter,
   audit: auditRouter,
   keys: apiKeysRouter,
+  runs: runsRouter,
 });
 
 export type AppRouter = typeof appRouter;

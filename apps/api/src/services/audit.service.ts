@@ -60,6 +60,8 @@ export const AUDIT_ACTIONS = [
   'dataset.deleted',
   'dataset.items_added',
   'dataset.item_deleted',
+  'run.started',
+  'run.cancelled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

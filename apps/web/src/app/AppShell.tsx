@@ -9,6 +9,7 @@ import { useTRPC } from '../lib/trpc.ts';
 import { ApiKeysPage } from '../settings/api-keys/ApiKeysPage.tsx';
 import { AuditLogPage } from '../settings/audit/AuditLogPage.tsx';
 import { MembersPage } from '../settings/members/MembersPage.tsx';
+import { RunsPage } from '../settings/runs/RunsPage.tsx';
 import { SessionsPage } from '../settings/sessions/SessionsPage.tsx';
 import { OrgSwitcher } from './OrgSwitcher.tsx';
 import { useSession } from './session.tsx';
@@ -22,6 +23,7 @@ interface Route {
 const ROUTES: Route[] = [
   { path: '/settings/api-keys', label: 'API keys', render: () => <ApiKeysPage /> },
   { path: '/settings/members', label: 'Members', render: () => <MembersPage /> },
+  { path: '/settings/runs', label: 'Runs', render: () => <RunsPage /> },
   { path: '/settings/sessions', label: 'Sessions', render: () => <SessionsPage /> },
   { path: '/settings/audit-log', label: 'Audit log', render: () => <AuditLogPage /> },
   { path: '/settings/account', label: 'Account', render: () => <AccountPage /> },

@@ -13,6 +13,7 @@ import { RateLimitOverride } from './rate-limit-override.entity.ts';
 import { Session } from './session.entity.ts';
 import { SessionToken } from './session-token.entity.ts';
 import { User } from './user.entity.ts';
+import { VerificationResult, VerificationRun } from './verification-run.entity.ts';
 
 export * from './account-token.entity.ts';
 export * from './api-key.entity.ts';
@@ -29,6 +30,7 @@ export * from './rate-limit-override.entity.ts';
 export * from './session.entity.ts';
 export * from './session-token.entity.ts';
 export * from './user.entity.ts';
+export * from './verification-run.entity.ts';
 
 /** Listed explicitly: no folder discovery, no reflection. */
 export const entities = [
@@ -47,4 +49,6 @@ export const entities = [
   Dataset,
   DatasetItem,
   IdempotencyRecord,
+  VerificationRun,
+  VerificationResult,
 ];

@@ -6,6 +6,7 @@ import { Migration20261202034757_keyOrgAccess } from './Migration20261202034757_
 import { Migration20261205102943_staleKeysAndAuditActors } from './Migration20261205102943_staleKeysAndAuditActors.ts';
 import { Migration20261205102944_datasets } from './Migration20261205102944_datasets.ts';
 import { Migration20261205103152_keyRestrictions } from './Migration20261205103152_keyRestrictions.ts';
+import { Migration20261205104652_verificationRuns } from './Migration20261205104652_verificationRuns.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
@@ -19,4 +20,5 @@ export const migrationsList: MigrationObject[] = [
   },
   { name: 'Migration20261205102944_datasets', class: Migration20261205102944_datasets },
   { name: 'Migration20261205103152_keyRestrictions', class: Migration20261205103152_keyRestrictions },
+  { name: 'Migration20261205104652_verificationRuns', class: Migration20261205104652_verificationRuns },
 ];
