@@ -10,8 +10,8 @@ const dbPkg = JSON.parse(readFileSync(new URL('../../packages/db/package.json', 
 external.push(...Object.keys(dbPkg.dependencies).filter((d) => !workspace(d)));
 
 await build({
-  // main.js is one API node; cluster.js is `pnpm cluster` (N nodes behind nginx).
-  entryPoints: { main: 'src/main.ts', cluster: 'src/cluster/cluster-main.ts' },
+  // main.js is one API node; cluster.js is `pnpm cluster` (N nodes behind nginx); worker.js works verification runs.
+  entryPoints: { main: 'src/main.ts', cluster: 'src/cluster/cluster-main.ts', worker: 'src/worker.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -4,6 +4,7 @@ import type { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { RateLimiting } from './rate-limit/rate-limiting.ts';
+import type { RunQueue } from './runs/run-queue.ts';
 import type { KeyCache } from './services/key-cache.ts';
 import type { KeyVerifier } from './services/key-verifier.ts';
 import type { PasswordHasher } from './services/passwords.ts';
@@ -30,4 +31,6 @@ export interface AppDeps {
   usage: UsageRecorder;
   /** The settings app's base URL, for links in mails. Never taken from a request's Host header. */
   appUrl: () => string;
+  /** Where started runs are queued (pg-boss on the same database); workers may live in this process or others. */
+  runQueue: RunQueue;
 }

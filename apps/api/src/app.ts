@@ -38,6 +38,7 @@ import {
 import { buildOpenApiDocument } from './rest/openapi.ts';
 import { restAdapter } from './rest/rest.adapter.ts';
 import { appRouter } from './routers/index.ts';
+import { conditionalRunGet, exportRunResults } from './runs/runs-rest.middleware.ts';
 import { countUsage } from './usage/usage.middleware.ts';
 
 export interface AppOptions {
@@ -123,10 +124,13 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
     authenticate(deps, { acceptSession: false }),
     usage,
+    // An unchanged run answers 304 here, before the charge: conditional polling is free (see the middleware).
+    conditionalRunGet(deps),
     limited,
     raiseHeldError,
     idempotency(deps, { streamed: isRestUpload, streamedMaxBytes: deps.config.items.uploadMaxBytes }),
     itemUploadRoute(deps),
+    exportRunResults(deps),
     restAdapter(deps, appRouter),
   );
 

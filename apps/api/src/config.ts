@@ -62,6 +62,17 @@ export interface Config {
   staleKeySweepIntervalMs: number | null;
   /** Per-key and per-organization usage counts: `enabled` false only for benchmarks; written every `flushMs`. */
   usage: { enabled: boolean; flushMs: number };
+  runs: {
+    /** `in-process`: this API process works runs too; `off`: only separate worker processes do. */
+    workers: 'in-process' | 'off';
+    /** Runs worked at once by one process. */
+    concurrency: number;
+    /** Items judged per transaction: the unit of progress, cancellation and resumption. */
+    chunkSize: number;
+    /** pg-boss job heartbeat: a killed worker's run is handed out again this long (plus the supervise interval) later. */
+    heartbeatSeconds: number;
+    superviseIntervalSeconds: number;
+  };
 }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -175,6 +186,10 @@ const EnvSchema = z.object({
     .transform(() => null)
     .or(duration(3_600_000)),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
+  WORKERS: z.enum(['in-process', 'off']).default('in-process'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  RUN_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  WORKER_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(15),
   ITEM_FILE_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -253,6 +268,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.PUBLIC_URL,
     staleKeySweepIntervalMs: e.STALE_KEY_SWEEP_INTERVAL,
     usage: { enabled: e.USAGE_COUNTING === 'on', flushMs: e.USAGE_FLUSH_INTERVAL },
+    runs: {
+      workers: e.WORKERS,
+      concurrency: e.WORKER_CONCURRENCY,
+      chunkSize: e.RUN_CHUNK_SIZE,
+      heartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,
+      // Often enough that a dead worker's run moves on within about one heartbeat more.
+      superviseIntervalSeconds: Math.max(1, Math.ceil(e.WORKER_HEARTBEAT_SECONDS / 3)),
+    },
   };
 }
 
@@ -261,6 +284,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' });
   // Mail that no test SMTP server receives (benchmarks) lands in the system's temporary folder, not the repo.
   const mail = { ...base.mail, dir: join(tmpdir(), 'crowdee-test-mail') };
-  // Tests run the stale-key sweep themselves, at the moment their injected clock says.
-  return { ...base, webDist: undefined, mail, staleKeySweepIntervalMs: null, ...overrides };
+  // Tests run the stale-key sweep themselves, at the moment their injected clock says; they start run workers where
+  // they need them (startTestApp's `workers`), not in every server.
+  const runs = { ...base.runs, workers: 'off' as const };
+  return { ...base, webDist: undefined, mail, staleKeySweepIntervalMs: null, runs, ...overrides };
 }

@@ -34,6 +34,11 @@ export interface Context {
   cookies: SessionCookieWriter;
   /** Organizations this request acted in, for usage counting (shared by the calls of a batch). */
   actedIn: Set<string>;
+  /**
+   * Sets a header on the HTTP response of a REST call (ETag, Retry-After). Absent over tRPC, where one response
+   * carries a whole batch.
+   */
+  setResponseHeader?: (name: string, value: string) => void;
 }
 
 /**

@@ -7,6 +7,7 @@ import { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
 import { Mailer } from './mail/mailer.ts';
 import type { RateLimiting } from './rate-limit/index.ts';
+import { RunQueue } from './runs/run-queue.ts';
 import { KeyCache } from './services/key-cache.ts';
 import { KeyVerifier } from './services/key-verifier.ts';
 import { PasswordHasher, type PasswordHasherOptions } from './services/passwords.ts';
@@ -28,6 +29,8 @@ export interface DepsOptions {
   heartbeatMs?: number;
   /** Where the settings app is reached, when only known after listening (port 0). */
   appUrl?: () => string;
+  /** A run queue shared with other parts of the process (default: one on this database, started on first use). */
+  runQueue?: RunQueue;
 }
 
 export function createDeps(config: Config, logger: Logger, orm: Orm, options: DepsOptions = {}): AppDeps {
@@ -72,5 +75,13 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
       flushMs: config.usage.flushMs,
     }),
     appUrl: () => config.publicUrl ?? options.appUrl?.() ?? `http://localhost:${config.port}`,
+    runQueue:
+      options.runQueue ??
+      new RunQueue({
+        databaseUrl: String(orm.config.get('clientUrl')),
+        logger,
+        heartbeatSeconds: config.runs.heartbeatSeconds,
+        superviseIntervalSeconds: config.runs.superviseIntervalSeconds,
+      }),
   };
 }

@@ -8,6 +8,7 @@ import { createInvalidationChannel } from './invalidation/index.ts';
 import type { Logger } from './logger.ts';
 import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
+import { startRunWorkers } from './runs/run-workers.ts';
 import { startStaleKeySweeper } from './services/stale-keys.service.ts';
 
 export interface RunningServer {
@@ -52,6 +53,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       : startStaleKeySweeper(deps, config.staleKeySweepIntervalMs);
 
   const { server, url: base } = await listen(app, config.port, config.host);
+  if (config.runs.workers === 'in-process') await startRunWorkers(deps);
   listening = base.replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//localhost:');
   logger.info(
     config.mail.smtpUrl
@@ -63,6 +65,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       url: base,
       database: embedded ? 'embedded' : 'DATABASE_URL',
       invalidation: deps.invalidation.health().channel,
+      workers: config.runs.workers,
       node: deps.invalidation.health().node,
     },
     'Crowdee API listening',
@@ -83,6 +86,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         // In-flight requests are answered by now: their counts go out in this last flush.
         await deps.usage.stop();
         await deps.invalidation.stop();
+        await deps.runQueue.stop();
         stopRateLimiting(limits, redis);
         await deps.mailer.drain();
         deps.mailer.close();

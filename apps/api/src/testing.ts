@@ -13,6 +13,7 @@ import { createLogger } from './logger.ts';
 import { TestMailbox } from './mail/test-mailbox.ts';
 import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
+import { startRunWorkers } from './runs/run-workers.ts';
 
 export interface E2EServer {
   url: string;
@@ -32,6 +33,8 @@ export interface E2EOptions {
   port?: number;
   /** A clock the test can move (expiry of keys, sessions and session tokens without sleeping). */
   clock?: () => Date;
+  /** Work verification runs in this process, as `WORKERS=in-process` does (off unless asked for). */
+  workers?: boolean;
 }
 
 export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
@@ -58,6 +61,7 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
   });
   const http = await listen(createApp(deps), options.port ?? 0, '127.0.0.1');
   listening = http.url;
+  if (options.workers) await startRunWorkers(deps);
   return {
     url: http.url,
     deps,
@@ -65,6 +69,7 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
     async close() {
       await http.closeNow();
       await deps.usage.stop();
+      await deps.runQueue.stop();
       await deps.mailer.drain();
       deps.mailer.close();
       await mailbox.close();

@@ -135,9 +135,10 @@ interface World {
   /** Objects that belong to the caller (own) or to another tenant (other). */
   keyId: string;
   sessionId: string;
-  /** A dataset of the organization's project, with one item (rows that name them build them). */
+  /** A dataset of the organization's project, with one item (rows that name them build them), and a queued run. */
   datasetId: string;
   itemId: string;
+  runId: string;
 }
 
 /**
@@ -155,8 +156,8 @@ interface Row {
   object?: 'org' | 'caller';
   /** Creating a key needs an active organization where the caller may grant the role. */
   creates?: 'key';
-  /** The input names a dataset and an item of the organization's project. */
-  needs?: 'dataset';
+  /** The input names a dataset and an item of the organization's project (`run`: and a queued run over it). */
+  needs?: 'dataset' | 'run';
 }
 
 const org = (w: World) => ({ orgId: w.orgId });
@@ -266,6 +267,13 @@ const ROWS: Record<string, Row> = {
     input: (w) => ({ ...org(w), quota: 5000, windowSeconds: 60, justification: 'Asked for by the matrix' }),
     object: 'org',
   },
+  'runs.start': { input: (w) => ({ ...dataset(w), pipeline: 'default' }), object: 'org', needs: 'run' },
+  'runs.list': { input: dataset, object: 'org', needs: 'run' },
+  'runs.get': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.cancel': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.results': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.exportResults': { input: (w) => ({ ...dataset(w), runId: w.runId }), object: 'org', needs: 'run' },
+  'runs.listForOrg': { input: org, object: 'org' },
 };
 
 /* ------------------------------------------------------------------------------------------ expected outcomes */
@@ -346,7 +354,15 @@ let otherWorld: {
   invitationId: string;
   datasetId: string;
   itemId: string;
+  runId: string;
 };
+
+/** `datasetWithItem`, and a queued run over it (no worker runs in the matrix). */
+async function datasetWithRun(owner: Person, orgId: string, projectId: string) {
+  const data = await datasetWithItem(owner, orgId, projectId);
+  const run = await owner.browser.trpc.runs.start.mutate({ orgId, projectId, datasetId: data.datasetId });
+  return { ...data, runId: run.id };
+}
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -365,7 +381,7 @@ beforeAll(async () => {
     email: uniqueEmail('pending'),
     role: 'viewer',
   });
-  const data = await datasetWithItem(other, otherOrg.id, project.id);
+  const data = await datasetWithRun(other, otherOrg.id, project.id);
   otherWorld = {
     orgId: otherOrg.id,
     projectId: project.id,
@@ -420,9 +436,11 @@ async function buildCell(
   const ownObjects = (keyId: string, sessionId: string) =>
     where === 'own' ? { keyId, sessionId } : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId };
   const ownData =
-    where === 'own' && row.needs === 'dataset'
-      ? await datasetWithItem(founder, own.id, project.id)
-      : { datasetId: randomUUID(), itemId: randomUUID() };
+    where === 'own' && row.needs === 'run'
+      ? await datasetWithRun(founder, own.id, project.id)
+      : where === 'own' && row.needs === 'dataset'
+        ? { ...(await datasetWithItem(founder, own.id, project.id)), runId: randomUUID() }
+        : { datasetId: randomUUID(), itemId: randomUUID(), runId: randomUUID() };
   const orgIds =
     where === 'own'
       ? { orgId: own.id, projectId: project.id, invitationId: pending.id, ...ownData }
@@ -432,6 +450,7 @@ async function buildCell(
           invitationId: otherWorld.invitationId,
           datasetId: otherWorld.datasetId,
           itemId: otherWorld.itemId,
+          runId: otherWorld.runId,
         };
   if (caller.kind === 'anonymous') {
     return {

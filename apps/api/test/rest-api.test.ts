@@ -67,6 +67,12 @@ describe('public discovery and documentation', () => {
       '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/files',
       '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/items',
       '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/items/{itemId}',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}/cancel',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}/results',
+      '/orgs/{orgId}/projects/{projectId}/datasets/{datasetId}/runs/{runId}/results.jsonl',
+      '/orgs/{orgId}/runs',
       '/status',
     ]);
     expect(doc.paths['/me']?.get?.security).toEqual([{ bearerAuth: [] }]);

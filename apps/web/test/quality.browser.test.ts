@@ -273,7 +273,7 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
     await page.keyboard.press('Escape');
     await revoke.waitFor({ state: 'detached' });
 
-    for (const label of ['Members', 'Usage', 'Limits', 'Sessions', 'Audit log', 'Account'] as const) {
+    for (const label of ['Members', 'Runs', 'Usage', 'Limits', 'Sessions', 'Audit log', 'Account'] as const) {
       await goToSettings(page, label);
       await settle(page);
       await expectNoAxeViolations(page, label);

@@ -22,3 +22,4 @@ export * from './session-tokens.ts';
 export * from './sessions.ts';
 export * from './stale-keys.ts';
 export * from './usage.ts';
+export * from './verification.ts';

@@ -54,6 +54,8 @@ describe('schema', () => {
       'sessions',
       'usage_hourly',
       'users',
+      'verification_results',
+      'verification_runs',
     ]);
     const pending = await db.orm.getMigrator().getPendingMigrations();
     expect(pending).toEqual([]);

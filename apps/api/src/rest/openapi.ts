@@ -131,6 +131,7 @@ const TAGS = [
   },
   { name: 'keys', description: 'The calling key, and reporting leaked keys' },
   { name: 'audit', description: 'An organization’s audit log: filtered, paged and exported (admins)' },
+  { name: 'runs', description: 'Verification runs over a dataset: start, poll (ETag, 304), cancel, results' },
 ];
 
 const DESCRIPTION = `Crowdee's REST API for scripts, CI pipelines and backends. New here? Start with the
@@ -212,6 +213,53 @@ const UPLOAD_OPERATION_ID = 'items-upload';
 /** Creation procedures answer 201 Created on REST (see the adapter's responseMeta); both read this rule. */
 export function isCreation(procedurePath: string): boolean {
   return procedurePath.endsWith('.create');
+}
+
+/** Procedures whose REST answer is 202 Accepted: work was queued, not done (a run started). */
+export function isAcceptance(procedurePath: string): boolean {
+  return procedurePath === 'runs.start';
+}
+
+/** What the runs routes answer beyond plain JSON: ETag/304 and Retry-After on a run, NDJSON for the export. */
+function describeRunExtras(operationId: string, value: Operation): void {
+  const ok = value.responses?.['200'];
+  if (operationId === 'runs-get' && ok) {
+    ok.headers = {
+      ...ok.headers,
+      ETag: { description: 'The run’s version; send it back as `If-None-Match`', schema: { type: 'string' } },
+      'Retry-After': {
+        description: 'While the run is queued or running: seconds to wait before polling again',
+        schema: { type: 'integer', minimum: 0 },
+      },
+    };
+    value.parameters = [
+      ...(value.parameters ?? []),
+      {
+        name: 'If-None-Match',
+        in: 'header',
+        required: false,
+        description: 'The ETag of a previous answer: an unchanged run answers 304, free of rate-limit charge',
+        schema: { type: 'string' },
+      },
+    ];
+    value.responses = {
+      ...value.responses,
+      '304': {
+        description: 'Not Modified: the run is unchanged since the ETag sent. No rate-limit unit is charged.',
+        headers: {
+          ETag: { description: 'The run’s current version', schema: { type: 'string' } },
+          'Retry-After': { description: 'Seconds to wait before polling again', schema: { type: 'integer' } },
+        },
+      },
+    };
+  }
+  if (operationId === 'runs-exportResults' && ok) {
+    ok.content = {
+      'application/x-ndjson': {
+        schema: { type: 'string', description: 'One RunResult JSON object per line' },
+      },
+    };
+  }
 }
 
 /** The error statuses an operation can answer, by whether it needs a key and whether it takes a body. */
@@ -297,10 +345,12 @@ export function buildOpenApiDocument(
     for (const [method, value] of Object.entries(item as Record<string, Operation>)) {
       if (!METHODS.has(method) || !value || typeof value !== 'object') continue;
       const responses: NonNullable<Operation['responses']> = {};
-      const created = isCreation((value.operationId ?? '').replace(/-/g, '.'));
+      const procedure = (value.operationId ?? '').replace(/-/g, '.');
+      const created = isCreation(procedure);
+      const accepted = isAcceptance(procedure);
       for (const [status, response] of Object.entries(value.responses ?? {})) {
         if (!status.startsWith('2')) continue;
-        responses[created && status === '200' ? '201' : status] = {
+        responses[created && status === '200' ? '201' : accepted && status === '200' ? '202' : status] = {
           ...response,
           headers: RATE_LIMIT_HEADERS,
         };
@@ -317,6 +367,7 @@ export function buildOpenApiDocument(
       if (!needsKey) value.security = [];
       for (const status of errorStatuses(method, needsKey)) responses[status] = errorResponse(status);
       value.responses = responses;
+      describeRunExtras(value.operationId ?? '', value);
     }
   }
   return doc;

@@ -5,7 +5,7 @@ import type { AppDeps } from '../app-deps.ts';
 import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
 import { createContextFromRequest } from '../http/trpc-context.ts';
 import type { AppRouter } from '../routers/index.ts';
-import { isCreation } from './openapi.ts';
+import { isAcceptance, isCreation } from './openapi.ts';
 
 const restErrors = new WeakMap<Request, DomainError>();
 
@@ -33,11 +33,19 @@ function renderProblems(req: Request, res: Response): void {
 export function restAdapter(deps: AppDeps, router: AppRouter): RequestHandler {
   const handler = createOpenApiNodeHttpHandler<AppRouter, Request, Response>({
     router,
-    createContext: ({ req, res }) => createContextFromRequest(deps, req, res),
+    createContext: ({ req, res }) => ({
+      ...createContextFromRequest(deps, req, res),
+      setResponseHeader: (name: string, value: string) => {
+        if (!res.headersSent) res.setHeader(name, value);
+      },
+    }),
     maxBodySize: deps.config.bodyLimitBytes,
     responseMeta: ({ errors, paths, type }) => {
       if (errors.length === 0 && type === 'mutation' && paths?.every(isCreation)) {
         return { status: 201 };
+      }
+      if (errors.length === 0 && type === 'mutation' && paths?.every(isAcceptance)) {
+        return { status: 202 };
       }
       return {};
     },

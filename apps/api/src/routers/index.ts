@@ -10,6 +10,7 @@ import { membersRouter } from './members.router.ts';
 import { metaRouter } from './meta.router.ts';
 import { organizationsRouter } from './organizations.router.ts';
 import { projectsRouter } from './projects.router.ts';
+import { runsRouter } from './runs.router.ts';
 import { sessionsRouter } from './sessions.router.ts';
 import { usageRouter } from './usage.router.ts';
 
@@ -27,6 +28,7 @@ export const appRouter = router({
   keys: apiKeysRouter,
   usage: usageRouter,
   limits: limitsRouter,
+  runs: runsRouter,
 });
 
 export type AppRouter = typeof appRouter;

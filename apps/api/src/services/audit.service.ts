@@ -63,6 +63,8 @@ export const AUDIT_ACTIONS = [
   'limit.requested',
   'limit.request_approved',
   'limit.request_denied',
+  'run.started',
+  'run.cancelled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

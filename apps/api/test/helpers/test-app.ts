@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger.ts';
 import { TestMailbox } from '../../src/mail/test-mailbox.ts';
 import { createRateLimiting, stopRateLimiting } from '../../src/rate-limit/index.ts';
 import { connectRedis } from '../../src/redis.ts';
+import { startRunWorkers } from '../../src/runs/run-workers.ts';
 import type { PasswordHasherOptions } from '../../src/services/passwords.ts';
 
 /** A clock tests can move: session idle/absolute expiry, key expiry and grace periods without sleeping. */
@@ -73,6 +74,8 @@ export async function startTestApp(
     invalidation?: { channel: 'postgres' } | { channel: 'redis'; redisUrl: string };
     /** The interface to listen on: `::1` for IPv6 clients, `::` for a dual-stack socket. */
     host?: string;
+    /** Work verification runs in this process (as WORKERS=in-process does); off unless asked for. */
+    workers?: boolean;
   } = {},
 ): Promise<TestApp> {
   const db = options.database
@@ -135,6 +138,7 @@ export async function startTestApp(
       : {}),
   });
   await deps.invalidation.start();
+  if (options.workers) await startRunWorkers(deps);
   const http = await listen(createApp(deps), 0, options.host ?? '127.0.0.1');
   listening = http.url;
   return {
@@ -150,6 +154,7 @@ export async function startTestApp(
       await http.closeNow();
       await deps.usage.stop();
       await deps.invalidation.stop();
+      await deps.runQueue.stop();
       await deps.mailer.drain();
       deps.mailer.close();
       await mailbox.close();

@@ -9,6 +9,7 @@ import { useTRPC } from '../lib/trpc.ts';
 import { ApiKeysPage } from '../settings/api-keys/ApiKeysPage.tsx';
 import { AuditLogPage } from '../settings/audit/AuditLogPage.tsx';
 import { MembersPage } from '../settings/members/MembersPage.tsx';
+import { RunsPage } from '../settings/runs/RunsPage.tsx';
 import { SessionsPage } from '../settings/sessions/SessionsPage.tsx';
 import { LimitsPage } from '../settings/usage/LimitsPage.tsx';
 import { UsagePage } from '../settings/usage/UsagePage.tsx';
@@ -24,6 +25,7 @@ interface Route {
 const ROUTES: Route[] = [
   { path: '/settings/api-keys', label: 'API keys', render: () => <ApiKeysPage /> },
   { path: '/settings/members', label: 'Members', render: () => <MembersPage /> },
+  { path: '/settings/runs', label: 'Runs', render: () => <RunsPage /> },
   { path: '/settings/usage', label: 'Usage', render: () => <UsagePage /> },
   { path: '/settings/limits', label: 'Limits', render: () => <LimitsPage /> },
   { path: '/settings/sessions', label: 'Sessions', render: () => <SessionsPage /> },

@@ -17,6 +17,7 @@ export type SessionInfo = RouterOutputs['sessions']['list'][number];
 export type AuditEvent = RouterOutputs['audit']['list']['items'][number];
 export type OrgInvitation = RouterOutputs['members']['invitations'][number];
 export type MyInvitation = RouterOutputs['invitations']['list'][number];
+export type OrgRun = RouterOutputs['runs']['listForOrg']['items'][number];
 
 /**
  * Same-origin only: the API serves this app in production and Vite proxies /trpc in development, so the session

@@ -16,6 +16,7 @@ import { Session } from './session.entity.ts';
 import { SessionToken } from './session-token.entity.ts';
 import { UsageHourly } from './usage-hourly.entity.ts';
 import { User } from './user.entity.ts';
+import { VerificationResult, VerificationRun } from './verification-run.entity.ts';
 
 export * from './account-token.entity.ts';
 export * from './api-key.entity.ts';
@@ -35,6 +36,7 @@ export * from './session.entity.ts';
 export * from './session-token.entity.ts';
 export * from './usage-hourly.entity.ts';
 export * from './user.entity.ts';
+export * from './verification-run.entity.ts';
 
 /** Listed explicitly: no folder discovery, no reflection. */
 export const entities = [
@@ -56,4 +58,6 @@ export const entities = [
   UsageHourly,
   ApiKeyRecentIp,
   LimitRequest,
+  VerificationRun,
+  VerificationResult,
 ];

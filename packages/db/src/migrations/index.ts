@@ -7,6 +7,7 @@ import { Migration20261205102943_staleKeysAndAuditActors } from './Migration2026
 import { Migration20261205102944_datasets } from './Migration20261205102944_datasets.ts';
 import { Migration20261205103016_usageAndLimitRequests } from './Migration20261205103016_usageAndLimitRequests.ts';
 import { Migration20261205103152_keyRestrictions } from './Migration20261205103152_keyRestrictions.ts';
+import { Migration20261205104652_verificationRuns } from './Migration20261205104652_verificationRuns.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const migrationsList: MigrationObject[] = [
     class: Migration20261205103016_usageAndLimitRequests,
   },
   { name: 'Migration20261205103152_keyRestrictions', class: Migration20261205103152_keyRestrictions },
+  { name: 'Migration20261205104652_verificationRuns', class: Migration20261205104652_verificationRuns },
 ];

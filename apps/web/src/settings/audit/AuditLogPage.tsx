@@ -42,6 +42,8 @@ const ACTION_LABELS: Record<string, string> = {
   'project.created': 'Project created',
   'project.updated': 'Project updated',
   'project.deleted': 'Project deleted',
+  'run.started': 'Verification run started',
+  'run.cancelled': 'Verification run cancelled',
 };
 
 export function AuditLogPage() {
