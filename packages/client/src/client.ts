@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
-import type { AppRouter } from '@crowdee/api';
 import { keyHint, MAX_BATCH_CALLS, parseKey, parseSessionBoundToken } from '@crowdee/core';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import type { AppRouter } from './app-router.ts';
 import { CrowdeeConfigError } from './errors.ts';
 import { RestClient } from './rest.ts';
 import {

@@ -1,5 +1,6 @@
 export { type ClientOptions, CrowdeeClient, createClient } from './client.ts';
 export { CrowdeeApiError, CrowdeeConfigError, type FieldError, isCrowdeeApiError } from './errors.ts';
-export type { ApiStatus, CallOptions, Me, NewProject, Project, ProjectPage, ProjectPatch } from './rest.ts';
+export type { CallOptions } from './rest.ts';
+export type * from './rest-types.ts';
 export { RestClient } from './rest.ts';
 export * from './throttle/index.ts';

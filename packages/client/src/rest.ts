@@ -1,17 +1,6 @@
-import type { AppRouter } from '@crowdee/api';
-import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { CrowdeeApiError, type FieldError } from './errors.ts';
+import type { ApiStatus, Me, NewProject, Project, ProjectPage, ProjectPatch } from './rest-types.ts';
 import type { FetchFunction } from './throttle/index.ts';
-
-type Outputs = inferRouterOutputs<AppRouter>;
-type Inputs = inferRouterInputs<AppRouter>;
-
-export type Me = Outputs['keys']['current'];
-export type Project = Outputs['projects']['get'];
-export type ProjectPage = Outputs['projects']['list'];
-export type NewProject = Omit<Inputs['projects']['create'], 'orgId'>;
-export type ProjectPatch = Omit<Inputs['projects']['update'], 'orgId' | 'projectId'>;
-export type ApiStatus = Outputs['meta']['status'];
 
 export interface CallOptions {
   signal?: AbortSignal;
