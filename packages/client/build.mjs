@@ -24,7 +24,8 @@ const common = {
   logLevel: 'warning',
 };
 // Some dependencies are CommonJS and call require(): give the ES module one.
-const requireShim = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+const requireShim =
+  "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
 await Promise.all([
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', banner: { js: requireShim } }),

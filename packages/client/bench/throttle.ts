@@ -1,15 +1,19 @@
 /**
  * `pnpm bench` (client part): the throttle against a naive client, side by side, on the real API with a tight
- * limit, and the CLI's bulk import. Prints each one's achieved rate as a fraction of the limit, and how many of
+ * limit, the CLI's bulk import, and uploads (items per second through the CLI and the library, and the share of the
+ * limit the throttle used while uploading). Prints each one's achieved rate as a fraction of the limit, and how many of
  * its requests got a 429. Rates live here, not in `pnpm test`: they depend on how busy the machine is.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type E2EServer, startE2EServer, testConfig, tokenOf } from '@crowdee/api/testing';
 import { openDatabase, startEmbeddedPostgres } from '@crowdee/db';
-import { createClient, runBulk } from '../src/index.ts';
+import { CrowdeeApiError, createClient, runBulk, ThrottleError } from '../src/index.ts';
+
+const run = promisify(execFile);
 
 const QUOTA = Number(process.env.BENCH_QUOTA ?? 200);
 const WINDOW = Number(process.env.BENCH_WINDOW_SECONDS ?? 2);
@@ -41,14 +45,15 @@ async function seedKey(server: E2EServer): Promise<{ key: string; orgId: string 
 }
 
 /** The built `crowdee projects import` in its own process, as a script runs it (the rate the test used to assert). */
-function cliImport(url: string, seeded: { key: string; orgId: string }) {
+async function cliImport(url: string, seeded: { key: string; orgId: string }) {
   execFileSync(process.execPath, ['build.mjs'], { cwd: new URL('..', import.meta.url) });
   const file = join(dir, 'projects.jsonl');
   writeFileSync(
     file,
     Array.from({ length: CALLS }, (_, i) => JSON.stringify({ name: `bench-${i}` })).join('\n'),
   );
-  const out = execFileSync(
+  // Asynchronously: the API under test runs in this process, and a blocked event loop would never answer the CLI.
+  const { stdout: out } = await run(
     process.execPath,
     [
       new URL('../dist/cli.js', import.meta.url).pathname,
@@ -107,6 +112,98 @@ async function naive(url: string, { key }: { key: string }) {
   return { done, requests, rateLimited, seconds: (performance.now() - started) / 1000 };
 }
 
+const UPLOAD_FILES = Number(process.env.BENCH_UPLOAD_FILES ?? 2000);
+/** Small batches on purpose: the upload must need more requests than one window admits, so the throttle paces it. */
+const UPLOAD_BATCH = Number(process.env.BENCH_UPLOAD_BATCH ?? 10);
+
+interface UploadRow {
+  name: string;
+  items: number;
+  requests: number;
+  rateLimited: number;
+  seconds: number;
+}
+
+async function datasetFor(url: string, seeded: { key: string; orgId: string }) {
+  const client = createClient({ apiKey: seeded.key, baseUrl: url, throttle: false });
+  try {
+    const project = await client.rest.projects.create(seeded.orgId, { name: `bench-${Date.now()}` });
+    const dataset = await client.rest.datasets.create(seeded.orgId, project.id, { name: 'bench' });
+    return { orgId: seeded.orgId, projectId: project.id, datasetId: dataset.id };
+  } finally {
+    await client.close();
+  }
+}
+
+/** `crowdee items upload DIR` in its own process: files in batches through the CLI's throttle. */
+async function cliUpload(url: string, seeded: { key: string; orgId: string }): Promise<UploadRow> {
+  const ref = await datasetFor(url, seeded);
+  const folder = join(dir, `upload-${Date.now()}`);
+  mkdirSync(folder);
+  for (let i = 0; i < UPLOAD_FILES; i++) writeFileSync(join(folder, `f-${i}.txt`), `bench file ${i}`);
+  const { stdout: out } = await run(
+    process.execPath,
+    [
+      new URL('../dist/cli.js', import.meta.url).pathname,
+      'items',
+      'upload',
+      '--dataset',
+      ref.datasetId,
+      '--project',
+      ref.projectId,
+      folder,
+      '--batch-size',
+      String(UPLOAD_BATCH),
+      '--json',
+    ],
+    { env: { PATH: process.env.PATH, CROWDEE_API_KEY: seeded.key, CROWDEE_API_URL: url }, encoding: 'utf8' },
+  );
+  const r = JSON.parse(out) as { created: number; requests: number; rateLimited: number; seconds: number };
+  return {
+    name: `crowdee items upload (files, ${UPLOAD_BATCH}/batch)`,
+    items: r.created,
+    requests: r.requests,
+    rateLimited: r.rateLimited,
+    seconds: r.seconds,
+  };
+}
+
+/** The library: text items in batches through `runBulk` and the throttle, as a script would write it. */
+async function libraryUpload(url: string, seeded: { key: string; orgId: string }): Promise<UploadRow> {
+  const ref = await datasetFor(url, seeded);
+  const client = createClient({ apiKey: seeded.key, baseUrl: url, throttle: { maxConcurrent: 8 } });
+  const batches = Array.from({ length: Math.ceil(UPLOAD_FILES / UPLOAD_BATCH) }, (_, b) =>
+    Array.from({ length: UPLOAD_BATCH }, (_, i) => ({
+      externalId: `t-${b}-${i}`,
+      text: `bench text ${b} ${i}`,
+    })),
+  );
+  const started = performance.now();
+  let items = 0;
+  const summary = await runBulk(batches, async (batch) => {
+    // Awaited first: `items += await …` would read `items` before the wait and lose concurrent additions.
+    const answer = await client.rest.items.addText(ref, batch);
+    items += answer.created;
+  });
+  const codes = new Map<string, number>();
+  for (const f of summary.failed) {
+    const code =
+      f.error instanceof CrowdeeApiError || f.error instanceof ThrottleError ? f.error.code : String(f.error);
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+  if (codes.size > 0) console.log(`  failed batches: ${JSON.stringify(Object.fromEntries(codes))}`);
+  const seconds = (performance.now() - started) / 1000;
+  const stats = client.throttle?.stats();
+  await client.close();
+  return {
+    name: `client items.addText (text, ${UPLOAD_BATCH}/batch)`,
+    items,
+    requests: stats?.sent ?? 0,
+    rateLimited: stats?.rateLimited ?? 0,
+    seconds,
+  };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'crowdee-client-bench-'));
 const pg = process.env.DATABASE_URL
   ? undefined
@@ -143,7 +240,7 @@ try {
     },
     {
       name: `crowdee projects import (${CALLS} creations)`,
-      ...cliImport(server.url, await seedKey(server)),
+      ...(await cliImport(server.url, await seedKey(server))),
     },
   ];
   console.log(
@@ -153,6 +250,21 @@ try {
     const rate = r.done / r.seconds;
     console.log(
       `${r.name.padEnd(44)} ${String(r.done).padStart(5)} ${String(r.requests).padStart(10)} ${String(r.rateLimited).padStart(6)} ${`${((r.rateLimited / Math.max(1, r.requests)) * 100).toFixed(1)} %`.padStart(11)} ${rate.toFixed(1).padStart(12)} ${`${((rate / LIMIT) * 100).toFixed(0)} %`.padStart(9)}`,
+    );
+  }
+  console.log(
+    `\nUploads: ${UPLOAD_FILES} items each in batches of ${UPLOAD_BATCH}; the requests' share of the limit (${LIMIT}/s) is what the throttle used of it`,
+  );
+  console.log(
+    'upload                                        items   requests   429s    items/s   requests/s   ÷ limit',
+  );
+  for (const r of [
+    await cliUpload(server.url, await seedKey(server)),
+    await libraryUpload(server.url, await seedKey(server)),
+  ]) {
+    const perSecond = r.requests / r.seconds;
+    console.log(
+      `${r.name.padEnd(44)} ${String(r.items).padStart(6)} ${String(r.requests).padStart(10)} ${String(r.rateLimited).padStart(6)} ${(r.items / r.seconds).toFixed(1).padStart(10)} ${perSecond.toFixed(1).padStart(12)} ${`${((perSecond / LIMIT) * 100).toFixed(0)} %`.padStart(9)}`,
     );
   }
 } finally {

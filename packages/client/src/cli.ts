@@ -5,13 +5,33 @@
  * the process list and the shell history). Exit codes: 0 success, 1 the API refused or something failed,
  * 2 a usage error.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { makeClient as client, intFlag, out, resolveDataset, resolveOrg, UsageError } from './cli/common.ts';
+import { createDataset, listDatasets } from './cli/datasets.ts';
+import { uploadItems } from './cli/items-upload.ts';
+import { ProgressDisplay } from './cli/progress.ts';
+import { exportResults, getRun, startRun, waitForRun } from './cli/runs.ts';
+import { readUploadSource } from './cli/upload-source.ts';
 import { CrowdeeClient } from './client.ts';
 import { CrowdeeApiError, CrowdeeConfigError } from './errors.ts';
-import type { Me, NewProject } from './rest.ts';
+import type { Me, NewProject } from './rest-types.ts';
 import { scanPaths } from './scan.ts';
-import { type BulkProgress, runBulk, ThrottleError } from './throttle/index.ts';
+import { runBulk, ThrottleError } from './throttle/index.ts';
+
+/** Commands named by two words (`projects list`). */
+const GROUPS = new Set(['projects', 'keys', 'datasets', 'items', 'runs']);
+
+/** Bytes of file content per multipart request (past its first file), and of JSON per text batch. */
+const FILE_BATCH_BYTES = 32 * 1024 * 1024;
+const TEXT_BATCH_BYTES = 8 * 1024 * 1024;
+
+function clientVersion(): string {
+  // dist/cli.js and src/cli.ts both sit one level below the package's package.json.
+  return (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+}
 
 const HELP: Record<string, string> = {
   main: `crowdee — call the Crowdee API
@@ -21,16 +41,69 @@ Usage: crowdee <command> [options]
 Commands:
   whoami                          The key in use, its creator, and its role in each organization
   status                          Is the API reachable? (no key needed)
-  projects list --org ID          An organization's projects
-  projects import --org ID FILE   Create projects from a JSON Lines file, throttled to the rate limit
+  projects list [--org ID]        An organization's projects
+  projects import [--org ID] FILE Create projects from a JSON Lines file, throttled to the rate limit
+  datasets create --project ID NAME   Create a dataset in a project
+  datasets list --project ID      A project's datasets
+  items upload --dataset ID DIR|FILE.jsonl   Upload files or text items in batches; resumable
+  runs start --dataset ID [--wait]           Start a verification run (and follow it to the end)
+  runs get RUN_ID --dataset ID [--wait]      A run's status and verdict counts
+  runs results RUN_ID --dataset ID [--format jsonl|csv] [--verdict V]   Stream a run's results
   keys revoke-current             Revoke the key in use (when it may have leaked)
   scan [PATH…]                    Find leaked Crowdee API keys in files (offline); --report revokes them
 
 Options for every command:
+  --org ID              The organization (default: the only one the key reaches)
   --api-key-file PATH   Read the key from a file (default: the CROWDEE_API_KEY environment variable)
   --base-url URL        The API (default: CROWDEE_API_URL)
   --json                Machine-readable output on stdout
   -h, --help            Help for a command, e.g. crowdee projects import --help
+  --version             The CLI's version
+`,
+  'datasets create': `crowdee datasets create --project ID NAME [--description TEXT] [--org ID] [--json]
+
+Creates a dataset (a named set of items to verify) in a project. Prints its id, which the items and runs
+commands take as --dataset.
+`,
+  'datasets list': `crowdee datasets list --project ID [--org ID] [--json]
+
+Lists a project's datasets with their item counts.
+`,
+  'items upload': `crowdee items upload --dataset ID DIR|FILE|FILE.jsonl [--project ID] [--org ID]
+                     [--batch-size N] [--concurrency N] [--json]
+
+Uploads items into a dataset:
+  DIR          every file under it (recursively; symbolic links, .git and node_modules are skipped);
+               externalId = the path inside DIR (a/b.txt), item name = the file name, media type by extension
+  FILE.jsonl   one text item per line: {"externalId": "…", "text": "…"}
+  FILE         that one file (externalId = its name)
+Batches of up to 100 files or 1,000 text items (--batch-size lowers it) go through the throttle, so the upload
+runs as fast as the key's rate limit allows; each batch carries an Idempotency-Key, so a retried batch is never
+stored twice. Progress (rate, ETA including rate-limit waits) goes to stderr; a summary to stdout at the end.
+
+Resumable: the dataset's externalIds are listed first and items already there are skipped, so running the
+same command again uploads only the rest. Ctrl-C stops cleanly: batches in flight finish, the summary says what
+was done and prints the command to resume; exit code 130. A second Ctrl-C quits at once.
+Exit code: 0 all uploaded (or already there), 1 some items failed (listed), 130 interrupted, 2 usage error.
+`,
+  'runs start': `crowdee runs start --dataset ID [--wait] [--project ID] [--org ID] [--json]
+
+Starts a verification run over the dataset with the default pipeline. With --wait, follows it to the end:
+polls with If-None-Match (an unchanged run answers 304, which costs no rate-limit unit) as often as the
+server's Retry-After suggests, shows progress on stderr, and exits 0 only if the run succeeded (1 if it
+failed or was cancelled). Ctrl-C stops the waiting, not the run.
+`,
+  'runs get': `crowdee runs get RUN_ID --dataset ID [--wait] [--project ID] [--org ID] [--json]
+
+A run's status, progress and verdict counts; with --wait, follows it to the end like runs start --wait.
+`,
+  'runs results': `crowdee runs results RUN_ID --dataset ID [--format jsonl|csv] [--verdict pass|flag|fail]
+                   [--project ID] [--org ID]
+
+Streams a run's results to stdout, one item per line, as they arrive: JSON Lines (default;
+{"itemId", "externalId", "verdict", "reasons": [{"check", "verdict", "reason"}]}) or CSV (header
+externalId,itemId,verdict,reasons; RFC 4180 quoting; reasons as "check (verdict): reason; …"; a field that
+starts with = + - @ is prefixed with ' so spreadsheets do not run it as a formula).
 `,
   whoami: `crowdee whoami [--json]
 
@@ -70,8 +143,6 @@ Revokes the key in use, at once. Use it when the key may have leaked. Needs --ye
 `,
 };
 
-class UsageError extends Error {}
-
 /**
  * The key's last 7 days (the server's `expiresSoon`, packages/core's rule): say so on stderr, where it cannot
  * break a script that parses stdout, so whoever runs the job rotates the key before it stops.
@@ -90,49 +161,6 @@ async function checkKeyExpiry(c: CrowdeeClient): Promise<void> {
   } catch {
     // The command's own request reports any problem with the key.
   }
-}
-
-function out(json: boolean, human: string, data: unknown): void {
-  process.stdout.write(json ? `${JSON.stringify(data)}\n` : `${human}\n`);
-}
-
-function readKeyFile(path: string): string {
-  try {
-    const mode = statSync(path).mode;
-    if (mode & 0o077) {
-      process.stderr.write(`warning: ${path} is readable by other users; chmod 600 it\n`);
-    }
-    return readFileSync(path, 'utf8').trim();
-  } catch (error) {
-    throw new UsageError(`cannot read --api-key-file ${path}: ${(error as Error).message}`);
-  }
-}
-
-function client(values: {
-  'api-key-file'?: string | undefined;
-  'base-url'?: string | undefined;
-}): CrowdeeClient {
-  return new CrowdeeClient({
-    ...(values['api-key-file'] ? { apiKey: readKeyFile(values['api-key-file']) } : {}),
-    ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
-    throttle: { maxConcurrent: 8 },
-  });
-}
-
-function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-function progressLine(p: BulkProgress): string {
-  const total = p.total ?? 0;
-  const width = 24;
-  const filled = total > 0 ? Math.round((p.done / total) * width) : 0;
-  const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-  const pct = total > 0 ? Math.floor((p.done / total) * 100) : 0;
-  const eta = p.etaMs === undefined ? '?' : formatDuration(p.etaMs);
-  return `[${bar}] ${p.done}/${total} ${pct}%  ${p.ratePerSecond.toFixed(1)}/s  ETA ${eta}  ${p.failed} failed`;
 }
 
 interface ImportLine {
@@ -176,8 +204,7 @@ async function projectsImport(
   json: boolean,
 ): Promise<number> {
   const items = readJsonl(file);
-  const tty = process.stderr.isTTY === true;
-  let lastPrint = 0;
+  const progress = new ProgressDisplay('projects', { plainEveryMs: 2000 });
   const summary = await runBulk(
     items,
     async (item, _index, signal) => {
@@ -186,17 +213,16 @@ async function projectsImport(
     },
     {
       concurrency,
-      onProgress: (p) => {
-        const now = Date.now();
-        if (tty) process.stderr.write(`\r${progressLine(p)}`);
-        else if (now - lastPrint >= 2000 || p.done === p.total) {
-          lastPrint = now;
-          process.stderr.write(`${progressLine(p)}\n`);
-        }
-      },
+      onProgress: (p) =>
+        progress.update({
+          done: p.done,
+          total: p.total ?? items.length,
+          failed: p.failed,
+          pausedUntil: c.throttle?.stats().pausedUntil,
+        }),
     },
   );
-  if (tty) process.stderr.write('\n');
+  progress.stop();
   const stats = c.throttle?.stats();
   const failures = summary.failed.map((f) => {
     const error = f.error;
@@ -296,6 +322,13 @@ async function run(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       offset: { type: 'string' },
       concurrency: { type: 'string' },
+      project: { type: 'string' },
+      dataset: { type: 'string' },
+      description: { type: 'string' },
+      'batch-size': { type: 'string' },
+      format: { type: 'string' },
+      verdict: { type: 'string' },
+      wait: { type: 'boolean' },
       yes: { type: 'boolean' },
       report: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -305,8 +338,11 @@ async function run(argv: string[]): Promise<number> {
   });
   const json = values.json === true;
   const [first, second, ...rest] = positionals;
-  const command =
-    first === 'projects' || first === 'keys' ? `${first} ${second ?? ''}`.trim() : (first ?? '');
+  const command = first && GROUPS.has(first) ? `${first} ${second ?? ''}`.trim() : (first ?? '');
+  if (values.version) {
+    process.stdout.write(`${clientVersion()}\n`);
+    return 0;
+  }
   if (values.help || !first) {
     process.stdout.write(HELP[command] ?? HELP.main ?? '');
     return values.help ? 0 : 2;
@@ -347,11 +383,10 @@ async function run(argv: string[]): Promise<number> {
       }
     }
     case 'projects list': {
-      if (!values.org) throw new UsageError('projects list needs --org ID');
       const c = client(values);
       try {
         await checkKeyExpiry(c);
-        const page = await c.rest.projects.list(values.org, {
+        const page = await c.rest.projects.list(await resolveOrg(c, values.org), {
           ...(values.limit ? { limit: Number(values.limit) } : {}),
           ...(values.offset ? { offset: Number(values.offset) } : {}),
         });
@@ -367,14 +402,14 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'projects import': {
       const file = rest[0];
-      if (!values.org || !file) throw new UsageError('projects import needs --org ID and a FILE.jsonl');
+      if (!file) throw new UsageError('projects import needs a FILE.jsonl');
       const concurrency = values.concurrency ? Number(values.concurrency) : 16;
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
         throw new UsageError('--concurrency must be 1–256');
       const c = client(values);
       try {
         // No extra /me here: an import spends exactly one request per line of the key's budget.
-        return await projectsImport(c, values.org, file, concurrency, json);
+        return await projectsImport(c, await resolveOrg(c, values.org), file, concurrency, json);
       } finally {
         await c.close();
       }
@@ -388,6 +423,61 @@ async function run(argv: string[]): Promise<number> {
           revoked: c.keyHint,
         });
         return 0;
+      } finally {
+        await c.close();
+      }
+    }
+    case 'datasets create':
+    case 'datasets list': {
+      const c = client(values);
+      try {
+        const orgId = await resolveOrg(c, values.org);
+        return command === 'datasets create'
+          ? await createDataset(
+              c,
+              orgId,
+              values.project,
+              rest.join(' ') || undefined,
+              values.description,
+              json,
+            )
+          : await listDatasets(c, orgId, values.project, json);
+      } finally {
+        await c.close();
+      }
+    }
+    case 'items upload': {
+      const path = rest[0];
+      if (!path || rest.length > 1) throw new UsageError('items upload needs one DIR, FILE or FILE.jsonl');
+      const source = readUploadSource(path);
+      const concurrency = intFlag('concurrency', values.concurrency, 4, 64);
+      const c = client(values, Math.max(8, concurrency));
+      try {
+        const ref = await resolveDataset(c, values);
+        return await uploadItems(c, ref, source, {
+          batchSize: intFlag('batch-size', values['batch-size'], 1000, 1000),
+          batchBytes: source.kind === 'files' ? FILE_BATCH_BYTES : TEXT_BATCH_BYTES,
+          concurrency,
+          json,
+          argv,
+        });
+      } finally {
+        await c.close();
+      }
+    }
+    case 'runs start':
+    case 'runs get':
+    case 'runs results': {
+      const runId = rest[0];
+      if (command !== 'runs start' && !runId) throw new UsageError(`${command} needs a RUN_ID`);
+      const c = client(values);
+      try {
+        const ref = await resolveDataset(c, values);
+        if (command === 'runs start') return await startRun(c, ref, values.wait === true, json);
+        if (!runId) throw new UsageError(`${command} needs a RUN_ID`);
+        if (command === 'runs results')
+          return await exportResults(c, ref, runId, values.format, values.verdict);
+        return values.wait ? await waitForRun(c, ref, runId, json) : await getRun(c, ref, runId, json);
       } finally {
         await c.close();
       }

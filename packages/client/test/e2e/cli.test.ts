@@ -1,8 +1,8 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, ensureCliBuilt, runCli, seed, startApi } from './helpers.ts';
+import { type Api, ensureCliBuilt, PACKAGE_DIR, runCli, seed, startApi } from './helpers.ts';
 
 let api: Api;
 let fixture: Awaited<ReturnType<typeof seed>>;
@@ -103,7 +103,7 @@ describe('crowdee CLI, as a script uses it', () => {
     const wrongOrg = await runCli(['projects', 'list', '--org', fixture.otherOrgId], env);
     expect(wrongOrg.code).toBe(1);
     expect(wrongOrg.stderr).toMatch(/403 ORG_OUT_OF_SCOPE/);
-    expect((await runCli(['projects', 'list'], env)).code).toBe(2);
+    expect((await runCli(['projects', 'import'], env)).code).toBe(2);
     expect((await runCli(['frobnicate'], env)).code).toBe(2);
     expect((await runCli(['whoami'], { CROWDEE_API_URL: api.server.url })).code).toBe(2);
   });
@@ -133,10 +133,28 @@ describe('crowdee CLI, as a script uses it', () => {
       [32, 'INVALID_LINE'],
       [34, 'INVALID_LINE'],
     ]);
-    expect(r.stderr).toMatch(/\[#+\.*\] \d+\/34 \d+%\s+[\d.]+\/s\s+ETA/);
+    expect(r.stderr).toMatch(/^projects 34\/34 100% \| [\d.]+\/s \| ETA \w+ \| 3 failed$/m);
     const list = await runCli(['projects', 'list', '--org', fixture.orgId, '--limit', '100', '--json'], env);
     expect((JSON.parse(list.stdout) as { total: number }).total).toBe(31);
     expectNoKey(r.stdout, r.stderr);
+  });
+
+  it('--version prints the package version; the organization defaults to the only one the key reaches', async () => {
+    const version = await runCli(['--version'], {});
+    expect(version.code).toBe(0);
+    expect(version.stdout).toBe(
+      `${(JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version}\n`,
+    );
+    const one = await runCli(['projects', 'list', '--json'], env);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ total: expect.any(Number) });
+    // A key reaching two organizations gets a usage error that lists both, never a guess.
+    const wide = await fixture.call<{ key: string }>('keys.create', { name: 'two orgs', role: 'viewer' });
+    const both = await runCli(['projects', 'list'], { ...env, CROWDEE_API_KEY: wide.key });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('pass --org ID');
+    expect(both.stderr).toContain(fixture.orgId);
+    expect(both.stderr).toContain(fixture.otherOrgId);
   });
 
   it('keys revoke-current needs --yes, then the key stops at once', async () => {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type E2EServer, startE2EServer, testConfig, tokenOf } from '@crowdee/api/testing';
 import { createTestDatabase } from '@crowdee/db/testing';
@@ -40,10 +40,11 @@ export interface Api {
   close(): Promise<void>;
 }
 
-/** The real API on a fresh database, with the given authenticated quota (rate limits on). */
+/** The real API on a fresh database, with the given authenticated quota (rate limits on); run workers if asked. */
 export async function startApi(
   authenticated: { quota: number; windowSeconds: number },
   redisUrl?: string,
+  options: { workers?: boolean } = {},
 ): Promise<Api> {
   const db = await createTestDatabase();
   const base = testConfig();
@@ -51,6 +52,7 @@ export async function startApi(
     databaseUrl: db.url,
     fastPasswordHashing: true,
     ...(redisUrl ? { redisUrl } : {}),
+    ...(options.workers ? { workers: true } : {}),
     config: {
       rateLimits: {
         enabled: true,
@@ -138,4 +140,39 @@ export function tallyKeyWindows(api: Api): KeyWindowTally {
     return result;
   };
   return tally;
+}
+
+/**
+ * The built CLI as a child process whose stderr is watched line by line: `onLine` sees each line as it comes
+ * (to send a signal when the output shows a count, never after some time).
+ */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  onLine: (line: string, child: ChildProcess) => void,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      pending += chunk;
+      let newline = pending.indexOf('\n');
+      while (newline >= 0) {
+        onLine(pending.slice(0, newline), child);
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
 }
