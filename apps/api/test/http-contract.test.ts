@@ -275,6 +275,8 @@ describe('the OpenAPI document', () => {
         'RunResult',
         'RunResultPage',
         'Status',
+        'UsageCounts',
+        'UsageReport',
       ].sort(),
     );
     const schemaOf = (path: string, method: string, status: string) =>

@@ -55,6 +55,7 @@ describe('public discovery and documentation', () => {
     expect(result.valid).toBe(true);
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/keys/current',
+      '/keys/current/usage',
       '/keys/revoke-leaked',
       '/me',
       '/orgs/{orgId}/audit',
