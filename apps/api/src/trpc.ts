@@ -1,16 +1,14 @@
 import {
   DomainError,
-  ERROR_TABLE,
   findInputProblem,
   INPUT_PROBLEM_MESSAGES,
   type Permission,
   type Role,
 } from '@crowdee/core';
 import { initTRPC } from '@trpc/server';
-import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 import { type Context, callerOf } from './context.ts';
-import { toDomainError, toTrpcError } from './errors.ts';
+import { toDomainError, toTrpcError, trpcErrorShape } from './errors.ts';
 import { lazyFork } from './http/lazy-entity-manager.ts';
 import type { Meta } from './procedure-meta.ts';
 import { requireOrgPermission } from './services/access.service.ts';
@@ -21,24 +19,8 @@ const t = initTRPC
   .create({
     // No data transformer: plain JSON, dates as ISO strings, so any HTTP client can talk to /trpc.
     isDev: false,
-    errorFormatter({ shape, error, path }) {
-      const domain = toDomainError(error);
-      const details = domain.details ?? {};
-      return {
-        message: domain.message,
-        code: TRPC_ERROR_CODES_BY_KEY[ERROR_TABLE[domain.code].trpc] ?? shape.code,
-        data: {
-          /** Our stable domain code (the same as REST's `code`), e.g. KEY_REVOKED or ORG_OUT_OF_SCOPE. */
-          code: domain.code,
-          /** tRPC's own code, for clients that branch on it. */
-          trpcCode: ERROR_TABLE[domain.code].trpc,
-          httpStatus: domain.status,
-          path: path ?? null,
-          ...(Array.isArray(details.fieldErrors) ? { fieldErrors: details.fieldErrors } : {}),
-          ...(typeof details.retryAfter === 'number' ? { retryAfter: details.retryAfter } : {}),
-          ...(typeof details.requiredRole === 'string' ? { requiredRole: details.requiredRole } : {}),
-        },
-      };
+    errorFormatter({ error, path }) {
+      return trpcErrorShape(toDomainError(error), path ?? null);
     },
   });
 
