@@ -94,7 +94,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     authenticate(deps, { acceptSession: false }),
     limited,
     raiseHeldError,
-    restAdapter(deps, appRouter),
+    restAdapter(deps),
   );
 
   // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.
