@@ -156,7 +156,8 @@ async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--');
   const chosen = (names.length > 0 ? names : ['rest', 'trpc']).map((name) => {
     const scenario = SCENARIOS[name];
-    if (!scenario) throw new Error(`unknown scenario ${name}; pick from ${Object.keys(SCENARIOS).join(', ')}`);
+    if (!scenario)
+      throw new Error(`unknown scenario ${name}; pick from ${Object.keys(SCENARIOS).join(', ')}`);
     return scenario;
   });
   const keep = process.env.PROFILE_KEEP === '1';

@@ -81,7 +81,7 @@ describe('REST input, as trpc-to-openapi assembles it', () => {
     const res = await raw(app.url, 'POST', '/api/v1/keys/revoke-leaked', { headers: bearer() });
     expect(res.status).toBe(415);
     expect(res.headers['content-type']).toBe('application/problem+json');
-    const problem = JSON.parse(res.text) as Problem;
+    const problem = JSON.parse(res.text) as Problem & { instance?: string };
     expect([problem.code, problem.detail, problem.instance]).toEqual([
       'UNSUPPORTED_MEDIA_TYPE',
       'Missing content-type header',
@@ -232,6 +232,28 @@ describe('unexpected faults', () => {
       expect(log).toMatch(/at [^\\]*membershipRole/);
     } finally {
       await adminQuery(app.dbUrl, 'alter table memberships_gone rename to memberships');
+    }
+  });
+});
+
+describe('the everyday shapes are answered without a streamed body', () => {
+  it('single and batched GETs and POSTs come back whole, with Content-Length', async () => {
+    const input = encodeURIComponent(JSON.stringify({ 0: { orgId }, 1: { orgId } }));
+    const answers = [
+      await raw(app.url, 'GET', '/trpc/keys.current', { headers: bearer() }),
+      await raw(app.url, 'GET', `/trpc/projects.list,projects.list?batch=1&input=${input}`, {
+        headers: bearer(),
+      }),
+      await raw(app.url, 'POST', '/trpc/projects.create', {
+        headers: bearer(),
+        body: { orgId, name: 'whole' },
+      }),
+      await raw(app.url, 'GET', '/api/v1/me', { headers: bearer() }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(200);
+      expect(res.headers['transfer-encoding']).toBeUndefined();
+      expect(res.headers['content-length']).toBe(String(Buffer.byteLength(res.text)));
     }
   });
 });
