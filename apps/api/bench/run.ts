@@ -131,15 +131,16 @@ export async function measureRoutes(
   url: string,
   routes: RouteSpec[],
   label: string,
-): Promise<{ rps: number[]; ratios: number[]; failures: number }> {
+): Promise<{ rps: number[]; ratios: number[]; cpuRatios: number[]; failures: number }> {
   const samples: number[][] = routes.map(() => []);
+  const cpu: number[][] = routes.map(() => []);
   let failures = 0;
   for (const r of routes)
     await load({ url: `${url}${r.path}`, headers: r.headers, connections: CONNECTIONS, durationSeconds: 2 });
   for (let round = 0; round < ROUNDS; round++) {
     const line: string[] = [];
     for (const [i, r] of routes.entries()) {
-      const result = await load({
+      const { result, cpuPerRequest } = await loadMeasured({
         url: `${url}${r.path}`,
         headers: r.headers,
         connections: CONNECTIONS,
@@ -147,12 +148,26 @@ export async function measureRoutes(
       });
       failures += result.non2xx + result.errors;
       samples[i]?.push(result.rps);
-      line.push(`${r.path} ${result.rps.toFixed(0)}/s`);
+      cpu[i]?.push(cpuPerRequest);
+      line.push(`${r.path} ${result.rps.toFixed(0)}/s ${cpuPerRequest.toFixed(0)} µs`);
     }
     console.log(`  [${label}] round ${round + 1}: ${line.join(' | ')}`);
   }
   const ratios = samples.map((s) => median(s.map((rps, round) => rps / (samples[0]?.[round] || 1))));
-  return { rps: samples.map(median), ratios, failures };
+  const cpuRatios = cpu.map((c) => median(c.map((us, round) => (cpu[0]?.[round] ?? 0) / (us || 1))));
+  return { rps: samples.map(median), ratios, cpuRatios, failures };
+}
+
+/**
+ * A load run, with the server's CPU time per request: the server runs in this process (the load generator and
+ * PostgreSQL in others), so `process.cpuUsage()` over the run is the server's. On a machine shared with other
+ * work, CPU per request moves far less than requests per second; its inverse ratio is what one core would serve.
+ */
+async function loadMeasured(job: LoadJob): Promise<{ result: LoadResult; cpuPerRequest: number }> {
+  const before = process.cpuUsage();
+  const result = await load(job);
+  const used = process.cpuUsage(before);
+  return { result, cpuPerRequest: (used.user + used.system) / Math.max(1, result.requests) };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1).padStart(6)} %`;
@@ -205,6 +220,7 @@ async function main(): Promise<void> {
     const routes = benchRoutes(key);
     const auth = await measureRoutes(server.url, routes, 'limits off');
     const [, status = 0, me = 0, trpcMe = 0] = auth.ratios;
+    const [, , meCpu = 0, trpcMeCpu = 0] = auth.cpuRatios;
 
     console.log('\n2. SQL statements per 10,000 authenticated requests (the key already verified once)');
     let statements = 0;
@@ -246,6 +262,7 @@ async function main(): Promise<void> {
       { label: 'me', path: '/api/v1/me', headers: { authorization: `Bearer ${k}` } },
     ];
     const samples: number[][] = variants.map(() => []);
+    const cpuSamples: number[][] = variants.map(() => []);
     for (const s of servers)
       await load({
         url: `${s.url}/api/v1/me`,
@@ -256,15 +273,25 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const line: string[] = [];
       for (const [i, s] of servers.entries()) {
-        const [r] = (await measureRoutesOnce(s.url, meRoute(key))) as [number];
-        samples[i]?.push(r);
-        line.push(`${variants[i]?.label} ${r.toFixed(0)}/s`);
+        const [route] = meRoute(key);
+        const { result, cpuPerRequest } = await loadMeasured({
+          url: `${s.url}${route?.path}`,
+          headers: route?.headers ?? {},
+          connections: CONNECTIONS,
+          durationSeconds: ROUND_SECONDS,
+        });
+        samples[i]?.push(result.rps);
+        cpuSamples[i]?.push(cpuPerRequest);
+        line.push(`${variants[i]?.label} ${result.rps.toFixed(0)}/s ${cpuPerRequest.toFixed(0)} µs`);
       }
       console.log(`  round ${round + 1}: ${line.join(' | ')}`);
     }
-    for (const s of samples) {
+    const limiterCpuRatios: number[] = [];
+    for (const [i, s] of samples.entries()) {
       limiterRps.push(median(s));
       limiterRatios.push(median(s.map((rps, round) => rps / (samples[0]?.[round] || 1))));
+      const c = cpuSamples[i] ?? [];
+      limiterCpuRatios.push(median(c.map((us, round) => (cpuSamples[0]?.[round] ?? 0) / (us || 1))));
     }
     for (const s of servers) await s.close();
 
@@ -279,6 +306,9 @@ async function main(): Promise<void> {
     console.log(
       `tRPC keys.current with a key ÷ GET / (plain Express)         ${pct(trpcMe)}   target ≥ 85 %`,
     );
+    console.log('Same ratios by server CPU per request (steadier when the machine is shared):');
+    console.log(`  REST /api/v1/me with a key ÷ GET /                          ${pct(meCpu)}`);
+    console.log(`  tRPC keys.current with a key ÷ GET /                        ${pct(trpcMeCpu)}`);
     console.log(
       `SQL statements per 10,000 authenticated requests            ${String(statements).padStart(7)}     (${counted.requests} requests, ${counted.non2xx} non-2xx; target 0)`,
     );
@@ -287,6 +317,9 @@ async function main(): Promise<void> {
       console.log(
         `/me with rate limits, ${v.label.padEnd(14)} ÷ limits off   ${pct(limiterRatios[i] ?? 0)}   (${(limiterRps[i] ?? 0).toFixed(0)} req/s)${target}`,
       );
+      console.log(
+        `  same, by server CPU per request                           ${pct(limiterCpuRatios[i] ?? 0)}`,
+      );
     }
     if (auth.failures > 0) console.log(`WARNING: ${auth.failures} failed requests during the comparison`);
   } finally {
@@ -294,20 +327,6 @@ async function main(): Promise<void> {
     await orm.close();
     await stopPg?.();
   }
-}
-
-async function measureRoutesOnce(url: string, routes: RouteSpec[]): Promise<number[]> {
-  const out: number[] = [];
-  for (const r of routes) {
-    const result = await load({
-      url: `${url}${r.path}`,
-      headers: r.headers,
-      connections: CONNECTIONS,
-      durationSeconds: ROUND_SECONDS,
-    });
-    out.push(result.rps);
-  }
-  return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
