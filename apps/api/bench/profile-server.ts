@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, startEmbeddedPostgres } from '@crowdee/db';
 import { testConfig } from '../src/config.ts';
-import { seedKey, startBenchServer } from './run.ts';
+import { limitsOnConfig, seedKey, startBenchServer } from './run.ts';
 
 export type ProfileServerMessage =
   | { kind: 'ready'; url: string; key: string }
@@ -33,7 +33,10 @@ async function main(): Promise<void> {
     };
   }
   const orm = await openDatabase({ url });
-  const server = await startBenchServer(orm, testConfig());
+  const server = await startBenchServer(
+    orm,
+    process.env.PROFILE_RATE_LIMITS === 'memory' ? limitsOnConfig('profile') : testConfig(),
+  );
   const key = await seedKey(server.deps);
   const send = (message: ProfileServerMessage) => process.send?.(message);
   process.on('message', (message: ProfileParentMessage) => {

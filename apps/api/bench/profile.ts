@@ -4,7 +4,7 @@
  * Node writes the profile, and prints the top self-time by function and by module — counting only the samples
  * taken while the load ran (start-up and shutdown excluded).
  *
- *   pnpm --filter @crowdee/api bench:profile [rest|trpc|plain …]
+ *   pnpm --filter @crowdee/api bench:profile [rest|trpc|plain|rest-limits …]
  *   DATABASE_URL (else each server starts an embedded PostgreSQL as its own child, like `pnpm start`),
  *   PROFILE_SECONDS (10), PROFILE_TOP (15), BENCH_CONNECTIONS (32), PROFILE_KEEP=1 keeps the .cpuprofile files
  *   (in a temporary folder, printed; open them in Chrome DevTools) — profiles are never committed.
@@ -25,6 +25,8 @@ interface Scenario {
   label: string;
   path: string;
   withKey: boolean;
+  /** Rate limits on, memory store (quotas too high to refuse anything). */
+  limits?: boolean;
 }
 
 /**
@@ -35,6 +37,12 @@ const SCENARIOS: Record<string, Scenario> = {
   rest: { label: 'REST GET /api/v1/me (key)', path: '/api/v1/me', withKey: true },
   trpc: { label: 'tRPC GET /trpc/keys.current (key)', path: '/trpc/keys.current', withKey: true },
   plain: { label: 'plain Express GET / (public)', path: '/', withKey: false },
+  'rest-limits': {
+    label: 'REST GET /api/v1/me (key), rate limits on (memory store)',
+    path: '/api/v1/me',
+    withKey: true,
+    limits: true,
+  },
 };
 
 interface CpuProfileNode {
@@ -124,6 +132,7 @@ async function mark(child: ChildProcess, name: string): Promise<number> {
 async function profileScenario(scenario: Scenario, dir: string): Promise<void> {
   const child = fork(join(import.meta.dirname, 'profile-server.ts'), [], {
     execArgv: ['--import', 'tsx', '--cpu-prof', '--cpu-prof-dir', dir],
+    env: { ...process.env, PROFILE_RATE_LIMITS: scenario.limits ? 'memory' : 'off' },
   });
   const ready = await nextMessage(child);
   if (ready.kind !== 'ready') throw new Error('profile server did not report ready');

@@ -170,6 +170,21 @@ async function loadMeasured(job: LoadJob): Promise<{ result: LoadResult; cpuPerR
   return { result, cpuPerRequest: (used.user + used.system) / Math.max(1, result.requests) };
 }
 
+/** Rate limits on, with quotas high enough that nothing is refused: what counting costs, not what refusing does. */
+export function limitsOnConfig(namespace: string): Config {
+  const base = testConfig();
+  const huge = { quota: 1_000_000, windowSeconds: 60 };
+  return testConfig({
+    rateLimits: {
+      enabled: true,
+      namespace,
+      policies: Object.fromEntries(
+        Object.entries(base.rateLimits.policies).map(([tier, p]) => [tier, { ...p, ...huge }]),
+      ) as typeof base.rateLimits.policies,
+    },
+  });
+}
+
 const pct = (x: number) => `${(x * 100).toFixed(1).padStart(6)} %`;
 
 async function redisReachable(url: string): Promise<Redis | undefined> {
@@ -237,17 +252,7 @@ async function main(): Promise<void> {
     await server.close();
 
     console.log('\n3. Rate limiter cost on GET /api/v1/me (quotas high enough that nothing is refused)');
-    const huge = { quota: 1_000_000, windowSeconds: 60 };
-    const limitsOn = (namespace: string) =>
-      testConfig({
-        rateLimits: {
-          enabled: true,
-          namespace,
-          policies: Object.fromEntries(
-            Object.entries(off.rateLimits.policies).map(([tier, p]) => [tier, { ...p, ...huge }]),
-          ) as typeof off.rateLimits.policies,
-        },
-      });
+    const limitsOn = limitsOnConfig;
     const variants: { label: string; config: typeof off; redis?: Redis }[] = [
       { label: 'limits off', config: off },
       { label: 'memory store', config: limitsOn('bench-memory') },
