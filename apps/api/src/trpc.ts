@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { type Context, callerOf } from './context.ts';
 import { toDomainError, toTrpcError, trpcErrorShape } from './errors.ts';
 import { lazyFork } from './http/lazy-entity-manager.ts';
-import type { Meta } from './procedure-meta.ts';
+import type { Access, Meta } from './procedure-meta.ts';
 import { requireOrgPermission } from './services/access.service.ts';
 
 const t = initTRPC

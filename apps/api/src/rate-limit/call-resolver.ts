@@ -1,8 +1,8 @@
 import type { ProcedureRateTier, RatedCall } from '@crowdee/core';
 import type { AnyRouter } from '@trpc/server';
 import type { Request } from 'express';
-import { buildRestRoutes, type RestMatch, type RestRouteTable } from '../rest/rest-routes.ts';
 import type { Meta } from '../procedure-meta.ts';
+import { buildRestRoutes, type RestMatch, type RestRouteTable } from '../rest/rest-routes.ts';
 
 /**
  * The calls one request will run, found the way the adapter that serves it will find them — so the budget follows
