@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type Express } from 'express';
 import type { AppDeps } from './app-deps.ts';
-import { isServerFault, toDomainError } from './errors.ts';
 import { authenticate } from './http/authenticate.middleware.ts';
 import { csrfProtection } from './http/csrf.middleware.ts';
 import { discoveryRoutes, type HealthSource, healthCheck } from './http/discovery.routes.ts';
@@ -25,7 +23,7 @@ import { itemUploadRoute, UPLOAD_PROCEDURE } from './http/item-upload.route.ts';
 import { headAsGet, restAllowedMethods } from './http/method-not-allowed.ts';
 import { requestLogger } from './http/request-logger.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
-import { createContextFromRequest } from './http/trpc-context.ts';
+import { trpcAdapter } from './http/trpc.adapter.ts';
 import { wwwAuthenticate } from './http/www-authenticate.ts';
 import {
   publicRateLimit,
@@ -94,19 +92,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     raiseHeldError,
     trpcRequestLimits,
     csrfProtection(deps.config.allowedOrigins),
-    createExpressMiddleware({
-      router: appRouter,
-      createContext: ({ req, res }) => createContextFromRequest(deps, req, res),
-      maxBodySize: deps.config.bodyLimitBytes,
-      responseMeta: ({ errors, type }) =>
-        // A query sent as POST or a mutation as GET: say which method the procedure takes.
-        errors.length > 0 && errors.every((e) => e.code === 'METHOD_NOT_SUPPORTED') && type !== 'unknown'
-          ? { headers: { Allow: type === 'query' ? 'GET' : 'POST' } }
+    trpcAdapter(deps, appRouter, {
+      // A query sent as POST or a mutation as GET: say which method the procedure takes.
+      errorHeaders: (errors, type): Record<string, string> =>
+        errors.every((e) => e.code === 'METHOD_NOT_SUPPORTED')
+          ? { Allow: type === 'query' ? 'GET' : 'POST' }
           : {},
-      onError: ({ error, path }) => {
-        const domain = toDomainError(error);
-        if (isServerFault(domain)) deps.logger.error({ err: error.cause ?? error, path }, 'tRPC call failed');
-      },
     }),
   );
 
@@ -131,7 +122,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     idempotency(deps, { streamed: isRestUpload, streamedMaxBytes: deps.config.items.uploadMaxBytes }),
     itemUploadRoute(deps),
     exportRunResults(deps),
-    restAdapter(deps, appRouter),
+    restAdapter(deps),
   );
 
   // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.

@@ -1,6 +1,7 @@
 import { DomainError, ERROR_TABLE, type ErrorCode, type FieldError, isDomainError } from '@crowdee/core';
-import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { TRPCError } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
 
 const CONNECTION_ERROR_CODES = new Set([
@@ -72,30 +73,45 @@ const TRPC_TO_DOMAIN: Partial<Record<TRPCError['code'], ErrorCode>> = {
 
 /**
  * Everything that can go wrong, reduced to a DomainError a client may see. Unknown errors become INTERNAL with
- * our generic message: the original stays in the server log, never in the response.
+ * our generic message; the original stays attached as `cause` (for the server log, never the response).
  */
 export function toDomainError(error: unknown): DomainError {
   if (isDomainError(error)) return error;
+  const because = { cause: error };
   if (error instanceof TRPCError) {
     if (isDomainError(error.cause)) return error.cause;
     if (error.cause instanceof ZodError) {
-      return new DomainError('VALIDATION_FAILED', undefined, { fieldErrors: zodFieldErrors(error.cause) });
+      return new DomainError(
+        'VALIDATION_FAILED',
+        undefined,
+        { fieldErrors: zodFieldErrors(error.cause) },
+        because,
+      );
     }
-    if (error.cause && isDatabaseUnavailable(error.cause)) return new DomainError('SERVICE_UNAVAILABLE');
+    if (error.cause && isDatabaseUnavailable(error.cause))
+      return new DomainError('SERVICE_UNAVAILABLE', undefined, undefined, because);
     if (error.code === 'INTERNAL_SERVER_ERROR') {
-      return error.cause ? toDomainError(error.cause) : new DomainError('INTERNAL');
+      return error.cause
+        ? toDomainError(error.cause)
+        : new DomainError('INTERNAL', undefined, undefined, because);
     }
     const code = TRPC_TO_DOMAIN[error.code];
     // tRPC's own messages for these (e.g. "No procedure found on path") are safe and useful.
-    return code ? new DomainError(code, error.message || undefined) : new DomainError('INTERNAL');
+    return new DomainError(
+      code ?? 'INTERNAL',
+      code ? error.message || undefined : undefined,
+      undefined,
+      because,
+    );
   }
   if (error instanceof ZodError) {
-    return new DomainError('VALIDATION_FAILED', undefined, { fieldErrors: zodFieldErrors(error) });
+    return new DomainError('VALIDATION_FAILED', undefined, { fieldErrors: zodFieldErrors(error) }, because);
   }
-  if (isDatabaseUnavailable(error)) return new DomainError('SERVICE_UNAVAILABLE');
-  if (error instanceof UniqueConstraintViolationException) return new DomainError('CONFLICT');
-  if (error instanceof DriverException) return new DomainError('INTERNAL');
-  return new DomainError('INTERNAL');
+  if (isDatabaseUnavailable(error))
+    return new DomainError('SERVICE_UNAVAILABLE', undefined, undefined, because);
+  if (error instanceof UniqueConstraintViolationException)
+    return new DomainError('CONFLICT', undefined, undefined, because);
+  return new DomainError('INTERNAL', undefined, undefined, because);
 }
 
 /** Server faults are logged with their stack; client mistakes are not errors of ours. */
@@ -114,6 +130,47 @@ export function problemType(code: ErrorCode): string {
   return `/docs/errors#${code}`;
 }
 
+/**
+ * The extras a client may see with an error, read from its details: the one list every transport renders (tRPC's
+ * `error.data`, REST's problem details, errors raised before either adapter ran), so none can drop one.
+ */
+export interface ClientErrorFields {
+  fieldErrors?: FieldError[];
+  retryAfter?: number;
+  violatedPolicies?: string[];
+  requiredRole?: string;
+  requiredPermission?: string;
+}
+
+export function clientErrorFields(error: DomainError): ClientErrorFields {
+  const details = error.details ?? {};
+  const fields: ClientErrorFields = {};
+  if (Array.isArray(details.fieldErrors)) fields.fieldErrors = details.fieldErrors as FieldError[];
+  if (typeof details.retryAfter === 'number') fields.retryAfter = details.retryAfter;
+  if (Array.isArray(details.violatedPolicies)) fields.violatedPolicies = details.violatedPolicies as string[];
+  if (typeof details.requiredRole === 'string') fields.requiredRole = details.requiredRole;
+  if (typeof details.requiredPermission === 'string') fields.requiredPermission = details.requiredPermission;
+  return fields;
+}
+
+/** tRPC's error shape (`error` of a response) for a DomainError: tRPC's numeric code, our code in `data`. */
+export function trpcErrorShape(error: DomainError, path: string | null) {
+  const spec = ERROR_TABLE[error.code];
+  return {
+    message: error.message,
+    code: TRPC_ERROR_CODES_BY_KEY[spec.trpc],
+    data: {
+      /** Our stable domain code (the same as REST's `code`), e.g. KEY_REVOKED or ORG_OUT_OF_SCOPE. */
+      code: error.code,
+      /** tRPC's own code, for clients that branch on it. */
+      trpcCode: spec.trpc,
+      httpStatus: error.status,
+      path,
+      ...clientErrorFields(error),
+    },
+  };
+}
+
 /** RFC 9457 problem details for a REST error, with our stable `code`. */
 export function problemDetails(error: DomainError, instance?: string): Record<string, unknown> {
   const spec = ERROR_TABLE[error.code];
@@ -125,11 +182,12 @@ export function problemDetails(error: DomainError, instance?: string): Record<st
     detail: error.message,
   };
   if (instance) body.instance = instance;
-  const details = error.details ?? {};
-  if (Array.isArray(details.fieldErrors)) body.errors = details.fieldErrors;
-  if (typeof details.retryAfter === 'number') body.retryAfter = details.retryAfter;
-  if (Array.isArray(details.violatedPolicies)) body['violated-policies'] = details.violatedPolicies;
-  if (typeof details.requiredRole === 'string') body.requiredRole = details.requiredRole;
-  if (typeof details.requiredPermission === 'string') body.requiredPermission = details.requiredPermission;
+  const { fieldErrors, retryAfter, violatedPolicies, requiredRole, requiredPermission } =
+    clientErrorFields(error);
+  if (fieldErrors) body.errors = fieldErrors;
+  if (retryAfter !== undefined) body.retryAfter = retryAfter;
+  if (violatedPolicies) body['violated-policies'] = violatedPolicies;
+  if (requiredRole !== undefined) body.requiredRole = requiredRole;
+  if (requiredPermission !== undefined) body.requiredPermission = requiredPermission;
   return body;
 }

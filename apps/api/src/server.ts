@@ -29,7 +29,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.info({ dataDir }, 'starting the embedded PostgreSQL (set DATABASE_URL to use your own server)');
     embedded = await startEmbeddedPostgres({
       dataDir,
-      log: (line) => logger.debug({ postgres: line }, 'postgres'),
+      // Its output reaches this process only when it is logged; otherwise it goes to postgres.log in dataDir.
+      ...(logger.isLevelEnabled('debug')
+        ? { log: (line: string) => logger.debug({ postgres: line }, 'postgres') }
+        : {}),
       notice: (line) => logger.warn(line),
     });
     url = embedded.url;

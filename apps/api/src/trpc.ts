@@ -1,18 +1,16 @@
 import {
   DomainError,
-  ERROR_TABLE,
   findInputProblem,
   INPUT_PROBLEM_MESSAGES,
   type Permission,
   type Role,
 } from '@crowdee/core';
 import { initTRPC } from '@trpc/server';
-import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 import { type Context, callerOf } from './context.ts';
-import { toDomainError, toTrpcError } from './errors.ts';
+import { toDomainError, toTrpcError, trpcErrorShape } from './errors.ts';
 import { lazyFork } from './http/lazy-entity-manager.ts';
-import type { Meta } from './procedure-meta.ts';
+import type { Access, Meta } from './procedure-meta.ts';
 import { requireOrgPermission } from './services/access.service.ts';
 
 const t = initTRPC
@@ -21,50 +19,28 @@ const t = initTRPC
   .create({
     // No data transformer: plain JSON, dates as ISO strings, so any HTTP client can talk to /trpc.
     isDev: false,
-    errorFormatter({ shape, error, path }) {
-      const domain = toDomainError(error);
-      const details = domain.details ?? {};
-      return {
-        message: domain.message,
-        code: TRPC_ERROR_CODES_BY_KEY[ERROR_TABLE[domain.code].trpc] ?? shape.code,
-        data: {
-          /** Our stable domain code (the same as REST's `code`), e.g. KEY_REVOKED or ORG_OUT_OF_SCOPE. */
-          code: domain.code,
-          /** tRPC's own code, for clients that branch on it. */
-          trpcCode: ERROR_TABLE[domain.code].trpc,
-          httpStatus: domain.status,
-          path: path ?? null,
-          ...(Array.isArray(details.fieldErrors) ? { fieldErrors: details.fieldErrors } : {}),
-          ...(typeof details.retryAfter === 'number' ? { retryAfter: details.retryAfter } : {}),
-          ...(typeof details.requiredRole === 'string' ? { requiredRole: details.requiredRole } : {}),
-          ...(typeof details.requiredPermission === 'string'
-            ? { requiredPermission: details.requiredPermission }
-            : {}),
-        },
-      };
+    errorFormatter({ error, path }) {
+      return trpcErrorShape(toDomainError(error), path ?? null);
     },
   });
 
 export const router = t.router;
 
 /**
- * Each call gets its own unit of work (a fresh fork, made on first use). The context is built once per HTTP request,
- * so without this the calls of a tRPC batch would share one EntityManager: a call whose flush failed would leave its
- * entities in the shared unit of work, and the next call's flush would retry them (and wait on them) forever.
+ * A procedure kind: one middleware (each tRPC middleware hop copies the call's options and context, so the checks
+ * every call needs run in one) that, in this order,
+ *   - refuses calls whose credentials were presented and are bad (every procedure, even public ones);
+ *   - applies the one input boundary for every procedure and both transports (for REST, the input assembled from
+ *     path, query and body): no string anywhere in it may carry NUL or a lone surrogate, and it nests at most 64
+ *     deep — before any procedure's own schema, so a procedure added tomorrow cannot forget it;
+ *   - admits the caller this kind takes (`admit` throws otherwise) and adds what it knows to the context;
+ *   - gives the call its own unit of work (a fresh fork, made on first use). The context is built once per HTTP
+ *     request, so without this the calls of a tRPC batch would share one EntityManager: a call whose flush failed
+ *     would leave its entities in the shared unit of work, and the next call's flush would retry them forever.
  */
-const ownUnitOfWork = t.procedure.use(({ ctx, next }) => next({ ctx: { em: lazyFork(ctx.deps) } }));
-
-const credentialsChecked = ownUnitOfWork
-  .use(({ ctx, next }) => {
+function procedureKind<TAdmitted extends object>(access: Access, admit: (ctx: Context) => TAdmitted) {
+  return t.procedure.meta({ access }).use(async ({ ctx, getRawInput, next }) => {
     if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
-    return next();
-  })
-  /**
-   * The one input boundary for every procedure and both transports (for REST, the input assembled from path, query
-   * and body): no string anywhere in it may carry NUL or a lone surrogate, and it nests at most 64 deep. Runs before
-   * any procedure's own schema, so a procedure added tomorrow cannot forget it.
-   */
-  .use(async ({ getRawInput, next }) => {
     const problem = findInputProblem(await getRawInput());
     if (problem) {
       const message = INPUT_PROBLEM_MESSAGES[problem.kind];
@@ -74,42 +50,38 @@ const credentialsChecked = ownUnitOfWork
         }),
       );
     }
-    return next();
+    return next({ ctx: { ...admit(ctx), em: lazyFork(ctx.deps) } });
   });
+}
 
-export const publicProcedure = credentialsChecked.meta({ access: 'public' });
+export const publicProcedure = procedureKind('public', () => ({}));
 
 /** Signed-in users only. Keys are refused with SESSION_REQUIRED: a key can never create, list or rotate keys. */
-export const sessionProcedure = credentialsChecked.meta({ access: 'session' }).use(({ ctx, next }) => {
+export const sessionProcedure = procedureKind('session', (ctx) => {
   const caller = callerOf(ctx.auth);
-  if (caller?.kind === 'session')
-    return next({ ctx: { caller, session: caller.session, user: caller.user } });
+  if (caller?.kind === 'session') return { caller, session: caller.session, user: caller.user };
   throw toTrpcError(new DomainError(caller ? 'SESSION_REQUIRED' : 'UNAUTHENTICATED'));
 });
 
 /** API keys only: what a key can tell about itself (`GET /api/v1/me`) and do to itself (revoke). */
-export const keyProcedure = credentialsChecked.meta({ access: 'key' }).use(({ ctx, next }) => {
-  if (ctx.auth.kind === 'key') return next({ ctx: { key: ctx.auth.key } });
+export const keyProcedure = procedureKind('key', (ctx) => {
+  if (ctx.auth.kind === 'key') return { key: ctx.auth.key };
   // One message for missing, malformed and unknown keys: the answer must not help anyone probe.
   throw toTrpcError(new DomainError('UNAUTHENTICATED'));
 });
 
 /** Session tokens only: what a token can do to itself (refresh). */
-export const sessionTokenProcedure = credentialsChecked
-  .meta({ access: 'session-token' })
-  .use(({ ctx, next }) => {
-    if (ctx.auth.kind === 'session-token') return next({ ctx: { token: ctx.auth.token } });
-    throw toTrpcError(new DomainError('UNAUTHENTICATED'));
-  });
+export const sessionTokenProcedure = procedureKind('session-token', (ctx) => {
+  if (ctx.auth.kind === 'session-token') return { token: ctx.auth.token };
+  throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+});
 
 /** A signed-in user, a valid key or a valid session token. */
-export const authenticatedProcedure = credentialsChecked
-  .meta({ access: 'authenticated' })
-  .use(({ ctx, next }) => {
-    const caller = callerOf(ctx.auth);
-    if (caller) return next({ ctx: { caller } });
-    throw toTrpcError(new DomainError('UNAUTHENTICATED'));
-  });
+export const authenticatedProcedure = procedureKind('authenticated', (ctx) => {
+  const caller = callerOf(ctx.auth);
+  if (caller) return { caller };
+  throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+});
 
 /**
  * Organization ids are compared as strings against the key's scope, cut-offs and cached memberships: one spelling

@@ -247,8 +247,14 @@ export class DomainError extends Error {
   readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
-    super(message ?? ERROR_TABLE[code].message);
+  /** `options.cause`: what actually went wrong, for the server log (it never reaches a client). */
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? ERROR_TABLE[code].message, options);
     this.code = code;
     this.details = details;
   }

@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   rmSync,
   statSync,
@@ -29,7 +31,10 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Trade durability for speed (tests): fsync off, no full-page writes. */
   ephemeral?: boolean;
-  /** Receives the server's own log lines. */
+  /**
+   * Receives the server's own log lines. Without it they go to `postgres.log` in `dataDir` and never reach this
+   * process (pass it only when the lines are really logged).
+   */
   log?: (line: string) => void;
   /** Receives what we changed on the machine to make the server run (shown to the operator). */
   notice?: (line: string) => void;
@@ -250,41 +255,65 @@ function startServer(
   if (options.ephemeral) {
     args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   }
+  // Without a log callback the server's output goes to a file, never through a pipe into this process: under load
+  // every line it writes (checkpoints, autovacuum, warnings) would otherwise cost the API's event loop a read.
+  const logFile = options.log ? null : join(dirname(pgdata), 'postgres.log');
+  const fd = logFile ? openSync(logFile, 'a') : null;
   return new Promise((resolveStart, reject) => {
     // Own process group: a Ctrl-C in the terminal reaches Node, which drains requests and only then stops us.
     const child = spawn(bin.postgres, args, {
       ...ids,
       detached: true,
       env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
     });
+    if (fd !== null) closeSync(fd);
     let output = '';
     let ready = false;
+    const started = () => {
+      ready = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolveStart(child);
+    };
+    // The log file's new text since spawn (its earlier runs' lines are not this start's).
+    const offset = logFile && existsSync(logFile) ? statSync(logFile).size : 0;
+    const readLogFile = () => {
+      if (!logFile) return;
+      const text = readFileSync(logFile).subarray(offset).toString('utf8');
+      output = text.slice(-4000);
+    };
     const onData = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       for (const line of text.split('\n')) if (line.trim()) log(line.trim());
       if (!ready) {
         output = (output + text).slice(-4000);
-        if (output.includes(READY)) {
-          ready = true;
-          clearTimeout(timer);
-          resolveStart(child);
-        }
+        if (output.includes(READY)) started();
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
+    const poll = setInterval(() => {
+      if (!logFile || ready) return;
+      readLogFile();
+      if (output.includes(READY)) started();
+    }, 25);
     const timer = setTimeout(() => {
+      clearInterval(poll);
+      readLogFile();
       child.kill('SIGQUIT');
       reject(new Error(`embedded PostgreSQL did not become ready within 30 s:\n${output}`));
     }, 30_000);
     child.once('error', (error) => {
       clearTimeout(timer);
+      clearInterval(poll);
       reject(error);
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
       if (!ready) {
+        readLogFile();
         reject(
           Object.assign(
             new Error(`embedded PostgreSQL exited during start (code ${code}, signal ${signal}):\n${output}`),

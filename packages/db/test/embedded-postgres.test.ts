@@ -78,6 +78,21 @@ describe('embedded PostgreSQL', () => {
     expect(existsSync(join(dir, 'owner.pid'))).toBe(false);
   });
 
+  it('sends its output through a pipe only to a log callback; without one, to postgres.log', async () => {
+    const dir = tempDir();
+    const quiet = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
+    await quiet.stop();
+    const file = readFileSync(join(dir, 'postgres.log'), 'utf8');
+    expect(file).toContain('database system is ready to accept connections');
+    expect(file).toContain('database system is shut down');
+    const lines: string[] = [];
+    const heard = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true, log: (l) => lines.push(l) });
+    await heard.stop();
+    expect(lines.some((l) => l.includes('database system is ready to accept connections'))).toBe(true);
+    // That run's lines went to the callback, not to the file.
+    expect(readFileSync(join(dir, 'postgres.log'), 'utf8')).toBe(file);
+  });
+
   it('refuses to share a folder with another live process', async () => {
     const dir = tempDir();
     const { child } = await holdInChild(dir);

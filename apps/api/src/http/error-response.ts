@@ -1,29 +1,17 @@
-import { DomainError, ERROR_TABLE, isDomainError, MAX_JSON_DEPTH } from '@crowdee/core';
-import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import { DomainError, isDomainError, MAX_JSON_DEPTH } from '@crowdee/core';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
+import {
+  isServerFault,
+  PROBLEM_CONTENT_TYPE,
+  problemDetails,
+  toDomainError,
+  trpcErrorShape,
+} from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** The tRPC error envelope for an error raised before the tRPC adapter ran (CSRF, body, rate limit). */
 export function trpcErrorEnvelope(error: DomainError, path: string | null) {
-  const details = error.details ?? {};
-  return {
-    error: {
-      message: error.message,
-      code: TRPC_ERROR_CODES_BY_KEY[ERROR_TABLE[error.code].trpc],
-      data: {
-        code: error.code,
-        trpcCode: ERROR_TABLE[error.code].trpc,
-        httpStatus: error.status,
-        path,
-        ...(typeof details.retryAfter === 'number' ? { retryAfter: details.retryAfter } : {}),
-        ...(Array.isArray(details.fieldErrors) ? { fieldErrors: details.fieldErrors } : {}),
-        ...(typeof details.requiredPermission === 'string'
-          ? { requiredPermission: details.requiredPermission }
-          : {}),
-      },
-    },
-  };
+  return { error: trpcErrorShape(error, path) };
 }
 
 /** The request path, percent-decoded; null when it is not valid percent-encoding. */

@@ -1,13 +1,8 @@
 import type { ProcedureRateTier, RatedCall } from '@crowdee/core';
 import type { AnyRouter } from '@trpc/server';
 import type { Request } from 'express';
-import {
-  forEachOpenApiProcedure,
-  getPathRegExp,
-  normalizePath,
-  type OpenApiProcedureRecord,
-} from 'trpc-to-openapi';
 import type { Meta } from '../procedure-meta.ts';
+import { buildRestRoutes, type RestMatch, type RestRouteTable } from '../rest/rest-routes.ts';
 
 /**
  * The calls one request will run, found the way the adapter that serves it will find them — so the budget follows
@@ -20,6 +15,8 @@ export interface ResolvedCalls {
   batched: boolean;
   /** The request cannot name any procedure (its path is not valid percent-encoding). */
   malformed: boolean;
+  /** For REST: the operation matched, which the adapter runs. */
+  rest?: RestMatch;
 }
 
 export type CallResolver = (req: Request) => ResolvedCalls;
@@ -80,33 +77,18 @@ function decodable(path: string): boolean {
   }
 }
 
-interface RestRoute {
-  pattern: RegExp;
-  path: string;
-  tier: ProcedureRateTier | null;
-}
-
 /**
- * For /api/v1, the matcher trpc-to-openapi 3.3's node-http handler builds, from its own exported helpers: routes per
- * method in procedure order, each path `normalizePath`d and compiled by `getPathRegExp` (case-insensitive, one
- * leading and one trailing slash optional), tried against the WHATWG-normalised pathname of `req.url` (so `.`
- * and `..` segments, `%2e` and backslashes resolve as they do there); the first match runs.
+ * For /api/v1, the matcher trpc-to-openapi 3.3's node-http handler builds (see rest-routes.ts: routes per method in
+ * procedure order, each path `normalizePath`d and compiled by `getPathRegExp`, case-insensitive, one leading and one
+ * trailing slash optional), tried against the WHATWG-normalised pathname of `req.url` (so `.` and `..` segments,
+ * `%2e` and backslashes resolve as they do there); the first match runs. The REST adapter runs exactly the match
+ * found here (`rest` of the result), so the procedure charged is the procedure that runs.
  */
-export function restCallResolver(router: AnyRouter): CallResolver {
-  const routes = new Map<string, RestRoute[]>();
-  forEachOpenApiProcedure<Meta>(
-    definitionOf(router).procedures as unknown as OpenApiProcedureRecord,
-    ({ path, procedure, meta }) => {
-      if (procedure._def.type === 'subscription') return;
-      const list = routes.get(meta.openapi.method) ?? [];
-      list.push({
-        pattern: getPathRegExp(normalizePath(meta.openapi.path)),
-        path,
-        tier: meta.rateLimit ?? null,
-      });
-      routes.set(meta.openapi.method, list);
-    },
-  );
+export function restCallResolver(
+  router: AnyRouter,
+  table: RestRouteTable = buildRestRoutes(router),
+): CallResolver {
+  definitionOf(router);
   return (req) => {
     let pathname: string;
     try {
@@ -117,10 +99,15 @@ export function restCallResolver(router: AnyRouter): CallResolver {
     if (pathname.includes('%') && !decodable(pathname)) {
       return { calls: [null], paths: [], batched: false, malformed: true };
     }
-    const path = normalizePath(pathname);
-    const route = routes.get(req.method)?.find((r) => r.pattern.test(path));
-    return route
-      ? { calls: [{ tier: route.tier }], paths: [route.path], batched: false, malformed: false }
+    const rest = table.match(req.method, pathname);
+    return rest
+      ? {
+          calls: [{ tier: rest.route.tier }],
+          paths: [rest.route.path],
+          batched: false,
+          malformed: false,
+          rest,
+        }
       : { calls: [null], paths: [], batched: false, malformed: false };
   };
 }

@@ -27,6 +27,11 @@ export function resolvedProcedures(req: Request): string[] {
   return resolved.get(req)?.paths ?? [];
 }
 
+/** The calls `resolveCalls` found for a request (and charged for): the adapters run exactly these. */
+export function resolvedCallsOf(req: Request): ResolvedCalls | undefined {
+  return resolved.get(req);
+}
+
 /** The client's address: the socket's, or X-Forwarded-For only when Express trusts the proxy it came through. */
 function clientBucket(req: Request): string {
   return ipBucket(req.ip ?? req.socket.remoteAddress ?? 'unknown');

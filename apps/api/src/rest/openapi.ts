@@ -265,13 +265,16 @@ function describeRunExtras(operationId: string, value: Operation): void {
 /** The error statuses an operation can answer, by whether it needs a key and whether it takes a body. */
 function errorStatuses(method: string, needsKey: boolean): string[] {
   const withBody = method === 'post' || method === 'patch' || method === 'put';
+  // A body sent with any method but GET is checked (JSON, size) before the operation runs, even on a DELETE.
+  const bodyChecked = method !== 'get';
   return [
     '400',
     // Public operations still refuse credentials that were sent and are not valid.
     '401',
     ...(needsKey ? ['403'] : []),
     '404',
-    ...(withBody ? ['409', '413', '415'] : []),
+    ...(withBody ? ['409'] : []),
+    ...(bodyChecked ? ['413', '415'] : []),
     // Idempotency-Key reuse: only requests with credentials are recorded.
     ...(method === 'post' && needsKey ? ['422'] : []),
     '429',
