@@ -72,6 +72,25 @@ export const ERROR_TABLE = {
     title: 'Unauthorized',
     message: 'This API key has expired.',
   },
+  SECOND_FACTOR_INVALID: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message:
+      'That code or passkey was not accepted: codes change every 30 seconds and each works once. Try the current code, a recovery code or a passkey.',
+  },
+  SIGN_IN_CHALLENGE_INVALID: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message: 'This sign-in attempt has expired or was used up: sign in again with your email and password.',
+  },
+  PASSKEY_INVALID: {
+    status: 401,
+    trpc: 'UNAUTHORIZED',
+    title: 'Unauthorized',
+    message: 'This passkey was not accepted: it may have been removed, or the attempt expired. Try again.',
+  },
   SESSION_TOKEN_EXPIRED: {
     status: 401,
     trpc: 'UNAUTHORIZED',
@@ -110,6 +129,20 @@ export const ERROR_TABLE = {
     title: 'Forbidden',
     message:
       'This API key may only be used from the addresses on its allowlist, and this request came from elsewhere. Its owner can change the list under Settings → API Keys → Allowed IPs.',
+  },
+  REAUTHENTICATION_REQUIRED: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message:
+      'This action needs a recent confirmation of who you are: confirm with your second factor (or your password, if you have none), then retry within 10 minutes.',
+  },
+  TWO_FACTOR_REQUIRED: {
+    status: 403,
+    trpc: 'FORBIDDEN',
+    title: 'Forbidden',
+    message:
+      'This organization requires two-factor sign-in: enrol an authenticator app or a passkey under Settings → Security. Keys you created act here again once you have.',
   },
   CSRF_REJECTED: {
     status: 403,

@@ -21,5 +21,6 @@ export * from './secrets.ts';
 export * from './session-tokens.ts';
 export * from './sessions.ts';
 export * from './stale-keys.ts';
+export * from './two-factor.ts';
 export * from './usage.ts';
 export * from './verification.ts';

@@ -14,6 +14,7 @@ import { Project } from './project.entity.ts';
 import { RateLimitOverride } from './rate-limit-override.entity.ts';
 import { Session } from './session.entity.ts';
 import { SessionToken } from './session-token.entity.ts';
+import { AuthChallenge, Passkey, RecoveryCode, UserTotp } from './two-factor.entity.ts';
 import { UsageHourly } from './usage-hourly.entity.ts';
 import { User } from './user.entity.ts';
 import { VerificationResult, VerificationRun } from './verification-run.entity.ts';
@@ -34,6 +35,7 @@ export * from './project.entity.ts';
 export * from './rate-limit-override.entity.ts';
 export * from './session.entity.ts';
 export * from './session-token.entity.ts';
+export * from './two-factor.entity.ts';
 export * from './usage-hourly.entity.ts';
 export * from './user.entity.ts';
 export * from './verification-run.entity.ts';
@@ -60,4 +62,8 @@ export const entities = [
   LimitRequest,
   VerificationRun,
   VerificationResult,
+  UserTotp,
+  RecoveryCode,
+  Passkey,
+  AuthChallenge,
 ];

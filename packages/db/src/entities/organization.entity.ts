@@ -12,6 +12,11 @@ export const Organization = defineEntity({
     keyPolicyMaxLifetimeDays: p.integer().nullable(),
     /** ... and keys unused here for this many days are revoked or cut off by the stale-key sweep (null = never). */
     keyPolicyRevokeUnusedDays: p.integer().nullable(),
+    /**
+     * Owner-set policy "Members must use two-factor sign-in": members without a second factor cannot act in this
+     * organization, and keys they created stop acting here, until they enrol one.
+     */
+    requireTwoFactor: p.boolean().default(false),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },

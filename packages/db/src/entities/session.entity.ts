@@ -14,6 +14,18 @@ export const Session = defineEntity({
     activeOrganization: () => p.manyToOne(Organization).nullable().deleteRule('set null'),
     createdAt: p.datetime(),
     lastSeenAt: p.datetime(),
+    /**
+     * How this sign-in was proven: 'password', 'password+totp', 'password+recovery-code', 'password+passkey' or
+     * 'passkey' (a passwordless passkey sign-in with user verification).
+     */
+    authMethod: p.string().length(32).default('password'),
+    /**
+     * When the holder last proved who they are (sign-in, or a sudo confirmation since): sensitive actions need this
+     * within the last 10 minutes (core `isSudoFresh`).
+     */
+    verifiedAt: p.datetime().nullable(),
+    /** Which method that last proof used ('password', 'totp', 'recovery-code', 'passkey'). */
+    verifiedMethod: p.string().length(32).nullable(),
     /** Absolute expiry, fixed at sign-in. */
     expiresAt: p.datetime(),
     ip: p.string().length(64).nullable(),

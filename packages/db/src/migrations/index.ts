@@ -8,6 +8,7 @@ import { Migration20261205102944_datasets } from './Migration20261205102944_data
 import { Migration20261205103016_usageAndLimitRequests } from './Migration20261205103016_usageAndLimitRequests.ts';
 import { Migration20261205103152_keyRestrictions } from './Migration20261205103152_keyRestrictions.ts';
 import { Migration20261205104652_verificationRuns } from './Migration20261205104652_verificationRuns.ts';
+import { Migration20261205133123_twoFactor } from './Migration20261205133123_twoFactor.ts';
 
 /** Every migration, in order. Listed explicitly so bundling or a different working directory can never skip one. */
 export const migrationsList: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   },
   { name: 'Migration20261205103152_keyRestrictions', class: Migration20261205103152_keyRestrictions },
   { name: 'Migration20261205104652_verificationRuns', class: Migration20261205104652_verificationRuns },
+  { name: 'Migration20261205133123_twoFactor', class: Migration20261205133123_twoFactor },
 ];
