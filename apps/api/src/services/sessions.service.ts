@@ -4,9 +4,11 @@ import {
   parseSessionToken,
   type Role,
   type SessionTimeouts,
+  type SignInMethod,
   sessionExpiresAt,
   sessionState,
   shouldTouchSession,
+  type VerificationMethod,
   verifySessionSecret,
 } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
@@ -33,6 +35,12 @@ export interface ActiveSession {
   createdAt: Date;
   expiresAt: Date;
   lastSeenAt: Date;
+  /** How this sign-in was proven. */
+  authMethod: SignInMethod;
+  /** When the holder last proved who they are (sign-in or a sudo confirmation since): the sudo window's start. */
+  verifiedAt: Date | null;
+  /** Which method that last proof used. */
+  verifiedMethod: VerificationMethod | null;
 }
 
 export interface RequestOrigin {
@@ -40,13 +48,20 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
-/** A new session with a fresh random token (never reused: no session fixation). Returns the raw token once. */
+/**
+ * A new session with a fresh random token (never reused: no session fixation). Returns the raw token once. `proof`
+ * records how the sign-in was proven; the sign-in itself is the session's first proof of identity (`verifiedAt`).
+ */
 export async function createSession(
   em: EntityManager,
   userId: string,
   origin: RequestOrigin,
   now: Date,
   timeouts: SessionTimeouts,
+  proof: { method: SignInMethod; verifiedMethod: VerificationMethod } = {
+    method: 'password',
+    verifiedMethod: 'password',
+  },
 ): Promise<{ token: string; expiresAt: Date; id: string }> {
   const { token, id, secretHash } = generateSessionToken();
   const expiresAt = sessionExpiresAt(now, timeouts);
@@ -58,6 +73,9 @@ export async function createSession(
     createdAt: now,
     lastSeenAt: now,
     expiresAt,
+    authMethod: proof.method,
+    verifiedAt: now,
+    verifiedMethod: proof.verifiedMethod,
     ip: origin.ip,
     userAgent: origin.userAgent?.slice(0, 512) ?? null,
   });
@@ -76,6 +94,9 @@ interface SessionRow {
   email: string;
   name: string;
   email_verified_at: Date | string | null;
+  auth_method: string;
+  verified_at: Date | string | null;
+  verified_method: string | null;
 }
 
 /**
@@ -92,7 +113,7 @@ export async function resolveSession(
   if (!parsed) return null;
   const rows = await em.getConnection().execute<SessionRow[]>(
     `select s.id, s.secret_hash, s.user_id, s.active_organization_id, s.created_at, s.last_seen_at, s.expires_at,
-            u.email, u.name, u.email_verified_at
+            s.auth_method, s.verified_at, s.verified_method, u.email, u.name, u.email_verified_at
        from sessions s join users u on u.id = s.user_id
       where s.id = ?`,
     [parsed.id],
@@ -118,6 +139,9 @@ export async function resolveSession(
       createdAt: sqlDate(row.created_at),
       expiresAt,
       lastSeenAt,
+      authMethod: row.auth_method as SignInMethod,
+      verifiedAt: row.verified_at === null ? null : sqlDate(row.verified_at),
+      verifiedMethod: row.verified_method as VerificationMethod | null,
     },
     user: {
       id: row.user_id,
