@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   acceptedSudoMethods,
+  hasFreshSecondFactor,
   isSudoFresh,
   SUDO_WINDOW_MS,
   sudoExpiresAt,
@@ -57,5 +58,16 @@ describe('two-factor policy', () => {
     expect(twoFactorPolicyAllows(false, true)).toBe(true);
     expect(twoFactorPolicyAllows(true, true)).toBe(true);
     expect(twoFactorPolicyAllows(true, false)).toBe(false);
+  });
+});
+
+describe('fresh second factor', () => {
+  it('needs a recent proof by a second factor, never by the password alone', () => {
+    expect(hasFreshSecondFactor(t0, 'totp', at(1000))).toBe(true);
+    expect(hasFreshSecondFactor(t0, 'passkey', at(1000))).toBe(true);
+    expect(hasFreshSecondFactor(t0, 'recovery-code', at(1000))).toBe(true);
+    expect(hasFreshSecondFactor(t0, 'password', at(1000))).toBe(false);
+    expect(hasFreshSecondFactor(t0, null, at(1000))).toBe(false);
+    expect(hasFreshSecondFactor(t0, 'totp', at(SUDO_WINDOW_MS))).toBe(false);
   });
 });

@@ -49,3 +49,15 @@ export function acceptedSudoMethods(enrolled: readonly SecondFactorKind[]): Veri
 export function twoFactorPolicyAllows(orgRequiresTwoFactor: boolean, userHasSecondFactor: boolean): boolean {
   return !orgRequiresTwoFactor || userHasSecondFactor;
 }
+
+/**
+ * Has the session proven a second factor (not merely the password) within the sudo window? Needed to weaken the
+ * account's own protection: disabling two-factor sign-in or removing its last factor.
+ */
+export function hasFreshSecondFactor(
+  verifiedAt: Date | null | undefined,
+  verifiedMethod: VerificationMethod | null | undefined,
+  now: Date,
+): boolean {
+  return verifiedMethod != null && verifiedMethod !== 'password' && isSudoFresh(verifiedAt, now);
+}
