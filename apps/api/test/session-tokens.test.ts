@@ -153,6 +153,41 @@ describe('a session token ends with its sign-in', () => {
     );
   });
 
+  it('a leaked token reported to the public leak endpoint ends at once; the sign-in behind it lives on', async () => {
+    const org = await orgWith(person('Tess'), 'Leaked token');
+    const laptop = await signedIn(person('Tess'));
+    const { token, sessionToken } = await laptop.trpc.auth.createSessionToken.mutate({ audience: 'pasted' });
+    const client = keyClient(app.url, token);
+    await client.projects.list.query({ orgId: org.id });
+
+    const report = await fetch(`${app.url}/api/v1/keys/revoke-leaked`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keys: [token, token] }),
+    });
+    expect([report.status, await report.json()]).toEqual([200, { revoked: 1 }]);
+    expect(await errorCode(client.projects.list.query({ orgId: org.id }))).toBe('SESSION_TOKEN_EXPIRED');
+    expect((await rest(app.url, token, 'GET', `/orgs/${org.id}/projects`)).status).toBe(401);
+    // Reporting it again ends nothing more; the browser session that made it still works.
+    const again = await fetch(`${app.url}/api/v1/keys/revoke-leaked`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keys: [token] }),
+    });
+    expect(await again.json()).toEqual({ revoked: 0 });
+    expect((await laptop.trpc.auth.me.query()).user.name).toBe('Tess');
+    const audit = await app.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ action: string; metadata: { reason: string; hint: string } }[]>(
+        'select action, metadata from audit_events where target_id = ? order by created_at',
+        [sessionToken.id],
+      );
+    expect(audit.map((a) => a.action)).toEqual(['session_token.created', 'session_token.revoked']);
+    expect(audit[1]?.metadata).toMatchObject({ reason: 'leak-report', hint: sessionToken.hint });
+    expect(JSON.stringify(audit)).not.toContain(token);
+  });
+
   it('expires after its TTL, can be refreshed before, and never outlives the session', async () => {
     const org = await orgWith(person('Owen'), 'Token expiry');
     const browser = await signedIn(person('Owen'));

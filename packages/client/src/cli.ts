@@ -128,14 +128,15 @@ code is 1 when any line failed, and the failures are listed with their line numb
 `,
   scan: `crowdee scan [PATH…] [--report] [--json]
 
-Looks for Crowdee API keys in files and folders (default: the current folder; "-" reads stdin). A match
+Looks for Crowdee API keys (cdk_) and session tokens (cds_) in files and folders (default: the current
+folder; "-" reads stdin). A match
 counts only when its checksum holds, so random look-alikes are never reported. Prints PATH:LINE:COLUMN and
 the key's hint (never the key). Skips .git and node_modules folders, symbolic links and files over 50 MB.
 A line containing "crowdee-scan:allow" is not reported (for published test vectors only).
 Exit code: 0 when nothing was found, 1 when keys were found (also after --report), 2 on a usage error.
 
-  --report   Send the keys found to POST /api/v1/keys/revoke-leaked (public; needs no key of yours),
-             which revokes every one that is still active. Uses --base-url / CROWDEE_API_URL.
+  --report   Send the keys and tokens found to POST /api/v1/keys/revoke-leaked (public; needs no key of
+             yours), which revokes every one that is still active. Uses --base-url / CROWDEE_API_URL.
 `,
   'keys revoke-current': `crowdee keys revoke-current --yes [--json]
 
@@ -286,11 +287,15 @@ async function scan(
     }
   }
   const files = new Set(result.findings.map((f) => f.path)).size;
+  const tokens = result.findings.filter((f) => f.kind === 'session-token').length;
   const human = [
-    ...result.findings.map((f) => `${f.path}:${f.line}:${f.column}: Crowdee API key ${f.hint}`),
+    ...result.findings.map(
+      (f) =>
+        `${f.path}:${f.line}:${f.column}: Crowdee ${f.kind === 'key' ? 'API key' : 'session token'} ${f.hint}`,
+    ),
     result.findings.length === 0
-      ? `No Crowdee API keys found (${result.filesScanned} file(s) scanned).`
-      : `${result.findings.length} Crowdee API key(s) found in ${files} file(s) (${result.filesScanned} scanned). Revoke them: crowdee scan --report, or Settings → API Keys.`,
+      ? `No Crowdee API keys or session tokens found (${result.filesScanned} file(s) scanned).`
+      : `${result.findings.length} Crowdee ${tokens === 0 ? 'API key(s)' : tokens === result.findings.length ? 'session token(s)' : 'API key(s) and session token(s)'} found in ${files} file(s) (${result.filesScanned} scanned). Revoke them: crowdee scan --report, or Settings → API Keys${tokens > 0 ? ' and Settings → Sessions' : ''}.`,
     ...(report
       ? [
           `Reported ${report.sent} key(s) to the leak endpoint: ${report.revoked} were active and are now revoked.`,

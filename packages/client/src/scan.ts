@@ -1,11 +1,11 @@
 /**
- * `crowdee scan`: finds leaked Crowdee API keys in files, offline. Candidates come from `findKeys` in @crowdee/core
+ * `crowdee scan`: finds leaked Crowdee API keys and session tokens in files, offline. Candidates come from `findKeys` in @crowdee/core
  * (shape + CRC-32 checksum), so a look-alike is never reported. Findings carry the key's hint only: a scan's
  * output lands in CI logs, which must not become a second leak.
  */
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FoundKey, findKeys, keyHint } from '@crowdee/core';
+import { type FoundKey, type FoundSecretKind, findKeys, keyHint } from '@crowdee/core';
 
 /** A line holding this marker is not reported: for published test vectors, never for real keys. */
 export const ALLOW_MARKER = 'crowdee-scan:allow';
@@ -15,6 +15,8 @@ const MAX_FILE_BYTES = 50 * 1024 * 1024;
 
 export interface Finding {
   path: string;
+  /** An API key (`cdk_`) or a session token (`cds_`, which lives an hour at most but acts for its user until then). */
+  kind: FoundSecretKind;
   line: number;
   column: number;
   hint: string;
@@ -39,7 +41,13 @@ export function scanText(text: string, path: string, result: ScanResult): void {
   result.filesScanned++;
   for (const found of findKeys(text)) {
     if (lineAt(text, found).includes(ALLOW_MARKER)) continue;
-    result.findings.push({ path, line: found.line, column: found.column, hint: keyHint(found.key) });
+    result.findings.push({
+      path,
+      kind: found.kind,
+      line: found.line,
+      column: found.column,
+      hint: keyHint(found.key),
+    });
     result.keys.push(found.key);
   }
 }

@@ -15,6 +15,7 @@ import {
   parseKey,
   redactKeys,
 } from './keys.ts';
+import { generateSessionBoundToken } from './session-tokens.ts';
 
 /** A deterministic byte source, so generated keys can be pinned. */
 function counterFill(step: number): (bytes: Uint8Array) => void {
@@ -223,6 +224,33 @@ describe('findKeys', () => {
     );
   });
 
+  it('finds session tokens (cds_) too, told apart from keys, in order among keys', () => {
+    const token = fc.constant(null).map(() => generateSessionBoundToken().key);
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(validKey, token), { minLength: 1, maxLength: 6 }),
+        text,
+        (secrets, glue) => {
+          const hits = findKeys(secrets.join(glue.replace(/cd[ks]_/g, '')));
+          expect(hits.map((f) => f.key)).toEqual(secrets);
+          expect(hits.map((f) => f.kind)).toEqual(
+            secrets.map((k) => (k.startsWith(KEY_PREFIX) ? 'key' : 'session-token')),
+          );
+        },
+      ),
+    );
+  });
+
+  it('a key with its prefix swapped to cds_ (or a token to cdk_) fails the checksum and is not reported', () => {
+    fc.assert(
+      fc.property(validKey, (key) => {
+        expect(findKeys(`cds_${key.slice(4)}`)).toEqual([]);
+        const token = generateSessionBoundToken().key;
+        expect(findKeys(`cdk_${token.slice(4)}`)).toEqual([]);
+      }),
+    );
+  });
+
   it('finds a real key hidden behind a look-alike prefix (scans again from the next character)', () => {
     const key = generateKey(counterFill(7)).key;
     // "cdk_" + 33 base62 followed by the key: the first candidate swallows "cdk" of the key and fails its checksum.
@@ -232,7 +260,9 @@ describe('findKeys', () => {
 
   it('counts lines by \\n, with \\r\\n line ends', () => {
     const key = generateKey(counterFill(7)).key;
-    expect(findKeys(`a\r\nb\r\n  key=${key}\r\n`)).toEqual([{ key, index: 12, line: 3, column: 7 }]);
+    expect(findKeys(`a\r\nb\r\n  key=${key}\r\n`)).toEqual([
+      { key, kind: 'key', index: 12, line: 3, column: 7 },
+    ]);
   });
 
   it('100,000 random strings of the key shape with a wrong checksum: 0 hits', () => {

@@ -77,9 +77,16 @@ export function keyHint(key: string): string {
 /** Finds things that look like our keys in free text (e.g. a pasted leak report or a log line). */
 export const KEY_PATTERN = /cdk_[0-9A-Za-z]{36}/g;
 
-/** A real key found in text: its checksum holds, so it is ours (a random 36-character string passes 1 in 2^32). */
+/** Any of our bearer secrets (API keys `cdk_`, session tokens `cds_`): what scanners look for and logs must never carry. */
+const BEARER_SECRET_PATTERN = /cd[ks]_[0-9A-Za-z]{36}/g;
+
+/** Which kind of bearer secret a found one is: an API key (`cdk_`) or a session token (`cds_`, short-lived). */
+export type FoundSecretKind = 'key' | 'session-token';
+
+/** A real key or session token found in text: its checksum holds, so it is ours (a random look-alike passes 1 in 2^32). */
 export interface FoundKey {
   key: string;
+  kind: FoundSecretKind;
   /** Offset of the key's first character in the text (UTF-16 code units, as JavaScript strings count). */
   index: number;
   /** 1-based line and column of that character; lines end at \n (a \r before it is part of the line). */
@@ -88,19 +95,22 @@ export interface FoundKey {
 }
 
 /**
- * Every Crowdee key in `text`, validated offline: the shape (prefix, 36 base62 characters) finds candidates and the
- * CRC-32 checksum keeps only real keys, so scanners report no random look-alikes. No word boundary is required
- * around a key: checksums make that unnecessary, and keys glued to an escape (`\ncdk_…`) or a URL are still found.
+ * Every Crowdee API key and session token in `text`, validated offline: the shape (prefix, 36 base62 characters)
+ * finds candidates and the CRC-32 checksum keeps only real ones, so scanners report no random look-alikes. No word
+ * boundary is required around a secret: checksums make that unnecessary, and secrets glued to an escape (`\ncdk_…`)
+ * or a URL are still found. Session tokens live an hour at most, but a leaked one acts for its user until then.
  */
 export function findKeys(text: string): FoundKey[] {
   const found: FoundKey[] = [];
-  const candidates = new RegExp(KEY_PATTERN.source, 'g');
+  const candidates = new RegExp(BEARER_SECRET_PATTERN.source, 'g');
   let line = 1;
   let lineStart = 0;
   let counted = 0;
   for (let match = candidates.exec(text); match !== null; match = candidates.exec(text)) {
     const index = match.index;
-    if (!parseKey(match[0]).ok) {
+    const candidate = match[0];
+    // The prefix is `cdk_` or `cds_` by the pattern; the checksum covers it, so one can't pass for the other.
+    if (!parseChecksummed(candidate.slice(0, KEY_PREFIX.length), candidate).ok) {
       // A look-alike may hide the start of a real key inside it: look again from the next character.
       candidates.lastIndex = index + 1;
       continue;
@@ -110,13 +120,16 @@ export function findKeys(text: string): FoundKey[] {
       lineStart = at + 1;
     }
     counted = index;
-    found.push({ key: match[0], index, line, column: index - lineStart + 1 });
+    found.push({
+      key: candidate,
+      kind: candidate.startsWith(KEY_PREFIX) ? 'key' : 'session-token',
+      index,
+      line,
+      column: index - lineStart + 1,
+    });
   }
   return found;
 }
-
-/** Any of our bearer secrets (API keys `cdk_`, session tokens `cds_`) in free text: what logs must never carry. */
-const BEARER_SECRET_PATTERN = /cd[ks]_[0-9A-Za-z]{36}/g;
 
 /** Replaces anything key- or token-shaped in `text` with its hint, so logs and errors never carry a usable one. */
 export function redactKeys(text: string): string {

@@ -24,6 +24,7 @@ export const INVALIDATION_CAUSES = [
   'rate-limit.override_changed',
   'session.ended',
   'session_token.refreshed',
+  'session_token.revoked',
 ] as const;
 export type InvalidationCause = (typeof INVALIDATION_CAUSES)[number];
 

@@ -191,7 +191,7 @@ export const apiKeysRouter = router({
         tags,
         summary: 'Report leaked keys',
         description:
-          'Anyone who finds Crowdee keys where they should not be may post up to 100 of them; valid ones are revoked and their owners can see it in their audit log. The answer reveals only how many were revoked.',
+          'Anyone who finds Crowdee API keys (cdk_) or session tokens (cds_) where they should not be may post up to 100 of them; valid ones are revoked (a session token ends at once) and their owners can see it in their audit log. The answer reveals only how many were revoked.',
       },
     })
     .input(

@@ -18,6 +18,7 @@ import {
   type Permission,
   parseAllowlist,
   parseKey,
+  parseSessionBoundToken,
   type Role,
   type RotationGrace,
   resolveKeyExpiry,
@@ -44,6 +45,7 @@ import { requireOrgPermission } from './access.service.ts';
 import { type Actor, type AuditAction, recordAudit } from './audit.service.ts';
 import type { CachedKey } from './key-cache.ts';
 import { keyPolicyOf } from './organizations.service.ts';
+import { endLeakedSessionTokens } from './session-tokens.service.ts';
 
 export interface ApiKeyView {
   id: string;
@@ -703,8 +705,11 @@ export async function revokeLeakedKeys(
   candidates: string[],
 ): Promise<number> {
   const hashes = [...new Set(candidates.filter((k) => parseKey(k).ok).map(hashKey))];
-  if (hashes.length === 0) return 0;
+  const tokenHashes = [...new Set(candidates.filter((k) => parseSessionBoundToken(k).ok).map(hashKey))];
+  if (hashes.length === 0 && tokenHashes.length === 0) return 0;
   const now = deps.clock();
+  const endedTokens = await endLeakedSessionTokens(deps, em, actor, tokenHashes, now);
+  if (hashes.length === 0) return endedTokens;
   const keys = await em.find(ApiKey, { hash: { $in: hashes } }, { populate: ['creator'] });
   let revoked = 0;
   for (const key of keys) {
@@ -713,5 +718,5 @@ export async function revokeLeakedKeys(
     await revoke(deps, em, actor, key, 'leak-report', now);
     revoked++;
   }
-  return revoked;
+  return revoked + endedTokens;
 }

@@ -34,6 +34,7 @@ export const AUDIT_ACTIONS = [
   'session.revoked',
   'session_token.created',
   'session_token.refreshed',
+  'session_token.revoked',
   'org.created',
   'org.updated',
   'org.deleted',

@@ -109,3 +109,37 @@ export async function sessionTokensBySession(
   }
   return bySession;
 }
+
+/**
+ * Leak reports (`POST /api/v1/keys/revoke-leaked`) may carry session tokens: each one still live ends now (its
+ * expiry moves to now, every node drops it from its cache) and its user sees why in the audit log. Returns how many
+ * were live. `tokenHashes` are SHA-256 hashes of checksum-valid tokens.
+ */
+export async function endLeakedSessionTokens(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor,
+  tokenHashes: string[],
+  now: Date,
+): Promise<number> {
+  if (tokenHashes.length === 0) return 0;
+  const rows = await em.find(SessionToken, { hash: { $in: tokenHashes }, expiresAt: { $gt: now } });
+  for (const row of rows) {
+    row.expiresAt = now;
+    recordAudit(em, actor, {
+      action: 'session_token.revoked',
+      target: { type: 'session_token', id: row.id },
+      // The token's own user is the one who must see this in their audit trail.
+      metadata: { reason: 'leak-report', hint: row.hint, audience: row.audience, userId: row.user.id },
+      at: now,
+    });
+  }
+  await em.flush();
+  if (rows.length > 0) {
+    await publishInvalidation(deps, em, {
+      cause: 'session_token.revoked',
+      targets: rows.map((row) => ({ kind: 'key' as const, keyId: row.id })),
+    });
+  }
+  return rows.length;
+}

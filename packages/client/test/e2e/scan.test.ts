@@ -7,7 +7,14 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKey, KEY_PREFIX, keyChecksum, keyHint, randomBase62 } from '@crowdee/core';
+import {
+  generateKey,
+  generateSessionBoundToken,
+  KEY_PREFIX,
+  keyChecksum,
+  keyHint,
+  randomBase62,
+} from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Api, CLI, ensureCliBuilt, runCli, seed, startApi } from './helpers.ts';
 
@@ -76,10 +83,29 @@ describe('crowdee scan', () => {
     const json = await runCli(['scan', dir, '--json'], {});
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).findings).toEqual([
-      { path: join(dir, 'deploy', 'run.sh'), line: 3, column: 24, hint: keyHint(key) },
+      { path: join(dir, 'deploy', 'run.sh'), kind: 'key', line: 3, column: 24, hint: keyHint(key) },
     ]);
     for (const text of [human.stdout, human.stderr, json.stdout, json.stderr])
       expect(text).not.toContain(key);
+  });
+
+  it('finds session tokens (cds_) too, names them as such, and never prints them', async () => {
+    const dir = freshDir();
+    const key = generateKey().key;
+    const token = generateSessionBoundToken().key;
+    writeFileSync(join(dir, 'service.env'), `SERVICE_TOKEN=${token}\nCROWDEE_API_KEY=${key}\n`);
+    const human = await runCli(['scan', dir], {});
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain(`service.env:1:15: Crowdee session token ${keyHint(token)}`);
+    expect(human.stdout).toContain(`service.env:2:17: Crowdee API key ${keyHint(key)}`);
+    expect(human.stdout).toMatch(/2 Crowdee API key\(s\) and session token\(s\) found in 1 file\(s\)/);
+    const json = await runCli(['scan', dir, '--json'], {});
+    expect(JSON.parse(json.stdout).findings.map((f: { kind: string }) => f.kind)).toEqual([
+      'session-token',
+      'key',
+    ]);
+    for (const text of [human.stdout, human.stderr, json.stdout, json.stderr])
+      expect(text).not.toContain(token);
   });
 
   it('reads stdin for "-", skips .git and node_modules, and honours the allow marker', async () => {
@@ -95,7 +121,7 @@ describe('crowdee scan', () => {
     );
     const r = await runCli(['scan', dir, '--json'], {});
     expect(JSON.parse(r.stdout).findings).toEqual([
-      { path: join(dir, 'vector.ts'), line: 2, column: 15, hint: keyHint(c) },
+      { path: join(dir, 'vector.ts'), kind: 'key', line: 2, column: 15, hint: keyHint(c) },
     ]);
 
     const piped = await new Promise<{ code: number; stdout: string }>((resolve) => {
@@ -106,7 +132,7 @@ describe('crowdee scan', () => {
     });
     expect(piped.code).toBe(1);
     expect(JSON.parse(piped.stdout).findings).toEqual([
-      { path: '(stdin)', line: 1, column: 17, hint: keyHint(a) },
+      { path: '(stdin)', kind: 'key', line: 1, column: 17, hint: keyHint(a) },
     ]);
   });
 

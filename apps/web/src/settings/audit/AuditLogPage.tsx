@@ -19,6 +19,7 @@ const ACTION_LABELS: Record<string, string> = {
   'auth.sign_out': 'Signed out',
   'session_token.created': 'Session token created',
   'session_token.refreshed': 'Session token refreshed',
+  'session_token.revoked': 'Session token revoked',
   'session.revoked': 'Session signed out',
   'org.created': 'Organization created',
   'org.updated': 'Organization renamed',
