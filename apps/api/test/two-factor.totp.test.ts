@@ -57,6 +57,7 @@ async function enrol(name: string): Promise<Enrolled> {
 async function challenge(person: Person, browser = new Browser(app.url)) {
   const result = await browser.trpc.auth.signIn.mutate({ email: person.email, password: PASSWORD });
   if (result.status !== 'second-factor-required') throw new Error('expected a second step');
+  seen.push(result.challengeToken);
   return { browser, ...result };
 }
 
@@ -289,6 +290,12 @@ describe('two-step sign-in', () => {
         ),
       ).toBe('SIGN_IN_CHALLENGE_INVALID');
     app.clock.advance(SIGN_IN_CHALLENGE_TTL_MS);
+    const live = () =>
+      app.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ n: string }[]>('select count(*) as n from auth_challenges where user_id = ?', [ada.id]);
+    expect(Number((await live())[0]?.n)).toBe(1);
     expect(
       await errorCode(
         c.browser.trpc.auth.completeSignIn.mutate({
@@ -297,6 +304,9 @@ describe('two-step sign-in', () => {
         }),
       ),
     ).toBe('SIGN_IN_CHALLENGE_INVALID');
+    // The next sign-in clears the dead challenge away.
+    await challenge(ada);
+    expect(Number((await live())[0]?.n)).toBe(1);
   });
 
   it("another account's code does not answer my challenge", async () => {

@@ -33,6 +33,13 @@ export async function createSignInChallenge(
   userId: string,
   now: Date,
 ): Promise<{ challengeToken: string; expiresAt: Date }> {
+  // The account's dead challenges (expired, or out of answers) go as a new one comes: the table never grows.
+  await em
+    .getConnection()
+    .execute(
+      `delete from auth_challenges where user_id = ? and purpose = 'sign-in' and (expires_at <= ? or attempts >= ?)`,
+      [userId, now, SIGN_IN_CHALLENGE_MAX_ATTEMPTS],
+    );
   const { token, id, secretHash } = generateSessionToken();
   const expiresAt = signInChallengeExpiresAt(now);
   em.create(AuthChallenge, {
