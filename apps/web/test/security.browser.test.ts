@@ -131,7 +131,10 @@ describe.skipIf(!chromiumAvailable)('authenticator app in Chromium', () => {
     // The code used to turn the app on cannot be used again.
     await field.fill(code());
     await page.getByRole('button', { name: 'Verify' }).click();
-    await page.getByRole('alert').getByText('That code or passkey was not accepted', { exact: false }).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText('That code or passkey was not accepted', { exact: false })
+      .waitFor();
     nextStep();
     await field.fill(code());
     await page.getByRole('button', { name: 'Verify' }).click();
