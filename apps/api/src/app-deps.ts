@@ -31,6 +31,8 @@ export interface AppDeps {
   usage: UsageRecorder;
   /** The settings app's base URL, for links in mails. Never taken from a request's Host header. */
   appUrl: () => string;
+  /** The AES-256-GCM key that seals TOTP seeds at rest (core `sealSecret`/`openSecret`). Never logged. */
+  secretsKey: Buffer;
   /** Where started runs are queued (pg-boss on the same database); workers may live in this process or others. */
   runQueue: RunQueue;
 }

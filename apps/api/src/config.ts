@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +8,7 @@ import {
   DEFAULT_SESSION_TIMEOUTS,
   ITEM_FILE_MAX_BYTES_DEFAULT,
   parseRateSpec,
+  parseSecretKey,
   type RatePolicy,
   type RateTier,
   type SessionTimeouts,
@@ -28,6 +30,11 @@ export interface Config {
   /** This process's name in logs and `/healthz` (random when not set). */
   nodeId: string | undefined;
   sessions: SessionTimeouts;
+  /**
+   * The 32-byte AES-256-GCM key that encrypts TOTP seeds at rest (`SECRETS_ENCRYPTION_KEY`). Absent = the server
+   * makes one on first start and keeps it in `dataDir` (see `resolveSecretsKey`). Never logged.
+   */
+  secretsEncryptionKey: Buffer | undefined;
   /** Express `trust proxy` setting: false, or the proxies whose X-Forwarded-For we believe. */
   trustedProxies: string[] | false;
   /** Extra origins allowed to send cookie-authenticated mutations (CSRF allowlist), besides our own host. */
@@ -169,6 +176,17 @@ const EnvSchema = z.object({
   RATE_LIMIT_INVITATION: rate('invitation'),
   RATE_LIMIT_PASSWORD_CHANGE: rate('password-change'),
   RATE_LIMIT_MAILED_LINK: rate('mailed-link'),
+  RATE_LIMIT_SECOND_FACTOR: rate('second-factor'),
+  SECRETS_ENCRYPTION_KEY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const key = parseSecretKey(v);
+      // The message never repeats the value: it is a secret even when mistyped.
+      if (!key) ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, as 64 hex digits or base64' });
+      return key ?? undefined;
+    }),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
@@ -231,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invalidationChannel: e.INVALIDATION_CHANNEL,
     nodeId: e.NODE_ID,
     sessions: { absoluteMs: e.SESSION_ABSOLUTE_TIMEOUT, idleMs: e.SESSION_IDLE_TIMEOUT },
+    secretsEncryptionKey: e.SECRETS_ENCRYPTION_KEY,
     trustedProxies: e.TRUSTED_PROXIES.length > 0 ? e.TRUSTED_PROXIES : false,
     allowedOrigins: e.ALLOWED_ORIGINS,
     rateLimits: {
@@ -249,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         invitation: e.RATE_LIMIT_INVITATION,
         'password-change': e.RATE_LIMIT_PASSWORD_CHANGE,
         'mailed-link': e.RATE_LIMIT_MAILED_LINK,
+        'second-factor': e.RATE_LIMIT_SECOND_FACTOR,
       },
     },
     webDist: e.WEB_DIST ?? `${repoRoot}apps/web/dist`,
@@ -287,5 +307,15 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   // Tests run the stale-key sweep themselves, at the moment their injected clock says; they start run workers where
   // they need them (startTestApp's `workers`), not in every server.
   const runs = { ...base.runs, workers: 'off' as const };
-  return { ...base, webDist: undefined, mail, staleKeySweepIntervalMs: null, runs, ...overrides };
+  // Each test app encrypts TOTP seeds with a key of its own, made here (its database is thrown away with it).
+  const secretsEncryptionKey = randomBytes(32);
+  return {
+    ...base,
+    webDist: undefined,
+    mail,
+    staleKeySweepIntervalMs: null,
+    runs,
+    secretsEncryptionKey,
+    ...overrides,
+  };
 }

@@ -31,6 +31,8 @@ export interface DepsOptions {
   appUrl?: () => string;
   /** A run queue shared with other parts of the process (default: one on this database, started on first use). */
   runQueue?: RunQueue;
+  /** The key sealing TOTP seeds, when not in the configuration (the server's generated development key). */
+  secretsKey?: Buffer;
 }
 
 export function createDeps(config: Config, logger: Logger, orm: Orm, options: DepsOptions = {}): AppDeps {
@@ -42,6 +44,8 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
     maxEntries: 10_000,
   });
   const limits = options.limits ?? null;
+  const secretsKey = options.secretsKey ?? config.secretsEncryptionKey;
+  if (!secretsKey) throw new Error('no key to encrypt TOTP seeds: set SECRETS_ENCRYPTION_KEY');
   const invalidation = new InvalidationBus({
     node: config.nodeId ?? randomUUID().slice(0, 8),
     cache: keyCache,
@@ -61,6 +65,7 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
     sessionTokenVerifier: new SessionTokenVerifier(orm, keyCache, clock, logger, config.sessions),
     passwords: new PasswordHasher(options.passwordHashing),
     limits,
+    secretsKey,
     mailer: new Mailer({
       smtpUrl: config.mail.smtpUrl,
       from: config.mail.from,

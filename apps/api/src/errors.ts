@@ -140,6 +140,10 @@ export interface ClientErrorFields {
   violatedPolicies?: string[];
   requiredRole?: string;
   requiredPermission?: string;
+  /** REAUTHENTICATION_REQUIRED: the ways this account may confirm who it is (`auth.confirmSudo`). */
+  acceptedMethods?: string[];
+  /** REAUTHENTICATION_REQUIRED: how long a confirmation lasts. */
+  sudoWindowSeconds?: number;
 }
 
 export function clientErrorFields(error: DomainError): ClientErrorFields {
@@ -150,6 +154,8 @@ export function clientErrorFields(error: DomainError): ClientErrorFields {
   if (Array.isArray(details.violatedPolicies)) fields.violatedPolicies = details.violatedPolicies as string[];
   if (typeof details.requiredRole === 'string') fields.requiredRole = details.requiredRole;
   if (typeof details.requiredPermission === 'string') fields.requiredPermission = details.requiredPermission;
+  if (Array.isArray(details.acceptedMethods)) fields.acceptedMethods = details.acceptedMethods as string[];
+  if (typeof details.sudoWindowSeconds === 'number') fields.sudoWindowSeconds = details.sudoWindowSeconds;
   return fields;
 }
 
@@ -182,12 +188,21 @@ export function problemDetails(error: DomainError, instance?: string): Record<st
     detail: error.message,
   };
   if (instance) body.instance = instance;
-  const { fieldErrors, retryAfter, violatedPolicies, requiredRole, requiredPermission } =
-    clientErrorFields(error);
+  const {
+    fieldErrors,
+    retryAfter,
+    violatedPolicies,
+    requiredRole,
+    requiredPermission,
+    acceptedMethods,
+    sudoWindowSeconds,
+  } = clientErrorFields(error);
   if (fieldErrors) body.errors = fieldErrors;
   if (retryAfter !== undefined) body.retryAfter = retryAfter;
   if (violatedPolicies) body['violated-policies'] = violatedPolicies;
   if (requiredRole !== undefined) body.requiredRole = requiredRole;
   if (requiredPermission !== undefined) body.requiredPermission = requiredPermission;
+  if (acceptedMethods !== undefined) body.acceptedMethods = acceptedMethods;
+  if (sudoWindowSeconds !== undefined) body.sudoWindowSeconds = sudoWindowSeconds;
   return body;
 }

@@ -9,6 +9,7 @@ import type { Logger } from './logger.ts';
 import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
 import { startRunWorkers } from './runs/run-workers.ts';
+import { resolveSecretsKey } from './secrets-key.ts';
 import { startStaleKeySweeper } from './services/stale-keys.service.ts';
 
 export interface RunningServer {
@@ -42,8 +43,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const limits = await createRateLimiting({ config, logger, orm, ...(redis ? { redis } : {}) });
   // Links in mails point at PUBLIC_URL, or else at the address we listen on (known once listening).
   let listening = `http://localhost:${config.port}`;
+  const secretsKey = await resolveSecretsKey(config, logger);
   const deps = createDeps(config, logger, orm, {
     limits,
+    secretsKey,
     invalidationChannel: createInvalidationChannel(config, url, redis, logger),
     appUrl: () => listening,
   });

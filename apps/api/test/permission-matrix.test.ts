@@ -166,6 +166,16 @@ const ROWS: Record<string, Row> = {
   'meta.status': { input: () => undefined },
   'auth.signUp': { input: () => ({ email: uniqueEmail('matrix'), password: PASSWORD, name: 'New' }) },
   'auth.signIn': { input: (w) => ({ email: w.founderEmail, password: PASSWORD }) },
+  'auth.completeSignIn': {
+    input: () => ({ challengeToken: `${'A'.repeat(20)}.${'A'.repeat(43)}`, totpCode: '000000' }),
+    admitted: 'SIGN_IN_CHALLENGE_INVALID',
+  },
+  'auth.totp.status': { input: () => undefined },
+  'auth.totp.beginEnrolment': { input: () => undefined },
+  // No set-up in progress and no app on: every caller the access check admits hears NOT_FOUND.
+  'auth.totp.confirmEnrolment': { input: () => ({ code: '000000' }), admitted: 'NOT_FOUND' },
+  'auth.totp.regenerateRecoveryCodes': { input: () => undefined, admitted: 'NOT_FOUND' },
+  'auth.totp.disable': { input: () => undefined, admitted: 'NOT_FOUND' },
   'auth.signOut': { input: () => undefined },
   'auth.me': { input: () => undefined },
   'auth.session': { input: () => undefined },

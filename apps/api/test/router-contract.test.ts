@@ -33,6 +33,7 @@ describe('deny by default', () => {
       .map(([path]) => path)
       .sort();
     expect(open).toEqual([
+      'auth.completeSignIn',
       'auth.requestPasswordReset',
       'auth.resetPassword',
       'auth.session',
@@ -51,6 +52,7 @@ describe('deny by default', () => {
         .map(([path, p]) => [path, p._def.meta?.rateLimit ?? 'none']),
     );
     expect(tiers).toEqual({
+      'auth.completeSignIn': 'second-factor',
       'auth.requestPasswordReset': 'password-reset',
       'auth.resetPassword': 'mailed-link',
       'auth.signIn': 'sign-in',
@@ -60,7 +62,7 @@ describe('deny by default', () => {
     });
   });
 
-  it('the mail-sending and password-checking session procedures declare their own budgets', () => {
+  it('the mail-sending, password-checking and code-checking session procedures declare their own budgets', () => {
     const tiers = Object.fromEntries(
       procedures
         .filter(([, p]) => p._def.meta?.rateLimit !== undefined && p._def.meta?.access !== 'public')
@@ -70,6 +72,7 @@ describe('deny by default', () => {
       'auth.changeEmail': 'verification-email',
       'auth.changePassword': 'password-change',
       'auth.resendVerification': 'verification-email',
+      'auth.totp.confirmEnrolment': 'second-factor',
       'members.invite': 'invitation',
     });
   });

@@ -15,6 +15,7 @@ export const RATE_TIERS = [
   'invitation',
   'password-change',
   'mailed-link',
+  'second-factor',
 ] as const;
 export type RateTier = (typeof RATE_TIERS)[number];
 
@@ -33,6 +34,8 @@ export const PROCEDURE_RATE_TIERS = [
   'invitation',
   'password-change',
   'mailed-link',
+  // Answers to a second-factor question (authenticator code, recovery code): per account, and per IP at sign-in.
+  'second-factor',
 ] as const;
 export type ProcedureRateTier = (typeof PROCEDURE_RATE_TIERS)[number];
 
@@ -64,6 +67,12 @@ export const DEFAULT_RATE_POLICIES: Readonly<Record<RateTier, RatePolicy>> = {
   'password-change': { name: 'password-change', quota: 10, windowSeconds: 900 },
   /** Following a mailed link (verify an address, reset a password) per client IP. */
   'mailed-link': { name: 'mailed-link', quota: 30, windowSeconds: 900 },
+  /**
+   * Second-factor answers (authenticator or recovery codes) per account, wherever they come from (sign-in, enrolment,
+   * sudo), and per client IP for the anonymous sign-in step: with ±1 step accepted, 10 guesses per 15 minutes leave
+   * a password thief about 1 in 33,000 per window.
+   */
+  'second-factor': { name: 'second-factor', quota: 10, windowSeconds: 900 },
 };
 
 export const RATE_QUOTA_MAX = 1_000_000;

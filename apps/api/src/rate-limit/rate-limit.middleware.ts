@@ -98,6 +98,10 @@ function chargesFor(
       const email = signInEmail(callInput(req, calls, planned.call));
       add(policies['password-reset-email'], `reset-email:${email}`, units);
     } else if (tier === 'mailed-link') add(policies[tier], `link:${ip}`, units);
+    else if (tier === 'second-factor')
+      // The signed-in steps (enrolment) per user; the anonymous sign-in step per IP. The per-account budget every
+      // answer also pays is charged by the service, once it knows whose challenge it is.
+      add(policies[tier], `${tier}:${auth?.kind === 'session' ? `user:${auth.user.id}` : `ip:${ip}`}`, units);
     else if (tier === 'verification-email' || tier === 'invitation' || tier === 'password-change')
       // Session procedures: per user (an anonymous caller is refused anyway, and pays per IP here).
       add(policies[tier], `${tier}:${auth?.kind === 'session' ? `user:${auth.user.id}` : `ip:${ip}`}`, units);

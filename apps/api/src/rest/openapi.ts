@@ -39,6 +39,15 @@ const problemSchema = {
       description:
         'The permission the action needs (403 FORBIDDEN): the role falls short, or the key was restricted to other permissions',
     },
+    acceptedMethods: {
+      type: 'array',
+      items: { type: 'string', enum: ['password', 'totp', 'recovery-code', 'passkey'] },
+      description: 'How the account may confirm who it is (403 REAUTHENTICATION_REQUIRED)',
+    },
+    sudoWindowSeconds: {
+      type: 'integer',
+      description: 'How long a confirmation lasts (403 REAUTHENTICATION_REQUIRED)',
+    },
   },
 } as const;
 

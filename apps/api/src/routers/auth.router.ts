@@ -1,6 +1,10 @@
-import { SESSION_TOKEN_MAX_TTL_SECONDS, SESSION_TOKEN_MIN_TTL_SECONDS } from '@crowdee/core';
+import {
+  SECOND_FACTOR_METHODS,
+  SESSION_TOKEN_MAX_TTL_SECONDS,
+  SESSION_TOKEN_MIN_TTL_SECONDS,
+} from '@crowdee/core';
 import { z } from 'zod';
-import { actorOf } from '../context.ts';
+import { actorOf, type Context } from '../context.ts';
 import { signIn, signUp } from '../services/accounts.service.ts';
 import {
   requestEmailChange,
@@ -10,6 +14,7 @@ import {
 import { changePassword, requestPasswordReset, resetPassword } from '../services/password-changes.service.ts';
 import { createSessionToken, refreshSessionToken } from '../services/session-tokens.service.ts';
 import { describeSignedIn, signOut } from '../services/sessions.service.ts';
+import { completeSignIn } from '../services/sign-in-challenges.ts';
 import { publicProcedure, router, sessionProcedure, sessionTokenProcedure } from '../trpc.ts';
 import {
   emailSchema,
@@ -22,8 +27,27 @@ import {
   userOut,
   uuid,
 } from './schemas.ts';
+import { totpRouter } from './totp.router.ts';
 
 const signedInOut = z.object({ user: userOut });
+const signInOut = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('signed-in'), user: userOut }),
+  z.object({
+    status: z.literal('second-factor-required'),
+    challengeToken: z
+      .string()
+      .describe('Answer it with `auth.completeSignIn` within 5 minutes; it takes at most 5 answers'),
+    methods: z.array(z.enum(SECOND_FACTOR_METHODS)).describe('How this account can answer the second step'),
+    expiresAt: z.string(),
+  }),
+]);
+const challengeToken = z.string().min(1).max(200);
+const completeSignInInput = z.union([
+  z.strictObject({ challengeToken, totpCode: z.string().min(1).max(20) }),
+  z.strictObject({ challengeToken, recoveryCode: z.string().min(1).max(40) }),
+]);
+const previousSessionOf = (ctx: Context) =>
+  ctx.auth.kind === 'session' ? { id: ctx.auth.session.id, userId: ctx.auth.user.id } : null;
 const ttlSeconds = z
   .number()
   .int()
@@ -50,17 +74,39 @@ export const authRouter = router({
       return { user: result.user };
     }),
 
+  /**
+   * Signed in at once (cookie set), or — for an account with a second factor — `second-factor-required` with a
+   * challenge token and no session yet: answer it with `auth.completeSignIn` (or a passkey).
+   */
   signIn: publicProcedure
     .meta({ rateLimit: 'sign-in' })
     .input(z.object({ email: z.string().max(320), password: passwordSchema }))
-    .output(signedInOut)
+    .output(signInOut)
     .mutation(async ({ ctx, input }) => {
-      const previous =
-        ctx.auth.kind === 'session' ? { id: ctx.auth.session.id, userId: ctx.auth.user.id } : null;
-      const result = await signIn(ctx.deps, ctx.em, input, ctx.request, previous);
+      const result = await signIn(ctx.deps, ctx.em, input, ctx.request, previousSessionOf(ctx));
+      if (result.status === 'second-factor-required')
+        return { ...result, expiresAt: result.expiresAt.toISOString() };
       ctx.cookies.set(result.token, result.expiresAt);
-      return { user: result.user };
+      return { status: 'signed-in' as const, user: result.user };
     }),
+
+  /**
+   * The second step of sign-in: the challenge token and exactly one of a code from the authenticator app
+   * (`totpCode`) or an unused recovery code (`recoveryCode`). Wrong answer → SECOND_FACTOR_INVALID; a challenge
+   * expired, used, or after 5 answers → SIGN_IN_CHALLENGE_INVALID (sign in again).
+   */
+  completeSignIn: publicProcedure
+    .meta({ rateLimit: 'second-factor' })
+    .input(completeSignInInput)
+    .output(z.object({ status: z.literal('signed-in'), user: userOut }))
+    .mutation(async ({ ctx, input }) => {
+      const result = await completeSignIn(ctx.deps, ctx.em, input, ctx.request, previousSessionOf(ctx));
+      ctx.cookies.set(result.token, result.expiresAt);
+      return { status: 'signed-in' as const, user: result.user };
+    }),
+
+  /** The authenticator app (TOTP) and its recovery codes: session-only. */
+  totp: totpRouter,
 
   signOut: sessionProcedure.output(okOut).mutation(async ({ ctx }) => {
     await signOut(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, ctx.session.id);

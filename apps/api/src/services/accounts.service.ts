@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, normalizeEmail, passwordProblem } from '@crowdee/core';
+import {
+  DomainError,
+  normalizeEmail,
+  passwordProblem,
+  type SecondFactorMethod,
+  secondFactorMethods,
+} from '@crowdee/core';
 import { User } from '@crowdee/db';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -7,6 +13,8 @@ import type { AppDeps } from '../app-deps.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import { sendVerification } from './email-verification.service.ts';
 import { createSession, deleteSession, type RequestOrigin } from './sessions.service.ts';
+import { createSignInChallenge } from './sign-in-challenges.ts';
+import { enrolledFactors } from './two-factor.service.ts';
 
 export interface SignedIn {
   user: { id: string; email: string; name: string; emailVerified: boolean };
@@ -62,9 +70,21 @@ export async function signUp(
   };
 }
 
+/** A correct password for an account with a second factor: the client answers the challenge next. */
+export interface SecondFactorRequired {
+  status: 'second-factor-required';
+  challengeToken: string;
+  methods: SecondFactorMethod[];
+  expiresAt: Date;
+}
+
+export type SignInResult = ({ status: 'signed-in' } & SignedIn) | SecondFactorRequired;
+
 /**
  * Unknown email and wrong password give the same error in about the same time: an unknown email still pays for
- * an argon2id verification against a dummy hash. Every attempt is audited.
+ * an argon2id verification against a dummy hash. Every attempt is audited. An account with a second factor gets
+ * no session here, only a sign-in challenge (`auth.completeSignIn`); the session the browser held stays until the
+ * second step finishes.
  */
 export async function signIn(
   deps: AppDeps,
@@ -72,7 +92,7 @@ export async function signIn(
   input: { email: string; password: string },
   origin: RequestOrigin,
   previousSession: { id: string; userId: string } | null,
-): Promise<SignedIn> {
+): Promise<SignInResult> {
   const email = normalizeEmail(input.email);
   const now = deps.clock();
   const user = await em.findOne(User, { email }, { populate: ['passwordHash'] });
@@ -90,13 +110,24 @@ export async function signIn(
     await em.flush();
     throw new DomainError('INVALID_CREDENTIALS');
   }
+  const methods = secondFactorMethods(await enrolledFactors(em, user.id));
+  if (methods.length > 0) {
+    const challenge = await createSignInChallenge(em, user.id, now);
+    return { status: 'second-factor-required', methods, ...challenge };
+  }
   // A new token at every sign-in; the session the browser held before (if any) ends here.
   if (previousSession) await deleteSession(em, deps, previousSession.userId, previousSession.id);
   const session = await createSession(em, user.id, origin, now, deps.config.sessions);
   const actor: Actor = { type: 'user', userId: user.id, keyId: null, ...origin };
-  recordAudit(em, actor, { action: 'auth.sign_in', target: { type: 'session', id: session.id }, at: now });
+  recordAudit(em, actor, {
+    action: 'auth.sign_in',
+    target: { type: 'session', id: session.id },
+    metadata: { method: 'password' },
+    at: now,
+  });
   await em.flush();
   return {
+    status: 'signed-in',
     user: { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt != null },
     token: session.token,
     expiresAt: session.expiresAt,

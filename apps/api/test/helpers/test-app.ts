@@ -20,9 +20,18 @@ import type { PasswordHasherOptions } from '../../src/services/passwords.ts';
 /** A clock tests can move: session idle/absolute expiry, key expiry and grace periods without sleeping. */
 export class TestClock {
   private offsetMs = 0;
-  readonly now = (): Date => new Date(Date.now() + this.offsetMs);
+  private pinnedMs: number | null = null;
+  readonly now = (): Date => new Date(this.pinnedMs ?? Date.now() + this.offsetMs);
   advance(ms: number): void {
-    this.offsetMs += ms;
+    if (this.pinnedMs !== null) this.pinnedMs += ms;
+    else this.offsetMs += ms;
+  }
+  /**
+   * Stops time at `at` until the test moves it with `advance`: for rules on a fine grid (30-second TOTP steps),
+   * where real time running on between computing a code and checking it could cross a step boundary.
+   */
+  pin(at: Date): void {
+    this.pinnedMs = at.getTime();
   }
 }
 

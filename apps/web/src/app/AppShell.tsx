@@ -1,6 +1,7 @@
 import { useMutation } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef } from 'react';
 import { AccountPage } from '../account/AccountPage.tsx';
+import { SecurityPage } from '../account/SecurityPage.tsx';
 import { VerificationBanner } from '../account/VerificationBanner.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { PendingInvitations } from '../invitations/PendingInvitations.tsx';
@@ -31,6 +32,7 @@ const ROUTES: Route[] = [
   { path: '/settings/sessions', label: 'Sessions', render: () => <SessionsPage /> },
   { path: '/settings/audit-log', label: 'Audit log', render: () => <AuditLogPage /> },
   { path: '/settings/account', label: 'Account', render: () => <AccountPage /> },
+  { path: '/settings/security', label: 'Security', render: () => <SecurityPage /> },
 ];
 
 /** Where an invitation mail's link lands: the pending invitations (shown on every page) are all it needs. */

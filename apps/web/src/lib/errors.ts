@@ -159,6 +159,12 @@ export function describeError(error: unknown): ErrorInfo {
       };
     case 'INVALID_CREDENTIALS':
       return { ...info, kind: 'unauthenticated', title: 'Could not sign in' };
+    case 'SECOND_FACTOR_INVALID':
+      return { ...info, kind: 'validation', title: 'Code not accepted' };
+    case 'SIGN_IN_CHALLENGE_INVALID':
+      return { ...info, kind: 'unauthenticated', title: 'Sign in again' };
+    case 'REAUTHENTICATION_REQUIRED':
+      return { ...info, kind: 'forbidden', title: 'Confirm it’s you' };
     case 'NOT_FOUND':
       return { ...info, kind: 'not-found', title: 'Not found' };
     case 'VALIDATION_FAILED':

@@ -55,7 +55,16 @@ export async function signInThroughUi(page: Page, user: TestUser): Promise<void>
 
 export async function goToSettings(
   page: Page,
-  label: 'API keys' | 'Members' | 'Runs' | 'Usage' | 'Limits' | 'Sessions' | 'Audit log' | 'Account',
+  label:
+    | 'API keys'
+    | 'Members'
+    | 'Runs'
+    | 'Usage'
+    | 'Limits'
+    | 'Sessions'
+    | 'Audit log'
+    | 'Account'
+    | 'Security',
 ) {
   await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: label }).click();
   await page.getByRole('heading', { name: label, level: 1 }).waitFor();
