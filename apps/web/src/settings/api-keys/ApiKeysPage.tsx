@@ -1,9 +1,11 @@
 import { can } from '@crowdee/core/permissions';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { CreateOrganizationDialog } from '../../app/CreateOrganizationDialog.tsx';
 import { useSession } from '../../app/session.tsx';
+import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { Page } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { EmptyState } from '../../components/Status.tsx';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
@@ -29,7 +31,6 @@ export function ApiKeysPage() {
   const { activeOrg } = useSession();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const keys = useQuery(trpc.keys.list.queryOptions());
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [showInactive, setShowInactive] = useState(false);
@@ -61,27 +62,18 @@ export function ApiKeysPage() {
   const isAdmin = activeOrg !== null && can(activeOrg.role, 'keys:manage-org');
 
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>API keys</h1>
-        <p className="page-description">
-          Keys let scripts and services call the Crowdee API as you. A key never has more power than you: its
-          role is capped by yours in every organization, and it stops when you leave one.
-        </p>
-      </header>
-
-      <section className="card" aria-labelledby={headingId}>
-        <div className="card-header">
-          <div>
-            <h2 id={headingId} className="card-title">
-              Your API keys
-            </h2>
-            <p className="card-description">
-              {activeOrg
-                ? `New keys can have a role up to yours in ${activeOrg.name} (${activeOrg.role}).`
-                : 'Create an organization first: a key’s role is checked against your role there.'}
-            </p>
-          </div>
+    <Page
+      title="API keys"
+      description="Keys let scripts and services call the Crowdee API as you. A key never has more power than you: its role is capped by yours in every organization, and it stops when you leave one."
+    >
+      <Card
+        title="Your API keys"
+        description={
+          activeOrg
+            ? `New keys can have a role up to yours in ${activeOrg.name} (${activeOrg.role}).`
+            : 'Create an organization first: a key’s role is checked against your role there.'
+        }
+        actions={
           <button
             type="button"
             className="button button-primary"
@@ -90,8 +82,8 @@ export function ApiKeysPage() {
           >
             Create API key
           </button>
-        </div>
-
+        }
+      >
         <QuerySection
           query={keys}
           items={all}
@@ -150,7 +142,7 @@ export function ApiKeysPage() {
             </>
           )}
         </QuerySection>
-      </section>
+      </Card>
 
       {activeOrg && isAdmin ? <OrgKeysSection org={activeOrg} /> : null}
       {activeOrg ? <KeyPolicySection key={activeOrg.id} org={activeOrg} /> : null}
@@ -211,6 +203,6 @@ export function ApiKeysPage() {
       ) : null}
       {dialog?.kind === 'usage' ? <KeyUsageDialog apiKey={dialog.apiKey} onClose={close} /> : null}
       {dialog?.kind === 'create-org' ? <CreateOrganizationDialog onClose={close} /> : null}
-    </div>
+    </Page>
   );
 }

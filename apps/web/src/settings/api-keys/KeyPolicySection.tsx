@@ -2,10 +2,11 @@ import { KEY_MAX_LIFETIME_DAYS } from '@crowdee/core/expiry';
 import { can } from '@crowdee/core/permissions';
 import { STALE_KEY_POLICY_MAX_DAYS, STALE_KEY_POLICY_MIN_DAYS } from '@crowdee/core/stale-keys';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { Card } from '../../components/Card.tsx';
 import { TextField } from '../../components/Field.tsx';
+import { Form, SubmitButton } from '../../components/Form.tsx';
 import { fieldError } from '../../lib/errors.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 
@@ -25,7 +26,6 @@ function describePolicy(policy: ActiveOrganization['keyPolicy']): string {
 export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const requireId = useId();
   const staleId = useId();
   const editable = can(org.role, 'keys:manage-org');
@@ -45,8 +45,7 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
     }),
   );
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     const trimmed = maxDays.trim();
     const days = trimmed === '' ? null : Number(trimmed);
     if (days !== null && (!Number.isInteger(days) || days < 1 || days > KEY_MAX_LIFETIME_DAYS)) {
@@ -74,20 +73,41 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
   };
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Key policy
-          </h2>
-          <p className="card-description">
-            Rules for every key that can act on {org.name}, checked when a key is created or rotated.{' '}
-            <strong>{describePolicy(org.keyPolicy)}</strong>
-          </p>
-        </div>
-      </div>
+    <Card
+      title="Key policy"
+      description={
+        <>
+          Rules for every key that can act on {org.name}, checked when a key is created or rotated.{' '}
+          <strong>{describePolicy(org.keyPolicy)}</strong>
+        </>
+      }
+    >
       {editable ? (
-        <form className="card-body form-stack policy-form" onSubmit={submit} noValidate>
+        <Form
+          className="card-body form-stack policy-form"
+          onSubmit={submit}
+          // The two fields show their own errors; anything else shows above the button.
+          error={
+            fieldError(save.error, 'maxLifetimeDays') || fieldError(save.error, 'revokeUnusedAfterDays')
+              ? null
+              : save.error
+          }
+          showAllErrors
+          errorContext="Couldn’t save the key policy"
+          actions={
+            <div className="form-actions">
+              <SubmitButton
+                pending={save.isPending}
+                label="Save key policy"
+                pendingLabel="Saving…"
+                variant="secondary"
+              />
+              <output className="form-status" aria-live="polite">
+                {save.isSuccess ? 'Saved.' : ''}
+              </output>
+            </div>
+          }
+        >
           <label className="checkbox" htmlFor={requireId}>
             <input
               id={requireId}
@@ -133,23 +153,10 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
               className="field-narrow"
             />
           ) : null}
-          {save.error &&
-          !fieldError(save.error, 'maxLifetimeDays') &&
-          !fieldError(save.error, 'revokeUnusedAfterDays') ? (
-            <ErrorNotice error={save.error} compact context="Couldn’t save the key policy" />
-          ) : null}
-          <div className="form-actions">
-            <button type="submit" className="button button-secondary" disabled={save.isPending}>
-              {save.isPending ? 'Saving…' : 'Save key policy'}
-            </button>
-            <output className="form-status" aria-live="polite">
-              {save.isSuccess ? 'Saved.' : ''}
-            </output>
-          </div>
-        </form>
+        </Form>
       ) : (
         <p className="card-body muted">Only admins and owners can change the key policy.</p>
       )}
-    </section>
+    </Card>
   );
 }

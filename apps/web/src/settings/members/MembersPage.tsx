@@ -1,13 +1,16 @@
 import { can, requiredRole } from '@crowdee/core/permissions';
 import { type Role, roleAtLeast, roleRank } from '@crowdee/core/roles';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Dialog, FormFooter } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
+import { Form, SubmitButton } from '../../components/Form.tsx';
+import { OrgPage } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { Badge, EmptyState } from '../../components/Status.tsx';
 import { fieldError } from '../../lib/errors.ts';
@@ -25,19 +28,16 @@ import { type Member, useTRPC } from '../../lib/trpc.ts';
 type MemberDialog = { kind: 'role'; member: Member } | { kind: 'remove'; member: Member } | { kind: 'leave' };
 
 export function MembersPage() {
-  const { activeOrg } = useSession();
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Members</h1>
-        <p className="page-description">
-          {activeOrg
-            ? `People in ${activeOrg.name} and their roles. A role decides what a member can do, and caps the keys they create.`
-            : 'Create or join an organization to see its members.'}
-        </p>
-      </header>
-      {activeOrg ? <MembersContent org={activeOrg} /> : null}
-    </div>
+    <OrgPage
+      title="Members"
+      noun="members"
+      description={(org) =>
+        `People in ${org.name} and their roles. A role decides what a member can do, and caps the keys they create.`
+      }
+    >
+      {(org) => <MembersContent org={org} />}
+    </OrgPage>
   );
 }
 
@@ -45,7 +45,6 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const { user } = useSession();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const members = useQuery(trpc.members.list.queryOptions({ orgId: org.id }));
   const [dialog, setDialog] = useState<MemberDialog | null>(null);
   const manage = can(org.role, 'members:manage');
@@ -87,20 +86,14 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
       {invite ? <InviteMemberCard org={org} onInvited={refresh} /> : null}
       {manage ? <PendingInvitationsCard org={org} onChanged={refresh} /> : null}
 
-      <section className="card" aria-labelledby={headingId}>
-        <div className="card-header">
-          <div>
-            <h2 id={headingId} className="card-title">
-              {members.data ? `${list.length} ${list.length === 1 ? 'member' : 'members'}` : 'Members'}
-            </h2>
-            {manage ? null : (
-              <p className="card-description">
-                Adding, removing and changing members needs the {requiredRole('members:manage')} role; yours
-                is {org.role}.
-              </p>
-            )}
-          </div>
-        </div>
+      <Card
+        title={members.data ? `${list.length} ${list.length === 1 ? 'member' : 'members'}` : 'Members'}
+        description={
+          manage
+            ? null
+            : `Adding, removing and changing members needs the ${requiredRole('members:manage')} role; yours is ${org.role}.`
+        }
+      >
         <QuerySection
           query={members}
           items={list}
@@ -127,17 +120,17 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
             </DataTable>
           )}
         </QuerySection>
-      </section>
+      </Card>
 
       {me ? (
-        <section className="card card-danger" aria-label="Leave organization">
-          <div className="card-header">
-            <div>
-              <h2 className="card-title">Leave {org.name}</h2>
-              <p className="card-description">
-                {mayLeave ? 'You lose access at once, and your keys stop working here.' : LAST_OWNER_REASON}
-              </p>
-            </div>
+        <Card
+          danger
+          label="Leave organization"
+          title={`Leave ${org.name}`}
+          description={
+            mayLeave ? 'You lose access at once, and your keys stop working here.' : LAST_OWNER_REASON
+          }
+          actions={
             <button
               type="button"
               className="button button-danger-quiet"
@@ -146,8 +139,8 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
             >
               Leave organization
             </button>
-          </div>
-        </section>
+          }
+        />
       ) : null}
 
       {dialog?.kind === 'role' ? (
@@ -267,7 +260,6 @@ function InviteMemberCard({
   onInvited: () => Promise<unknown>;
 }) {
   const trpc = useTRPC();
-  const headingId = useId();
   const grantable = grantableRoles(org.role);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
@@ -281,26 +273,24 @@ function InviteMemberCard({
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     setSent(null);
     invite.mutate({ orgId: org.id, email: email.trim(), role });
   };
   const emailError = fieldError(invite.error, 'email');
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Invite member
-          </h2>
-          <p className="card-description">
-            We mail them a link; they join only if they accept, signed in with that address verified. You can
-            invite with roles up to your own ({org.role}).
-          </p>
-        </div>
-      </div>
-      <form className="card-body add-member-form" onSubmit={submit} noValidate>
+    <Card
+      title="Invite member"
+      description={`We mail them a link; they join only if they accept, signed in with that address verified. You can invite with roles up to your own (${org.role}).`}
+    >
+      <form
+        className="card-body add-member-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          submit();
+        }}
+        noValidate
+      >
         <TextField
           label="Email"
           type="email"
@@ -324,9 +314,7 @@ function InviteMemberCard({
           ))}
         </SelectField>
         <div className="add-member-submit">
-          <button type="submit" className="button button-primary" disabled={invite.isPending}>
-            {invite.isPending ? 'Sending…' : 'Invite member'}
-          </button>
+          <SubmitButton pending={invite.isPending} label="Invite member" pendingLabel="Sending…" />
         </div>
       </form>
       <div className="card-body card-body-tight">
@@ -337,7 +325,7 @@ function InviteMemberCard({
           {sent ?? ''}
         </output>
       </div>
-    </section>
+    </Card>
   );
 }
 
@@ -349,22 +337,14 @@ function PendingInvitationsCard({
   onChanged: () => Promise<unknown>;
 }) {
   const trpc = useTRPC();
-  const headingId = useId();
   const invitations = useQuery(trpc.members.invitations.queryOptions({ orgId: org.id }));
   const cancel = useMutation(trpc.members.cancelInvitation.mutationOptions({ onSuccess: () => onChanged() }));
   const list = invitations.data ?? [];
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Pending invitations
-          </h2>
-          <p className="card-description">
-            Invitations expire after 7 days. Inviting an address again resends it.
-          </p>
-        </div>
-      </div>
+    <Card
+      title="Pending invitations"
+      description="Invitations expire after 7 days. Inviting an address again resends it."
+    >
       <QuerySection
         query={invitations}
         items={list}
@@ -409,7 +389,7 @@ function PendingInvitationsCard({
           <ErrorNotice error={cancel.error} compact context="Couldn’t cancel the invitation" />
         </div>
       ) : null}
-    </section>
+    </Card>
   );
 }
 
@@ -439,8 +419,7 @@ function ChangeRoleDialog({
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (role === member.role) {
       onClose();
       return;
@@ -454,7 +433,21 @@ function ChangeRoleDialog({
       onClose={onClose}
       busy={update.isPending}
     >
-      <form onSubmit={submit} className="form-stack" noValidate>
+      <Form
+        className="form-stack"
+        onSubmit={submit}
+        error={update.error}
+        showAllErrors
+        errorContext="Couldn’t change the role"
+        actions={
+          <FormFooter
+            onCancel={onClose}
+            pending={update.isPending}
+            submitLabel="Save role"
+            pendingLabel="Saving…"
+          />
+        }
+      >
         <RadioGroup<Role>
           legend="Role"
           name="member-role"
@@ -467,16 +460,7 @@ function ChangeRoleDialog({
           }))}
           hint={`You can grant roles up to your own (${org.role}).`}
         />
-        {update.error ? (
-          <ErrorNotice error={update.error} compact context="Couldn’t change the role" />
-        ) : null}
-        <FormFooter
-          onCancel={onClose}
-          pending={update.isPending}
-          submitLabel="Save role"
-          pendingLabel="Saving…"
-        />
-      </form>
+      </Form>
     </Dialog>
   );
 }

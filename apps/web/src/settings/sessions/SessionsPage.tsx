@@ -1,7 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
+import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
+import { Page } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { RelativeTime } from '../../components/RelativeTime.tsx';
 import { Badge } from '../../components/Status.tsx';
@@ -13,7 +15,6 @@ type SessionDialog = { kind: 'one'; session: SessionInfo } | { kind: 'others' };
 export function SessionsPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const sessions = useQuery(trpc.sessions.list.queryOptions());
   const [dialog, setDialog] = useState<SessionDialog | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -48,24 +49,14 @@ export function SessionsPage() {
   const others = (sessions.data ?? []).filter((s) => !s.current);
 
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Sessions</h1>
-        <p className="page-description">
-          Where your account is signed in. If you don’t recognise a session, sign it out and change your
-          password.
-        </p>
-      </header>
-      <section className="card" aria-labelledby={headingId}>
-        <div className="card-header">
-          <div>
-            <h2 id={headingId} className="card-title">
-              Active sessions
-            </h2>
-            <p className="card-description">
-              Sessions end after a period of inactivity, and always after their expiry.
-            </p>
-          </div>
+    <Page
+      title="Sessions"
+      description="Where your account is signed in. If you don’t recognise a session, sign it out and change your password."
+    >
+      <Card
+        title="Active sessions"
+        description="Sessions end after a period of inactivity, and always after their expiry."
+        actions={
           <button
             type="button"
             className="button button-secondary"
@@ -77,7 +68,8 @@ export function SessionsPage() {
           >
             Sign out other sessions
           </button>
-        </div>
+        }
+      >
         {done ? (
           <output className="card-body form-status" aria-live="polite">
             {done}
@@ -108,7 +100,7 @@ export function SessionsPage() {
             </DataTable>
           )}
         </QuerySection>
-      </section>
+      </Card>
       {dialog?.kind === 'one' ? (
         <ConfirmDialog
           title="Sign out session"
@@ -140,7 +132,7 @@ export function SessionsPage() {
           </p>
         </ConfirmDialog>
       ) : null}
-    </div>
+    </Page>
   );
 }
 

@@ -1,0 +1,77 @@
+import type { ReactNode } from 'react';
+import { formLevelError } from '../lib/errors.ts';
+import { ErrorNotice } from './ErrorNotice.tsx';
+
+interface FormProps {
+  onSubmit: () => void;
+  className?: string;
+  /**
+   * The submission's error. Errors the API attached to fields show under those fields (`fieldError`); the form
+   * shows the rest above its actions, unless `showAllErrors` (a form whose fields carry no API errors).
+   */
+  error: unknown;
+  showAllErrors?: boolean;
+  /** What failed, e.g. "Couldn’t change the password". */
+  errorContext: string;
+  children: ReactNode;
+  /** The submit button and whatever sits beside it, after the error. */
+  actions: ReactNode;
+  'aria-label'?: string;
+}
+
+/**
+ * The one submit → error → actions pattern of the app's forms: validation is ours (noValidate, the API answers
+ * with field errors), the page never reloads, and an error nobody's field shows appears above the buttons.
+ */
+export function Form({
+  onSubmit,
+  className,
+  error,
+  showAllErrors = false,
+  errorContext,
+  children,
+  actions,
+  'aria-label': ariaLabel,
+}: FormProps) {
+  const shown = showAllErrors ? error : formLevelError(error);
+  return (
+    <form
+      className={className}
+      aria-label={ariaLabel}
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSubmit();
+      }}
+      noValidate
+    >
+      {children}
+      {shown ? <ErrorNotice error={shown} compact context={errorContext} /> : null}
+      {actions}
+    </form>
+  );
+}
+
+/** A form's submit button: disabled and relabelled while the submission is in flight. */
+export function SubmitButton({
+  pending,
+  label,
+  pendingLabel,
+  variant = 'primary',
+  block = false,
+}: {
+  pending: boolean;
+  label: string;
+  pendingLabel: string;
+  variant?: 'primary' | 'secondary';
+  block?: boolean;
+}) {
+  return (
+    <button
+      type="submit"
+      className={`button button-${variant}${block ? ' button-block' : ''}`}
+      disabled={pending}
+    >
+      {pending ? pendingLabel : label}
+    </button>
+  );
+}
