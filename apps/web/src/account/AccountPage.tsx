@@ -1,11 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
 import { useSession } from '../app/session.tsx';
 import { Card } from '../components/Card.tsx';
-import { TextField } from '../components/Field.tsx';
-import { Form, SubmitButton } from '../components/Form.tsx';
+import { NEW_EMAIL, NEW_PASSWORD, PASSWORD, TextField } from '../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { Page } from '../components/Page.tsx';
-import { fieldError } from '../lib/errors.ts';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
 
 export function AccountPage() {
@@ -19,16 +17,13 @@ export function AccountPage() {
 
 function ChangePasswordCard() {
   const trpc = useTRPC();
-  const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
   const change = useMutation(
     trpc.auth.changePassword.mutationOptions({
-      onSuccess: () => {
-        setCurrent('');
-        setNext('');
-      },
+      // Typed: `form` is declared below (it needs this mutation's error) and only read once this runs.
+      onSuccess: (): void => form.set({ currentPassword: '', newPassword: '' }),
     }),
   );
+  const form = useFormFields({ currentPassword: '', newPassword: '' }, change.error);
   return (
     <Card
       title="Change password"
@@ -36,7 +31,7 @@ function ChangePasswordCard() {
     >
       <Form
         className="card-body form-stack"
-        onSubmit={() => change.mutate({ currentPassword: current, newPassword: next })}
+        onSubmit={() => change.mutate(form.values)}
         error={change.error}
         errorContext="Couldn’t change the password"
         actions={
@@ -52,24 +47,8 @@ function ChangePasswordCard() {
           </>
         }
       >
-        <TextField
-          label="Current password"
-          type="password"
-          autoComplete="current-password"
-          value={current}
-          onChange={(e) => setCurrent(e.target.value)}
-          required
-          error={fieldError(change.error, 'currentPassword')}
-        />
-        <TextField
-          label="New password"
-          type="password"
-          autoComplete="new-password"
-          value={next}
-          onChange={(e) => setNext(e.target.value)}
-          required
-          error={fieldError(change.error, 'newPassword')}
-        />
+        <TextField label="Current password" {...PASSWORD} {...form.field('currentPassword')} />
+        <TextField label="New password" {...NEW_PASSWORD} {...form.field('newPassword')} />
       </Form>
     </Card>
   );
@@ -80,16 +59,15 @@ function ChangeEmailCard() {
   const queryClient = useQueryClient();
   const { user } = useSession();
   const me = useQuery(trpc.auth.session.queryOptions());
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
   const change = useMutation(
     trpc.auth.changeEmail.mutationOptions({
-      onSuccess: () => {
-        setPassword('');
+      onSuccess: (): Promise<void> => {
+        form.set({ currentPassword: '' });
         return queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY });
       },
     }),
   );
+  const form = useFormFields({ email: '', currentPassword: '' }, change.error);
   const pending = me.data?.pendingEmail ?? null;
   return (
     <Card
@@ -98,7 +76,7 @@ function ChangeEmailCard() {
     >
       <Form
         className="card-body form-stack"
-        onSubmit={() => change.mutate({ email, currentPassword: password })}
+        onSubmit={() => change.mutate(form.values)}
         error={change.error}
         errorContext="Couldn’t change the address"
         actions={
@@ -112,24 +90,8 @@ function ChangeEmailCard() {
           </div>
         }
       >
-        <TextField
-          label="New email"
-          type="email"
-          autoComplete="email"
-          value={email}
-          onChange={(e) => setEmail(e.target.value)}
-          required
-          error={fieldError(change.error, 'email')}
-        />
-        <TextField
-          label="Password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          required
-          error={fieldError(change.error, 'currentPassword')}
-        />
+        <TextField label="New email" {...NEW_EMAIL} {...form.field('email')} />
+        <TextField label="Password" {...PASSWORD} {...form.field('currentPassword')} />
       </Form>
     </Card>
   );

@@ -1,9 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
-import { TextField } from '../components/Field.tsx';
-import { Form, SubmitButton } from '../components/Form.tsx';
-import { fieldError } from '../lib/errors.ts';
+import { EMAIL, NEW_PASSWORD, TextField } from '../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { Link } from '../lib/router.tsx';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
 import { AuthLayout, AuthTitle } from './AuthLayout.tsx';
@@ -63,8 +62,8 @@ function VerifyEmailPage() {
 function ResetPasswordPage() {
   const trpc = useTRPC();
   const [token] = useState(takeTokenFromLocation);
-  const [password, setPassword] = useState('');
   const reset = useMutation(trpc.auth.resetPassword.mutationOptions());
+  const form = useFormFields({ newPassword: '' }, reset.error);
   if (reset.isSuccess)
     return (
       <Card title="Password changed">
@@ -83,7 +82,7 @@ function ResetPasswordPage() {
       ) : (
         <Form
           className="auth-form"
-          onSubmit={() => reset.mutate({ token, newPassword: password })}
+          onSubmit={() => reset.mutate({ token, ...form.values })}
           error={reset.error}
           errorContext="Couldn’t reset the password"
           actions={
@@ -91,15 +90,7 @@ function ResetPasswordPage() {
           }
         >
           <p className="auth-subtitle">Setting it signs out every session of your account.</p>
-          <TextField
-            label="New password"
-            type="password"
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            required
-            error={fieldError(reset.error, 'newPassword')}
-          />
+          <TextField label="New password" {...NEW_PASSWORD} {...form.field('newPassword')} />
         </Form>
       )}
     </Card>
@@ -108,8 +99,8 @@ function ResetPasswordPage() {
 
 function ForgotPasswordPage() {
   const trpc = useTRPC();
-  const [email, setEmail] = useState('');
   const request = useMutation(trpc.auth.requestPasswordReset.mutationOptions());
+  const form = useFormFields({ email: '' }, request.error);
   return (
     <Card title="Reset your password">
       {request.isSuccess ? (
@@ -120,7 +111,7 @@ function ForgotPasswordPage() {
       ) : (
         <Form
           className="auth-form"
-          onSubmit={() => request.mutate({ email })}
+          onSubmit={() => request.mutate(form.values)}
           error={request.error}
           errorContext="Couldn’t send the link"
           actions={
@@ -130,15 +121,7 @@ function ForgotPasswordPage() {
           <p className="auth-subtitle">
             We’ll mail a link to the address of your account. <Link to="/sign-in">Back to sign in</Link>
           </p>
-          <TextField
-            label="Email"
-            type="email"
-            autoComplete="username"
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            required
-            error={fieldError(request.error, 'email')}
-          />
+          <TextField label="Email" {...EMAIL} {...form.field('email')} />
         </Form>
       )}
     </Card>

@@ -165,3 +165,12 @@ export function RadioGroup<T extends string>({
     </fieldset>
   );
 }
+
+/**
+ * The input attributes of the app's credential fields: the type, and the autocomplete token password managers
+ * need to offer (or save) the right value. Spread them into a TextField beside its label.
+ */
+export const EMAIL = { type: 'email', autoComplete: 'username', required: true } as const;
+export const NEW_EMAIL = { type: 'email', autoComplete: 'email', required: true } as const;
+export const PASSWORD = { type: 'password', autoComplete: 'current-password', required: true } as const;
+export const NEW_PASSWORD = { type: 'password', autoComplete: 'new-password', required: true } as const;

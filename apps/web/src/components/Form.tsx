@@ -1,5 +1,5 @@
-import type { ReactNode } from 'react';
-import { formLevelError } from '../lib/errors.ts';
+import { type ChangeEvent, type ReactNode, useState } from 'react';
+import { fieldError, formLevelError } from '../lib/errors.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 
 interface FormProps {
@@ -74,4 +74,20 @@ export function SubmitButton({
       {pending ? pendingLabel : label}
     </button>
   );
+}
+
+/**
+ * A form's text values, named as the API's input names them, so the values go to the mutation as they are and
+ * the API's field errors find their field: `field('email')` binds one TextField, TextAreaField or SelectField (value, onChange, error).
+ */
+export function useFormFields<T extends Record<string, string>>(initial: T, error: unknown) {
+  const [values, setValues] = useState(initial);
+  const set = (patch: Partial<T>) => setValues((current) => ({ ...current, ...patch }));
+  const field = (name: keyof T & string) => ({
+    value: values[name],
+    onChange: (event: ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
+      set({ [name]: event.target.value } as Partial<T>),
+    error: fieldError(error, name),
+  });
+  return { values, set, field };
 }

@@ -1,5 +1,5 @@
 import { can } from '@crowdee/core/permissions';
-import type { ReactNode } from 'react';
+import type { ComponentType, ReactNode } from 'react';
 import { type ActiveOrganization, useSession } from '../app/session.tsx';
 
 /**
@@ -32,29 +32,30 @@ export function Page({
  */
 export function OrgPage({
   title,
-  description,
+  describe,
   noun,
   adminOnly,
-  children,
+  content: Content,
 }: {
   title: string;
   /** The page's line for the active organization. */
-  description: (org: ActiveOrganization) => string;
+  describe: (org: ActiveOrganization) => string;
   /** What the page shows, for the line without an organization: "Create or join an organization to see its …". */
   noun: string;
   adminOnly?: string;
-  children: (org: ActiveOrganization) => ReactNode;
+  /** The page's sections, for the active organization. */
+  content: ComponentType<{ org: ActiveOrganization }>;
 }) {
   const { activeOrg } = useSession();
   return (
     <Page
       title={title}
-      description={activeOrg ? description(activeOrg) : `Create or join an organization to see its ${noun}.`}
+      description={activeOrg ? describe(activeOrg) : `Create or join an organization to see its ${noun}.`}
     >
       {activeOrg === null ? null : adminOnly && !can(activeOrg.role, 'keys:manage-org') ? (
         <p className="card muted card-body">{adminOnly}</p>
       ) : (
-        children(activeOrg)
+        <Content org={activeOrg} />
       )}
     </Page>
   );

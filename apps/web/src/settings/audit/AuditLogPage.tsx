@@ -51,17 +51,11 @@ const ACTION_LABELS: Record<string, string> = {
 };
 
 export function AuditLogPage() {
-  return (
-    <OrgPage
-      title="Audit log"
-      noun="audit log"
-      description={(org) =>
-        `Who did what in ${org.name}: sign-ins, membership changes, key activity. Newest first.`
-      }
-    >
-      {(org) => <AuditLog org={org} />}
-    </OrgPage>
-  );
+  return <OrgPage title="Audit log" noun="audit log" describe={describeAuditLog} content={AuditLog} />;
+}
+
+function describeAuditLog(org: ActiveOrganization): string {
+  return `Who did what in ${org.name}: sign-ins, membership changes, key activity. Newest first.`;
 }
 
 type AuditFilters = Omit<RouterInputs['audit']['list'], 'orgId' | 'limit' | 'cursor'>;

@@ -28,17 +28,11 @@ import { type Member, useTRPC } from '../../lib/trpc.ts';
 type MemberDialog = { kind: 'role'; member: Member } | { kind: 'remove'; member: Member } | { kind: 'leave' };
 
 export function MembersPage() {
-  return (
-    <OrgPage
-      title="Members"
-      noun="members"
-      description={(org) =>
-        `People in ${org.name} and their roles. A role decides what a member can do, and caps the keys they create.`
-      }
-    >
-      {(org) => <MembersContent org={org} />}
-    </OrgPage>
-  );
+  return <OrgPage title="Members" noun="members" describe={describeMembers} content={MembersContent} />;
+}
+
+function describeMembers(org: ActiveOrganization): string {
+  return `People in ${org.name} and their roles. A role decides what a member can do, and caps the keys they create.`;
 }
 
 function MembersContent({ org }: { org: ActiveOrganization }) {

@@ -28,17 +28,11 @@ const active = (run: OrgRun) => run.status === 'queued' || run.status === 'runni
 
 /** Read-only: runs are started and cancelled by scripts and the CLI; people watch them here. */
 export function RunsPage() {
-  return (
-    <OrgPage
-      title="Runs"
-      noun="verification runs"
-      description={(org) =>
-        `Verification runs over ${org.name}’s datasets, newest first: status, progress and verdicts.`
-      }
-    >
-      {(org) => <RunList org={org} />}
-    </OrgPage>
-  );
+  return <OrgPage title="Runs" noun="verification runs" describe={describeRuns} content={RunList} />;
+}
+
+function describeRuns(org: ActiveOrganization): string {
+  return `Verification runs over ${org.name}’s datasets, newest first: status, progress and verdicts.`;
 }
 
 function RunList({ org }: { org: ActiveOrganization }) {

@@ -6,11 +6,10 @@ import { Card } from '../../components/Card.tsx';
 import { DataTable } from '../../components/DataTable.tsx';
 import { Dialog, FormFooter } from '../../components/Dialog.tsx';
 import { SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { Form } from '../../components/Form.tsx';
+import { Form, useFormFields } from '../../components/Form.tsx';
 import { OrgPage } from '../../components/Page.tsx';
 import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { totalRequests } from '../../components/UsageChart.tsx';
-import { fieldError } from '../../lib/errors.ts';
 import { formatDate, formatDateTime } from '../../lib/format.ts';
 import { type RouterOutputs, useTRPC } from '../../lib/trpc.ts';
 import { busiestHour, describeRate, perHour } from './usage-figures.ts';
@@ -19,19 +18,22 @@ type LimitRequest = RouterOutputs['limits']['get']['requests'][number];
 
 const DAY_MS = 86_400_000;
 
+const ADMIN_ONLY = 'Only admins and owners can see and request limits.';
+
 export function LimitsPage() {
   return (
     <OrgPage
       title="Limits"
       noun="limits"
-      description={(org) =>
-        `How many requests ${org.name}’s members may make, how close they come, and asking for more.`
-      }
-      adminOnly="Only admins and owners can see and request limits."
-    >
-      {(org) => <OrgLimits org={org} />}
-    </OrgPage>
+      describe={describeLimits}
+      adminOnly={ADMIN_ONLY}
+      content={OrgLimits}
+    />
   );
+}
+
+function describeLimits(org: ActiveOrganization): string {
+  return `How many requests ${org.name}’s members may make, how close they come, and asking for more.`;
 }
 
 function OrgLimits({ org }: { org: ActiveOrganization }) {
@@ -161,10 +163,6 @@ const WINDOWS = [
 function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [quota, setQuota] = useState('');
-  const [windowSeconds, setWindowSeconds] = useState('60');
-  const [justification, setJustification] = useState('');
-  const [until, setUntil] = useState('');
   const [localError, setLocalError] = useState<string | null>(null);
   const send = useMutation(
     trpc.limits.request.mutationOptions({
@@ -177,7 +175,9 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
       },
     }),
   );
+  const form = useFormFields({ quota: '', windowSeconds: '60', justification: '', until: '' }, send.error);
   const submit = () => {
+    const { quota, windowSeconds, justification, until } = form.values;
     const q = Number(quota);
     if (!Number.isInteger(q) || q < 1 || q > RATE_QUOTA_MAX) {
       setLocalError(`Enter a whole number from 1 to ${RATE_QUOTA_MAX.toLocaleString('en')}.`);
@@ -221,18 +221,12 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
             inputMode="numeric"
             min={1}
             max={RATE_QUOTA_MAX}
-            value={quota}
-            onChange={(e) => setQuota(e.target.value)}
-            error={localError ?? fieldError(send.error, 'quota')}
+            {...form.field('quota')}
+            error={localError ?? form.field('quota').error}
             data-autofocus
             className="field-narrow"
           />
-          <SelectField
-            label="Window"
-            value={windowSeconds}
-            onChange={(e) => setWindowSeconds(e.target.value)}
-            className="field-narrow"
-          >
+          <SelectField label="Window" {...form.field('windowSeconds')} className="field-narrow">
             {WINDOWS.map((w) => (
               <option key={w.seconds} value={w.seconds}>
                 {w.label}
@@ -244,18 +238,14 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
           label="Justification"
           rows={4}
           maxLength={1000}
-          value={justification}
-          onChange={(e) => setJustification(e.target.value)}
           hint="What the workload is and why it needs more. At least 10 characters."
-          error={fieldError(send.error, 'justification')}
+          {...form.field('justification')}
         />
         <TextField
           label="Until"
           type="date"
-          value={until}
-          onChange={(e) => setUntil(e.target.value)}
           hint="Optional: when the workload ends (at most a year ahead)."
-          error={fieldError(send.error, 'until')}
+          {...form.field('until')}
           className="field-narrow"
         />
       </Form>

@@ -9,19 +9,16 @@ import { Link } from '../../lib/router.tsx';
 import { useTRPC } from '../../lib/trpc.ts';
 import { busiestHour, describeRate, perHour } from './usage-figures.ts';
 
+const ADMIN_ONLY = 'Only admins and owners can see the organization’s usage.';
+
 export function UsagePage() {
   return (
-    <OrgPage
-      title="Usage"
-      noun="usage"
-      description={(org) =>
-        `Requests made in ${org.name} by its members’ keys, sessions and session tokens, per hour and outcome.`
-      }
-      adminOnly="Only admins and owners can see the organization’s usage."
-    >
-      {(org) => <OrgUsage org={org} />}
-    </OrgPage>
+    <OrgPage title="Usage" noun="usage" describe={describeUsage} adminOnly={ADMIN_ONLY} content={OrgUsage} />
   );
+}
+
+function describeUsage(org: ActiveOrganization): string {
+  return `Requests made in ${org.name} by its members’ keys, sessions and session tokens, per hour and outcome.`;
 }
 
 function OrgUsage({ org }: { org: ActiveOrganization }) {
