@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { describeError, type ErrorKind } from '../lib/errors.ts';
+import { Button } from './Button.tsx';
 
 interface ErrorNoticeProps {
   error: unknown;
@@ -36,13 +37,9 @@ export function ErrorNotice({ error, onRetry, context, compact }: ErrorNoticePro
         <p className="notice-title">{title}</p>
         <p className="notice-message">{message}</p>
         {onRetry && info.retryable ? (
-          <button
-            type="button"
-            className="button button-secondary button-small notice-action"
-            onClick={onRetry}
-          >
+          <Button small className="notice-action" onClick={onRetry}>
             Try again
-          </button>
+          </Button>
         ) : null}
       </div>
     </div>

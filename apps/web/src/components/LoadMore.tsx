@@ -1,3 +1,4 @@
+import { Button } from './Button.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
 
 /** The part of a TanStack infinite query result that paging needs. */
@@ -41,14 +42,9 @@ export function LoadMore({
         />
       ) : null}
       {query.hasNextPage ? (
-        <button
-          type="button"
-          className="button button-secondary button-small"
-          onClick={() => void query.fetchNextPage()}
-          disabled={query.isFetchingNextPage}
-        >
+        <Button small onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
           {query.isFetchingNextPage ? 'Loading…' : `Load older ${many}`}
-        </button>
+        </Button>
       ) : end ? (
         <span className="muted">{end}</span>
       ) : null}

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { CreateOrganizationDialog } from '../../app/CreateOrganizationDialog.tsx';
 import { useSession } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { Page } from '../../components/Page.tsx';
@@ -74,14 +75,9 @@ export function ApiKeysPage() {
             : 'Create an organization first: a key’s role is checked against your role there.'
         }
         actions={
-          <button
-            type="button"
-            className="button button-primary"
-            onClick={() => setDialog({ kind: 'create' })}
-            disabled={!activeOrg}
-          >
+          <Button variant="primary" onClick={() => setDialog({ kind: 'create' })} disabled={!activeOrg}>
             Create API key
-          </button>
+          </Button>
         }
       >
         <QuerySection
@@ -99,13 +95,9 @@ export function ApiKeysPage() {
               <EmptyState
                 title="You are not in an organization yet"
                 action={
-                  <button
-                    type="button"
-                    className="button button-primary"
-                    onClick={() => setDialog({ kind: 'create-org' })}
-                  >
+                  <Button variant="primary" onClick={() => setDialog({ kind: 'create-org' })}>
                     Create your first organization
-                  </button>
+                  </Button>
                 }
               >
                 Keys act in organizations. Create one, or ask an admin to add you to theirs.

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
 import { useSession } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
@@ -138,14 +139,9 @@ function OrgKeyRow({
         <Expires iso={apiKey.expiresAt} soon={apiKey.expiresSoon} />
       </td>
       <td className="cell-actions">
-        <button
-          type="button"
-          className="button button-danger-quiet button-small"
-          aria-describedby={nameId}
-          onClick={() => onRevoke(apiKey)}
-        >
+        <Button variant="danger-quiet" small aria-describedby={nameId} onClick={() => onRevoke(apiKey)}>
           {mine ? 'Revoke' : 'Cut off'}
-        </button>
+        </Button>
       </td>
     </tr>
   );

@@ -2,6 +2,7 @@ import { can } from '@crowdee/core/permissions';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
@@ -138,22 +139,16 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
       title="Events"
       actions={
         <div className="row-actions">
-          <button
-            type="button"
-            className="button button-secondary button-small"
-            onClick={() => exporter.mutate('csv')}
-            disabled={exporter.isPending || !!rangeError}
-          >
+          <Button small onClick={() => exporter.mutate('csv')} disabled={exporter.isPending || !!rangeError}>
             Export CSV
-          </button>
-          <button
-            type="button"
-            className="button button-secondary button-small"
+          </Button>
+          <Button
+            small
             onClick={() => exporter.mutate('jsonl')}
             disabled={exporter.isPending || !!rangeError}
           >
             Export JSONL
-          </button>
+          </Button>
         </div>
       }
     >
@@ -202,9 +197,9 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
           error={rangeError}
         />
         {filtered ? (
-          <button
-            type="button"
-            className="button button-secondary button-small audit-filters-clear"
+          <Button
+            small
+            className="audit-filters-clear"
             onClick={() => {
               setActor('');
               setEventType('');
@@ -213,7 +208,7 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
             }}
           >
             Clear filters
-          </button>
+          </Button>
         ) : null}
       </form>
       {exporter.error ? (

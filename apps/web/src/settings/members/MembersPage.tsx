@@ -3,6 +3,7 @@ import { type Role, roleAtLeast, roleRank } from '@crowdee/core/roles';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
@@ -125,14 +126,9 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
             mayLeave ? 'You lose access at once, and your keys stop working here.' : LAST_OWNER_REASON
           }
           actions={
-            <button
-              type="button"
-              className="button button-danger-quiet"
-              disabled={!mayLeave}
-              onClick={() => setDialog({ kind: 'leave' })}
-            >
+            <Button variant="danger-quiet" disabled={!mayLeave} onClick={() => setDialog({ kind: 'leave' })}>
               Leave organization
-            </button>
+            </Button>
           }
         />
       ) : null}
@@ -220,24 +216,14 @@ function MemberRow({
         {roleChoices.length > 0 || removable ? (
           <div className="row-actions">
             {roleChoices.length > 0 ? (
-              <button
-                type="button"
-                className="button button-secondary button-small"
-                aria-describedby={nameId}
-                onClick={onChangeRole}
-              >
+              <Button small aria-describedby={nameId} onClick={onChangeRole}>
                 Change role
-              </button>
+              </Button>
             ) : null}
             {removable ? (
-              <button
-                type="button"
-                className="button button-danger-quiet button-small"
-                aria-describedby={nameId}
-                onClick={onRemove}
-              >
+              <Button variant="danger-quiet" small aria-describedby={nameId} onClick={onRemove}>
                 Remove
-              </button>
+              </Button>
             ) : null}
           </div>
         ) : null}
@@ -364,14 +350,13 @@ function PendingInvitationsCard({
                 </td>
                 <td>{formatDateTime(invitation.expiresAt)}</td>
                 <td className="cell-actions">
-                  <button
-                    type="button"
-                    className="button button-secondary button-small"
+                  <Button
+                    small
                     disabled={cancel.isPending || !grantableRoles(org.role).includes(invitation.role)}
                     onClick={() => cancel.mutate({ orgId: org.id, invitationId: invitation.id })}
                   >
                     Cancel
-                  </button>
+                  </Button>
                 </td>
               </tr>
             ))}

@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
+import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
@@ -57,9 +58,7 @@ export function SessionsPage() {
         title="Active sessions"
         description="Sessions end after a period of inactivity, and always after their expiry."
         actions={
-          <button
-            type="button"
-            className="button button-secondary"
+          <Button
             disabled={others.length === 0}
             onClick={() => {
               setDone(null);
@@ -67,7 +66,7 @@ export function SessionsPage() {
             }}
           >
             Sign out other sessions
-          </button>
+          </Button>
         }
       >
         {done ? (
@@ -177,14 +176,9 @@ function SessionRow({ session, onRevoke }: { session: SessionInfo; onRevoke: () 
       </td>
       <td className="cell-actions">
         {session.current ? null : (
-          <button
-            type="button"
-            className="button button-danger-quiet button-small"
-            aria-describedby={deviceId}
-            onClick={onRevoke}
-          >
+          <Button variant="danger-quiet" small aria-describedby={deviceId} onClick={onRevoke}>
             Sign out
-          </button>
+          </Button>
         )}
       </td>
     </tr>

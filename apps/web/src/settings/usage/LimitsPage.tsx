@@ -2,6 +2,7 @@ import { RATE_QUOTA_MAX } from '@crowdee/core/rate-limit';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { DataTable } from '../../components/DataTable.tsx';
 import { Dialog, FormFooter } from '../../components/Dialog.tsx';
@@ -67,15 +68,14 @@ function OrgLimits({ org }: { org: ActiveOrganization }) {
           )
         }
         actions={
-          <button
-            type="button"
-            className="button button-primary"
+          <Button
+            variant="primary"
             onClick={() => setAsking(true)}
             disabled={pending !== undefined}
             title={pending ? 'A request is waiting for an operator' : undefined}
           >
             Request a higher limit
-          </button>
+          </Button>
         }
       >
         <div className="card-body form-stack">
