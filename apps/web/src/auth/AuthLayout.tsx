@@ -1,4 +1,5 @@
 import { type ReactNode, useEffect } from 'react';
+import { BrandMark } from '../components/BrandMark.tsx';
 
 /** The signed-out frame: the brand above one card, and the tab's title. */
 export function AuthLayout({
@@ -18,9 +19,7 @@ export function AuthLayout({
     <div className="auth">
       <main className="auth-card">
         <div className="auth-brand">
-          <span className="brand-mark" aria-hidden="true">
-            C
-          </span>
+          <BrandMark />
           <span className="brand-name">Crowdee</span>
         </div>
         {children}

@@ -11,6 +11,13 @@ interface ErrorNoticeProps {
   compact?: boolean;
 }
 
+/** A failure that replaces what could not be loaded: what failed, and a retry. */
+export interface RetryableError {
+  error: unknown;
+  onRetry: () => void;
+  context: string;
+}
+
 /** Kinds whose own heading says more than the context would. */
 const SPECIFIC: ReadonlySet<ErrorKind> = new Set(['forbidden', 'rate-limited', 'network', 'server']);
 

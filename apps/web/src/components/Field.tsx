@@ -174,3 +174,31 @@ export const EMAIL = { type: 'email', autoComplete: 'username', required: true }
 export const NEW_EMAIL = { type: 'email', autoComplete: 'email', required: true } as const;
 export const PASSWORD = { type: 'password', autoComplete: 'current-password', required: true } as const;
 export const NEW_PASSWORD = { type: 'password', autoComplete: 'new-password', required: true } as const;
+/** A count: a number field with the numeric keyboard on phones (the form checks the range itself). */
+export const WHOLE_NUMBER = { type: 'number', inputMode: 'numeric', className: 'field-narrow' } as const;
+
+/** A checkbox inside its label (the whole row is the click target); `onChange` gets the new state. */
+export function Checkbox({
+  checked,
+  onChange,
+  disabled,
+  children,
+}: {
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  disabled?: boolean;
+  /** The label: text in a span, or richer content. */
+  children: ReactNode;
+}) {
+  return (
+    <label className="checkbox">
+      <input
+        type="checkbox"
+        checked={checked}
+        disabled={disabled}
+        onChange={(event) => onChange(event.target.checked)}
+      />
+      {children}
+    </label>
+  );
+}

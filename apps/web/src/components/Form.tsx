@@ -1,5 +1,6 @@
 import { type ChangeEvent, type ReactNode, useState } from 'react';
 import { fieldError, formLevelError } from '../lib/errors.ts';
+import { FormFooter } from './Dialog.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
 
 interface FormProps {
@@ -83,11 +84,44 @@ export function SubmitButton({
 export function useFormFields<T extends Record<string, string>>(initial: T, error: unknown) {
   const [values, setValues] = useState(initial);
   const set = (patch: Partial<T>) => setValues((current) => ({ ...current, ...patch }));
-  const field = (name: keyof T & string) => ({
+  /** `localError`: the form's own check of this field, shown before the API's. */
+  const field = (name: keyof T & string, localError: string | null = null) => ({
     value: values[name],
     onChange: (event: ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
       set({ [name]: event.target.value } as Partial<T>),
-    error: fieldError(error, name),
+    error: localError ?? fieldError(error, name),
   });
   return { values, set, field };
+}
+
+/**
+ * A dialog's form: fields, then the error, then Cancel and submit (both off while the submission is pending).
+ * `mutation` is the submission (its error and whether it is in flight).
+ */
+export function DialogForm({
+  mutation,
+  onCancel,
+  submit: [submitLabel, pendingLabel],
+  ...form
+}: Omit<FormProps, 'actions' | 'className' | 'error'> & {
+  mutation: { error: unknown; isPending: boolean };
+  onCancel: () => void;
+  /** The submit button's label, and its label while pending: ['Rotate key', 'Rotating…']. */
+  submit: [string, string];
+}) {
+  return (
+    <Form
+      className="form-stack"
+      error={mutation.error}
+      actions={
+        <FormFooter
+          onCancel={onCancel}
+          pending={mutation.isPending}
+          submitLabel={submitLabel}
+          pendingLabel={pendingLabel}
+        />
+      }
+      {...form}
+    />
+  );
 }

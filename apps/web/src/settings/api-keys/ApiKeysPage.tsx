@@ -6,6 +6,7 @@ import { useSession } from '../../app/session.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { Checkbox } from '../../components/Field.tsx';
 import { Page } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { EmptyState } from '../../components/Status.tsx';
@@ -121,14 +122,9 @@ export function ApiKeysPage() {
               )}
               {inactiveCount > 0 ? (
                 <div className="card-footer">
-                  <label className="checkbox">
-                    <input
-                      type="checkbox"
-                      checked={showInactive}
-                      onChange={(e) => setShowInactive(e.target.checked)}
-                    />
+                  <Checkbox checked={showInactive} onChange={setShowInactive}>
                     <span>Show revoked and expired keys ({inactiveCount})</span>
-                  </label>
+                  </Checkbox>
                 </div>
               ) : null}
             </>

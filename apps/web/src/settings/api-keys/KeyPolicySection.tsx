@@ -2,11 +2,11 @@ import { KEY_MAX_LIFETIME_DAYS } from '@crowdee/core/expiry';
 import { can } from '@crowdee/core/permissions';
 import { STALE_KEY_POLICY_MAX_DAYS, STALE_KEY_POLICY_MIN_DAYS } from '@crowdee/core/stale-keys';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
 import { Card } from '../../components/Card.tsx';
-import { TextField } from '../../components/Field.tsx';
-import { Form, SubmitButton } from '../../components/Form.tsx';
+import { Checkbox, TextField, WHOLE_NUMBER } from '../../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../../components/Form.tsx';
 import { fieldError } from '../../lib/errors.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 
@@ -26,14 +26,10 @@ function describePolicy(policy: ActiveOrganization['keyPolicy']): string {
 export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const requireId = useId();
-  const staleId = useId();
   const editable = can(org.role, 'keys:manage-org');
   const [requireExpiry, setRequireExpiry] = useState(org.keyPolicy.requireExpiry);
-  const [maxDays, setMaxDays] = useState(org.keyPolicy.maxLifetimeDays?.toString() ?? '');
   const [localError, setLocalError] = useState<string | null>(null);
   const [revokeUnused, setRevokeUnused] = useState(org.keyPolicy.revokeUnusedAfterDays !== null);
-  const [unusedDays, setUnusedDays] = useState(org.keyPolicy.revokeUnusedAfterDays?.toString() ?? '90');
   const [unusedError, setUnusedError] = useState<string | null>(null);
   const save = useMutation(
     trpc.orgs.setKeyPolicy.mutationOptions({
@@ -45,6 +41,15 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
     }),
   );
 
+  const form = useFormFields(
+    {
+      maxLifetimeDays: org.keyPolicy.maxLifetimeDays?.toString() ?? '',
+      revokeUnusedAfterDays: org.keyPolicy.revokeUnusedAfterDays?.toString() ?? '90',
+    },
+    save.error,
+  );
+  const maxDays = form.values.maxLifetimeDays;
+
   const submit = () => {
     const trimmed = maxDays.trim();
     const days = trimmed === '' ? null : Number(trimmed);
@@ -53,7 +58,7 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
       return;
     }
     setLocalError(null);
-    const unused = Number(unusedDays.trim());
+    const unused = Number(form.values.revokeUnusedAfterDays.trim());
     if (
       revokeUnused &&
       (!Number.isInteger(unused) || unused < STALE_KEY_POLICY_MIN_DAYS || unused > STALE_KEY_POLICY_MAX_DAYS)
@@ -108,49 +113,32 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
             </div>
           }
         >
-          <label className="checkbox" htmlFor={requireId}>
-            <input
-              id={requireId}
-              type="checkbox"
-              checked={requireExpiry || maxDays.trim() !== ''}
-              disabled={maxDays.trim() !== ''}
-              onChange={(e) => setRequireExpiry(e.target.checked)}
-            />
+          <Checkbox
+            checked={requireExpiry || maxDays.trim() !== ''}
+            disabled={maxDays.trim() !== ''}
+            onChange={setRequireExpiry}
+          >
             <span>Require an expiration date</span>
-          </label>
+          </Checkbox>
           <TextField
             label="Maximum lifetime (days)"
-            type="number"
-            inputMode="numeric"
+            {...WHOLE_NUMBER}
             min={1}
             max={KEY_MAX_LIFETIME_DAYS}
-            value={maxDays}
-            onChange={(e) => setMaxDays(e.target.value)}
             hint="Leave empty for no maximum. A maximum also requires an expiration date."
-            error={localError ?? fieldError(save.error, 'maxLifetimeDays')}
-            className="field-narrow"
+            {...form.field('maxLifetimeDays', localError)}
           />
-          <label className="checkbox" htmlFor={staleId}>
-            <input
-              id={staleId}
-              type="checkbox"
-              checked={revokeUnused}
-              onChange={(e) => setRevokeUnused(e.target.checked)}
-            />
+          <Checkbox checked={revokeUnused} onChange={setRevokeUnused}>
             <span>Revoke keys unused for N days</span>
-          </label>
+          </Checkbox>
           {revokeUnused ? (
             <TextField
               label="Days without use"
-              type="number"
-              inputMode="numeric"
+              {...WHOLE_NUMBER}
               min={STALE_KEY_POLICY_MIN_DAYS}
               max={STALE_KEY_POLICY_MAX_DAYS}
-              value={unusedDays}
-              onChange={(e) => setUnusedDays(e.target.value)}
               hint={`From ${STALE_KEY_POLICY_MIN_DAYS} to ${STALE_KEY_POLICY_MAX_DAYS}. Checked hourly: a key not used in ${org.name} for this long (counted from its creation if never used) is revoked, or — if it also works in other organizations — cut off here only. Its owner is emailed.`}
-              error={unusedError ?? fieldError(save.error, 'revokeUnusedAfterDays')}
-              className="field-narrow"
+              {...form.field('revokeUnusedAfterDays', unusedError)}
             />
           ) : null}
         </Form>

@@ -7,10 +7,10 @@ import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
-import { Dialog, FormFooter } from '../../components/Dialog.tsx';
+import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
-import { Form, SubmitButton } from '../../components/Form.tsx';
+import { DialogForm, SubmitButton } from '../../components/Form.tsx';
 import { OrgPage } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { Badge, EmptyState } from '../../components/Status.tsx';
@@ -412,20 +412,13 @@ function ChangeRoleDialog({
       onClose={onClose}
       busy={update.isPending}
     >
-      <Form
-        className="form-stack"
+      <DialogForm
         onSubmit={submit}
-        error={update.error}
         showAllErrors
         errorContext="Couldn’t change the role"
-        actions={
-          <FormFooter
-            onCancel={onClose}
-            pending={update.isPending}
-            submitLabel="Save role"
-            pendingLabel="Saving…"
-          />
-        }
+        mutation={update}
+        onCancel={onClose}
+        submit={['Save role', 'Saving…']}
       >
         <RadioGroup<Role>
           legend="Role"
@@ -439,7 +432,7 @@ function ChangeRoleDialog({
           }))}
           hint={`You can grant roles up to your own (${org.role}).`}
         />
-      </Form>
+      </DialogForm>
     </Dialog>
   );
 }

@@ -5,9 +5,9 @@ import type { ActiveOrganization } from '../../app/session.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { DataTable } from '../../components/DataTable.tsx';
-import { Dialog, FormFooter } from '../../components/Dialog.tsx';
-import { SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { Form, useFormFields } from '../../components/Form.tsx';
+import { Dialog } from '../../components/Dialog.tsx';
+import { SelectField, TextAreaField, TextField, WHOLE_NUMBER } from '../../components/Field.tsx';
+import { DialogForm, useFormFields } from '../../components/Form.tsx';
 import { OrgPage } from '../../components/Page.tsx';
 import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { totalRequests } from '../../components/UsageChart.tsx';
@@ -200,31 +200,21 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
       onClose={onClose}
       busy={send.isPending}
     >
-      <Form
-        className="form-stack"
+      <DialogForm
         onSubmit={submit}
-        error={send.error}
         errorContext="Couldn’t send the request"
-        actions={
-          <FormFooter
-            onCancel={onClose}
-            pending={send.isPending}
-            submitLabel="Send request"
-            pendingLabel="Sending…"
-          />
-        }
+        mutation={send}
+        onCancel={onClose}
+        submit={['Send request', 'Sending…']}
       >
         <div className="form-row">
           <TextField
             label="Quota"
-            type="number"
-            inputMode="numeric"
+            {...WHOLE_NUMBER}
             min={1}
             max={RATE_QUOTA_MAX}
-            {...form.field('quota')}
-            error={localError ?? form.field('quota').error}
+            {...form.field('quota', localError)}
             data-autofocus
-            className="field-narrow"
           />
           <SelectField label="Window" {...form.field('windowSeconds')} className="field-narrow">
             {WINDOWS.map((w) => (
@@ -248,7 +238,7 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
           {...form.field('until')}
           className="field-narrow"
         />
-      </Form>
+      </DialogForm>
     </Dialog>
   );
 }

@@ -51,9 +51,7 @@ function OrgUsage({ org }: { org: ActiveOrganization }) {
     >
       <div className="card-body form-stack">
         <UsageChart
-          hours={usage.data.hours}
-          from={usage.data.from}
-          to={usage.data.to}
+          {...usage.data}
           bucket="day"
           label={`Requests per day in ${org.name} over the last 30 days`}
         />
