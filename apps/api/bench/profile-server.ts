@@ -3,10 +3,7 @@
  * free port with a seeded key (on DATABASE_URL, else on an embedded PostgreSQL of its own, as `pnpm start` runs), tells its parent where (over IPC, so the key never reaches a command line), marks
  * the start and end of the load on V8's clock, and exits cleanly on request so Node writes the profile.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openDatabase, startEmbeddedPostgres } from '@crowdee/db';
+import { openDatabase, serverOrThrowAwayPostgres } from '@crowdee/db';
 import { testConfig } from '../src/config.ts';
 import { limitsOnConfig, seedKey, startBenchServer } from './run.ts';
 
@@ -20,18 +17,11 @@ export type ProfileParentMessage = { kind: 'mark'; name: string } | { kind: 'sto
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 async function main(): Promise<void> {
-  let url = process.env.DATABASE_URL;
-  let stopPg = async () => {};
-  if (!url) {
-    // Like `pnpm start`: the embedded PostgreSQL is this process's child, so its pipes show in the profile.
-    const dir = mkdtempSync(join(tmpdir(), 'crowdee-profile-pg-'));
-    const pg = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
-    url = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
+  // Like `pnpm start`: the embedded PostgreSQL is this process's child, so its pipes show in the profile.
+  const { url, stop: stopPg } = await serverOrThrowAwayPostgres(
+    process.env.DATABASE_URL,
+    'crowdee-profile-pg-',
+  );
   const orm = await openDatabase({ url });
   const server = await startBenchServer(
     orm,

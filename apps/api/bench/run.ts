@@ -12,10 +12,8 @@
  * `pnpm bench:profile`.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countStatements, type Orm, openDatabase, startEmbeddedPostgres } from '@crowdee/db';
+import { countStatements, type Orm, openDatabase, serverOrThrowAwayPostgres } from '@crowdee/db';
 import { Redis } from 'ioredis';
 import { createApp } from '../src/app.ts';
 import type { AppDeps } from '../src/app-deps.ts';
@@ -215,17 +213,7 @@ async function redisReachable(url: string): Promise<Redis | undefined> {
 }
 
 async function main(): Promise<void> {
-  let stopPg: (() => Promise<void>) | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    const dir = mkdtempSync(join(tmpdir(), 'crowdee-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
-    url = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
+  const { url, stop: stopPg } = await serverOrThrowAwayPostgres(process.env.DATABASE_URL, 'crowdee-bench-');
   const orm = await openDatabase({ url });
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = await redisReachable(redisUrl);
@@ -385,7 +373,7 @@ async function main(): Promise<void> {
   } finally {
     redis?.disconnect();
     await orm.close();
-    await stopPg?.();
+    await stopPg();
   }
 }
 

@@ -8,12 +8,9 @@
  *     the ratio says what the database and the queue add.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_PIPELINE, judgeDataset, type PipelineItem } from '@crowdee/core';
-import { openDatabase, startEmbeddedPostgres } from '@crowdee/db';
+import { openDatabase, serverOrThrowAwayPostgres } from '@crowdee/db';
 import { testConfig } from '../src/config.ts';
 import { createDeps } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
@@ -56,17 +53,10 @@ function itemRows(datasetId: string, createdAt: Date) {
 }
 
 async function main(): Promise<void> {
-  let stopPg: (() => Promise<void>) | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    const dir = mkdtempSync(join(tmpdir(), 'crowdee-bench-runs-'));
-    const pg = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
-    url = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
+  const { url, stop: stopPg } = await serverOrThrowAwayPostgres(
+    process.env.DATABASE_URL,
+    'crowdee-bench-runs-',
+  );
   const orm = await openDatabase({ url });
   const config = testConfig({ runs: { ...testConfig().runs, chunkSize: CHUNK, concurrency: 1 } });
   const deps = createDeps(config, createLogger({ logLevel: 'warn' }), orm);
@@ -156,7 +146,7 @@ async function main(): Promise<void> {
   } finally {
     await deps.runQueue.stop();
     await orm.close();
-    await stopPg?.();
+    await stopPg();
   }
 }
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Orm } from '@crowdee/db';
+import type { Redis } from 'ioredis';
 import type { AppDeps } from './app-deps.ts';
 import type { Config } from './config.ts';
 import type { InvalidationChannel } from './invalidation/channel.ts';
 import { InvalidationBus } from './invalidation/invalidation-bus.ts';
 import type { Logger } from './logger.ts';
 import { Mailer } from './mail/mailer.ts';
-import type { RateLimiting } from './rate-limit/index.ts';
+import { type RateLimiting, stopRateLimiting } from './rate-limit/index.ts';
 import { RunQueue } from './runs/run-queue.ts';
 import { KeyCache } from './services/key-cache.ts';
 import { KeyVerifier } from './services/key-verifier.ts';
@@ -89,4 +90,18 @@ export function createDeps(config: Config, logger: Logger, orm: Orm, options: De
         superviseIntervalSeconds: config.runs.superviseIntervalSeconds,
       }),
   };
+}
+
+/**
+ * Stops what createDeps started, in the order a clean shutdown needs: requests are answered by now, so their counts
+ * go out in the last usage flush; then invalidation, the run queue, rate limiting (and `redis`, when the caller
+ * owns it) and mail still queued. The ORM is the caller's to close.
+ */
+export async function stopDeps(deps: AppDeps, redis?: Redis): Promise<void> {
+  await deps.usage.stop();
+  await deps.invalidation.stop();
+  await deps.runQueue.stop();
+  stopRateLimiting(deps.limits, redis);
+  await deps.mailer.drain();
+  deps.mailer.close();
 }

@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import { openDatabase, type RunningPostgres, startEmbeddedPostgres } from '@crowdee/db';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
-import { createDeps } from './deps.ts';
+import { createDeps, stopDeps } from './deps.ts';
 import { listen } from './http/listen.ts';
 import { createInvalidationChannel } from './invalidation/index.ts';
 import type { Logger } from './logger.ts';
-import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
+import { createRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
 import { startRunWorkers } from './runs/run-workers.ts';
 import { resolveSecretsKey } from './secrets-key.ts';
@@ -90,12 +90,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         });
         await sweeper?.stop();
         // In-flight requests are answered by now: their counts go out in this last flush.
-        await deps.usage.stop();
-        await deps.invalidation.stop();
-        await deps.runQueue.stop();
-        stopRateLimiting(limits, redis);
-        await deps.mailer.drain();
-        deps.mailer.close();
+        await stopDeps(deps, redis);
         await orm.close();
         await embedded?.stop();
         logger.info('shut down cleanly');

@@ -7,11 +7,11 @@ import type { Redis } from 'ioredis';
 import { createApp } from './app.ts';
 import type { AppDeps } from './app-deps.ts';
 import { type Config, testConfig } from './config.ts';
-import { createDeps } from './deps.ts';
+import { createDeps, stopDeps } from './deps.ts';
 import { listen } from './http/listen.ts';
 import { createLogger } from './logger.ts';
 import { TestMailbox } from './mail/test-mailbox.ts';
-import { createRateLimiting, stopRateLimiting } from './rate-limit/index.ts';
+import { createRateLimiting } from './rate-limit/index.ts';
 import { connectRedis } from './redis.ts';
 import { startRunWorkers } from './runs/run-workers.ts';
 
@@ -68,12 +68,8 @@ export async function startE2EServer(options: E2EOptions): Promise<E2EServer> {
     mailbox,
     async close() {
       await http.closeNow();
-      await deps.usage.stop();
-      await deps.runQueue.stop();
-      await deps.mailer.drain();
-      deps.mailer.close();
+      await stopDeps(deps, redis);
       await mailbox.close();
-      stopRateLimiting(limits, redis);
       await orm.close();
     },
   };

@@ -5,9 +5,16 @@
  */
 import { type E2EServer, startE2EServer, sweepStaleKeys } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goToSettings, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
+import {
+  createOrganizationThroughUi,
+  dialog,
+  goToSettings,
+  signUpThroughUi,
+  testUser,
+  verifyThroughMailedLink,
+} from './helpers/app.ts';
 import {
   chromiumAvailable,
   launchBrowser,
@@ -51,8 +58,6 @@ describe.skipIf(!chromiumAvailable)('stale keys and audit filters in Chromium', 
     await db?.drop();
   });
 
-  const dialog = (page: Page, name: string): Locator => page.getByRole('dialog', { name, exact: true });
-
   async function createKey(page: Page, name: string, onlyThisOrg: boolean): Promise<void> {
     await page.getByRole('button', { name: 'Create API key' }).click();
     const create = dialog(page, 'Create API key');
@@ -84,11 +89,7 @@ describe.skipIf(!chromiumAvailable)('stale keys and audit filters in Chromium', 
     const { page } = owner;
     await signUpThroughUi(page, ownerUser);
     await verifyThroughMailedLink(page, server.mailbox, ownerUser);
-    await page.getByRole('button', { name: 'Create organization', exact: true }).click();
-    const org = dialog(page, 'Create organization');
-    await org.getByLabel('Organization name', { exact: true }).fill(ORG);
-    await org.getByRole('button', { name: 'Create organization' }).click();
-    await org.waitFor({ state: 'detached' });
+    await createOrganizationThroughUi(page, ORG);
     await createKey(page, 'Nightly export', true);
     await createKey(page, 'Deploy bot', true);
     const me = await fetch(`${server.url}/api/v1/me`, {

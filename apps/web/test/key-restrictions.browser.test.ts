@@ -7,9 +7,17 @@
 import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
 import { keyPermissionGroups } from '@crowdee/core/key-permissions';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callMe, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
+import {
+  callMe,
+  createOrganizationThroughUi,
+  dialog,
+  keyRow,
+  signUpThroughUi,
+  testUser,
+  verifyThroughMailedLink,
+} from './helpers/app.ts';
 import {
   chromiumAvailable,
   launchBrowser,
@@ -29,13 +37,6 @@ describe.skipIf(!chromiumAvailable)('key restrictions in the settings app', () =
   let owner: UserPage;
   const user = testUser('Rhea Restricted');
 
-  const dialog = (page: Page, name: string): Locator => page.getByRole('dialog', { name, exact: true });
-  const keyRow = (page: Page, name: string): Locator =>
-    page
-      .getByRole('region', { name: 'Your API keys' })
-      .getByRole('row')
-      .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
-
   async function takeRevealedKey(page: Page): Promise<string> {
     const panel = dialog(page, 'New API key');
     await panel.waitFor();
@@ -53,11 +54,7 @@ describe.skipIf(!chromiumAvailable)('key restrictions in the settings app', () =
     const { page } = owner;
     await signUpThroughUi(page, user);
     await verifyThroughMailedLink(page, server.mailbox, user);
-    await page.getByRole('button', { name: 'Create organization', exact: true }).click();
-    const create = dialog(page, 'Create organization');
-    await create.getByLabel('Organization name', { exact: true }).fill('Restricted Inc');
-    await create.getByRole('button', { name: 'Create organization' }).click();
-    await create.waitFor({ state: 'detached' });
+    await createOrganizationThroughUi(page, 'Restricted Inc');
     await page.getByText('No API keys yet').waitFor();
   });
 

@@ -13,7 +13,7 @@ import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goToSettings, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
+import { dialog, goToSettings, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
 import { chromiumAvailable, launchBrowser, screenshot, warnIfNoChromium } from './helpers/browser.ts';
 import { webDist } from './helpers/paths.ts';
 
@@ -140,8 +140,6 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
   let axeContext: BrowserContext;
   let page: Page;
   const user = testUser('Quinn Quality');
-
-  const dialog = (p: Page, name: string): Locator => p.getByRole('dialog', { name, exact: true });
 
   beforeAll(async () => {
     db = await createTestDatabase();

@@ -7,7 +7,13 @@ import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
 import { adminQuery, createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goToSettings, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
+import {
+  createOrganizationThroughUi,
+  goToSettings,
+  signUpThroughUi,
+  testUser,
+  verifyThroughMailedLink,
+} from './helpers/app.ts';
 import {
   chromiumAvailable,
   launchBrowser,
@@ -71,11 +77,7 @@ describe.skipIf(!chromiumAvailable)('Runs page in Chromium', () => {
   it('lists a finished run with its dataset, status, progress and verdict counts', async () => {
     await signUpThroughUi(page, user);
     await verifyThroughMailedLink(page, server.mailbox, user);
-    await page.getByRole('button', { name: 'Create organization', exact: true }).click();
-    const create = page.getByRole('dialog', { name: 'Create organization', exact: true });
-    await create.getByLabel('Organization name', { exact: true }).fill('Run Watchers');
-    await create.getByRole('button', { name: 'Create organization' }).click();
-    await create.waitFor({ state: 'detached' });
+    await createOrganizationThroughUi(page, 'Run Watchers');
 
     await goToSettings(page, 'Runs');
     await page.getByText('No runs yet').waitFor();

@@ -6,11 +6,14 @@
 
 import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   callMe,
+  createOrganizationThroughUi,
+  dialog,
   goToSettings,
+  keyRow,
   type MeResponse,
   signInThroughUi,
   signUpThroughUi,
@@ -58,13 +61,6 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     await db?.drop();
   });
 
-  const dialog = (page: Page, name: string): Locator => page.getByRole('dialog', { name, exact: true });
-  const keyRow = (page: Page, name: string): Locator =>
-    page
-      .getByRole('region', { name: 'Your API keys' })
-      .getByRole('row')
-      .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
-
   /** Reads the key from the "New API key" panel, checks the warning, and closes the panel. */
   async function takeRevealedKey(page: Page, screenshotName?: string): Promise<string> {
     const panel = dialog(page, 'New API key');
@@ -106,11 +102,7 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
     expect(await banner.count()).toBe(0);
     await page.getByText('You are not in an organization yet', { exact: true }).first().waitFor();
 
-    await page.getByRole('button', { name: 'Create organization', exact: true }).click();
-    const create = dialog(page, 'Create organization');
-    await create.getByLabel('Organization name', { exact: true }).fill(ORG);
-    await create.getByRole('button', { name: 'Create organization' }).click();
-    await create.waitFor({ state: 'detached' });
+    await createOrganizationThroughUi(page, ORG);
 
     const switcher = page.getByRole('combobox', { name: 'Organization', exact: true });
     await expect.poll(() => switcher.locator('option:checked').textContent()).toBe(ORG);

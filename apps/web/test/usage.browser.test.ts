@@ -8,9 +8,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type E2EServer, startE2EServer, testConfig } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goToSettings, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
+import {
+  createOrganizationThroughUi,
+  dialog,
+  goToSettings,
+  signUpThroughUi,
+  testUser,
+  verifyThroughMailedLink,
+} from './helpers/app.ts';
 import {
   chromiumAvailable,
   launchBrowser,
@@ -59,17 +66,11 @@ describe.skipIf(!chromiumAvailable)('usage and limits in Chromium', () => {
     await db?.drop();
   });
 
-  const dialog = (page: Page, name: string): Locator => page.getByRole('dialog', { name, exact: true });
-
   it('shows a key’s last 7 days as a sparkline and its 30 days as a chart, with the last IPs', async () => {
     const { page } = owner;
     await signUpThroughUi(page, user);
     await verifyThroughMailedLink(page, server.mailbox, user);
-    await page.getByRole('button', { name: 'Create organization', exact: true }).click();
-    const createOrg = dialog(page, 'Create organization');
-    await createOrg.getByLabel('Organization name', { exact: true }).fill('Usage Co');
-    await createOrg.getByRole('button', { name: 'Create organization' }).click();
-    await createOrg.waitFor({ state: 'detached' });
+    await createOrganizationThroughUi(page, 'Usage Co');
     await page.getByRole('button', { name: 'Create API key' }).click();
     const create = dialog(page, 'Create API key');
     await create.getByLabel('Name', { exact: true }).fill('Nightly sync');

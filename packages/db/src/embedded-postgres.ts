@@ -6,6 +6,7 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readFileSync,
   rmSync,
@@ -13,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { arch, platform } from 'node:os';
+import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /**
@@ -438,4 +439,25 @@ export function runningEmbeddedUrl(dataDir: string): string | null {
   if (!Number.isInteger(pid) || !Number.isInteger(port) || !pidAlive(pid)) return null;
   const password = readFileSync(passwordFile, 'utf8').trim();
   return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}
+
+/**
+ * The database a bench or script runs against: the server at `serverUrl` (DATABASE_URL) when given, else a
+ * throw-away embedded PostgreSQL in a fresh temporary folder named from `prefix`, which `stop()` shuts down and
+ * deletes (stopping a server it did not start does nothing).
+ */
+export async function serverOrThrowAwayPostgres(
+  serverUrl: string | undefined,
+  prefix: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (serverUrl) return { url: serverUrl, stop: async () => {} };
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const pg = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
+  return {
+    url: pg.url,
+    stop: async () => {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

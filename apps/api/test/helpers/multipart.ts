@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import type { RawResponse } from './raw-http.ts';
+import { type RawResponse, readResponse } from './raw-http.ts';
 
 export interface Part {
   /** A file part when set (even to ''); a plain field otherwise. */
@@ -58,18 +58,7 @@ export function postMultipart(
           ...headers,
         },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
+      readResponse(resolve, reject),
     );
     // The server may answer and close before reading all of a refused body: that is not the test's failure.
     req.on('error', (error: NodeJS.ErrnoException) => {

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 
 export interface RawResponse {
   status: number;
@@ -35,22 +35,30 @@ export function raw(
           ...options.headers,
         },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
+      readResponse(resolve, reject),
     );
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** The response callback of the raw helpers: the whole body as text, with status and headers. */
+export function readResponse(
+  resolve: (response: RawResponse) => void,
+  reject: (error: Error) => void,
+): (res: IncomingMessage) => void {
+  return (res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () =>
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        text: Buffer.concat(chunks).toString('utf8'),
+      }),
+    );
+    res.on('error', reject);
+  };
 }
 
 /** The names of the policies a response was charged to, from its RateLimit-Policy header. */

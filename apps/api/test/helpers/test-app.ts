@@ -7,12 +7,12 @@ import type { Redis } from 'ioredis';
 import { createApp } from '../../src/app.ts';
 import type { AppDeps } from '../../src/app-deps.ts';
 import { type Config, testConfig } from '../../src/config.ts';
-import { createDeps } from '../../src/deps.ts';
+import { createDeps, stopDeps } from '../../src/deps.ts';
 import { listen } from '../../src/http/listen.ts';
 import { createInvalidationChannel } from '../../src/invalidation/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { TestMailbox } from '../../src/mail/test-mailbox.ts';
-import { createRateLimiting, stopRateLimiting } from '../../src/rate-limit/index.ts';
+import { createRateLimiting } from '../../src/rate-limit/index.ts';
 import { connectRedis } from '../../src/redis.ts';
 import { startRunWorkers } from '../../src/runs/run-workers.ts';
 import type { PasswordHasherOptions } from '../../src/services/passwords.ts';
@@ -161,13 +161,8 @@ export async function startTestApp(
     redis,
     async close() {
       await http.closeNow();
-      await deps.usage.stop();
-      await deps.invalidation.stop();
-      await deps.runQueue.stop();
-      await deps.mailer.drain();
-      deps.mailer.close();
+      await stopDeps(deps, redis);
       await mailbox.close();
-      stopRateLimiting(limits, redis);
       await orm.close();
       await db.drop();
     },

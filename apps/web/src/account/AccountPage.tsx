@@ -1,87 +1,56 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
 import { useSession } from '../app/session.tsx';
-import { ErrorNotice } from '../components/ErrorNotice.tsx';
-import { TextField } from '../components/Field.tsx';
-import { fieldError, formLevelError } from '../lib/errors.ts';
+import { Card } from '../components/Card.tsx';
+import { NEW_EMAIL, NEW_PASSWORD, PASSWORD, TextField } from '../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
+import { Page } from '../components/Page.tsx';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
 
 export function AccountPage() {
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Account</h1>
-        <p className="page-description">Your sign-in details.</p>
-      </header>
+    <Page title="Account" description="Your sign-in details.">
       <ChangePasswordCard />
       <ChangeEmailCard />
-    </div>
+    </Page>
   );
 }
 
 function ChangePasswordCard() {
   const trpc = useTRPC();
-  const headingId = useId();
-  const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
   const change = useMutation(
     trpc.auth.changePassword.mutationOptions({
-      onSuccess: () => {
-        setCurrent('');
-        setNext('');
-      },
+      // Typed: `form` is declared below (it needs this mutation's error) and only read once this runs.
+      onSuccess: (): void => form.set({ currentPassword: '', newPassword: '' }),
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    change.mutate({ currentPassword: current, newPassword: next });
-  };
-  const formError = formLevelError(change.error);
+  const form = useFormFields({ currentPassword: '', newPassword: '' }, change.error);
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Change password
-          </h2>
-          <p className="card-description">
-            Every other session of your account is signed out; this one stays. API keys are separate
-            credentials: a password change does not touch them (revoke or rotate them on the API keys page).
-          </p>
-        </div>
-      </div>
-      <form className="card-body form-stack" onSubmit={submit} noValidate>
-        <TextField
-          label="Current password"
-          type="password"
-          autoComplete="current-password"
-          value={current}
-          onChange={(e) => setCurrent(e.target.value)}
-          required
-          error={fieldError(change.error, 'currentPassword')}
-        />
-        <TextField
-          label="New password"
-          type="password"
-          autoComplete="new-password"
-          value={next}
-          onChange={(e) => setNext(e.target.value)}
-          required
-          error={fieldError(change.error, 'newPassword')}
-        />
-        {formError ? <ErrorNotice error={formError} compact context="Couldn’t change the password" /> : null}
-        <div>
-          <button type="submit" className="button button-primary" disabled={change.isPending}>
-            {change.isPending ? 'Changing…' : 'Change password'}
-          </button>
-        </div>
-        <output className="form-status" aria-live="polite">
-          {change.isSuccess
-            ? `Password changed. ${change.data.endedSessions} other ${change.data.endedSessions === 1 ? 'session was' : 'sessions were'} signed out.`
-            : ''}
-        </output>
-      </form>
-    </section>
+    <Card
+      title="Change password"
+      description="Every other session of your account is signed out; this one stays. API keys are separate credentials: a password change does not touch them (revoke or rotate them on the API keys page)."
+    >
+      <Form
+        className="card-body form-stack"
+        onSubmit={() => change.mutate(form.values)}
+        error={change.error}
+        errorContext="Couldn’t change the password"
+        actions={
+          <>
+            <div>
+              <SubmitButton pending={change.isPending} label="Change password" pendingLabel="Changing…" />
+            </div>
+            <output className="form-status" aria-live="polite">
+              {change.isSuccess
+                ? `Password changed. ${change.data.endedSessions} other ${change.data.endedSessions === 1 ? 'session was' : 'sessions were'} signed out.`
+                : ''}
+            </output>
+          </>
+        }
+      >
+        <TextField label="Current password" {...PASSWORD} {...form.field('currentPassword')} />
+        <TextField label="New password" {...NEW_PASSWORD} {...form.field('newPassword')} />
+      </Form>
+    </Card>
   );
 }
 
@@ -89,64 +58,41 @@ function ChangeEmailCard() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const { user } = useSession();
-  const headingId = useId();
   const me = useQuery(trpc.auth.session.queryOptions());
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
   const change = useMutation(
     trpc.auth.changeEmail.mutationOptions({
-      onSuccess: () => {
-        setPassword('');
+      onSuccess: (): Promise<void> => {
+        form.set({ currentPassword: '' });
         return queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY });
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    change.mutate({ email, currentPassword: password });
-  };
+  const form = useFormFields({ email: '', currentPassword: '' }, change.error);
   const pending = me.data?.pendingEmail ?? null;
-  const formError = formLevelError(change.error);
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Email address
-          </h2>
-          <p className="card-description">
-            You sign in and receive invitations at {user.email}. A new address takes effect once you follow
-            the link we mail to it.
-            {pending ? ` Waiting for ${pending} to be confirmed.` : ''}
-          </p>
-        </div>
-      </div>
-      <form className="card-body form-stack" onSubmit={submit} noValidate>
-        <TextField
-          label="New email"
-          type="email"
-          autoComplete="email"
-          value={email}
-          onChange={(e) => setEmail(e.target.value)}
-          required
-          error={fieldError(change.error, 'email')}
-        />
-        <TextField
-          label="Password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          required
-          error={fieldError(change.error, 'currentPassword')}
-        />
-        {formError ? <ErrorNotice error={formError} compact context="Couldn’t change the address" /> : null}
-        <div>
-          <button type="submit" className="button button-secondary" disabled={change.isPending}>
-            {change.isPending ? 'Sending…' : 'Change email'}
-          </button>
-        </div>
-      </form>
-    </section>
+    <Card
+      title="Email address"
+      description={`You sign in and receive invitations at ${user.email}. A new address takes effect once you follow the link we mail to it.${pending ? ` Waiting for ${pending} to be confirmed.` : ''}`}
+    >
+      <Form
+        className="card-body form-stack"
+        onSubmit={() => change.mutate(form.values)}
+        error={change.error}
+        errorContext="Couldn’t change the address"
+        actions={
+          <div>
+            <SubmitButton
+              pending={change.isPending}
+              label="Change email"
+              pendingLabel="Sending…"
+              variant="secondary"
+            />
+          </div>
+        }
+      >
+        <TextField label="New email" {...NEW_EMAIL} {...form.field('email')} />
+        <TextField label="Password" {...PASSWORD} {...form.field('currentPassword')} />
+      </Form>
+    </Card>
   );
 }

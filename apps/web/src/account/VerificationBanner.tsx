@@ -1,5 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { useSession } from '../app/session.tsx';
+import { Button } from '../components/Button.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { useTRPC } from '../lib/trpc.ts';
 
@@ -16,14 +17,9 @@ export function VerificationBanner() {
         can’t create an organization or accept an invitation.
       </p>
       <div className="banner-actions">
-        <button
-          type="button"
-          className="button button-secondary button-small"
-          onClick={() => resend.mutate()}
-          disabled={resend.isPending}
-        >
+        <Button small onClick={() => resend.mutate()} disabled={resend.isPending}>
           {resend.isPending ? 'Sending…' : 'Resend verification email'}
-        </button>
+        </Button>
         <output className="form-status" aria-live="polite">
           {resend.isSuccess ? `A new link is on its way to ${user.email}.` : ''}
         </output>

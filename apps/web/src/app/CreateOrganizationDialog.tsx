@@ -1,8 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
-import { Dialog, FormFooter } from '../components/Dialog.tsx';
-import { ErrorNotice } from '../components/ErrorNotice.tsx';
+import { useState } from 'react';
+import { Dialog } from '../components/Dialog.tsx';
 import { TextField } from '../components/Field.tsx';
+import { DialogForm } from '../components/Form.tsx';
 import { fieldError } from '../lib/errors.ts';
 import { useTRPC } from '../lib/trpc.ts';
 
@@ -24,9 +24,10 @@ export function CreateOrganizationDialog({ onClose }: { onClose: () => void }) {
   );
   const pending = create.isPending || setActive.isPending;
   const error = create.error ?? setActive.error;
+  // A name error shows under the field; the activation's or any other error shows above the buttons.
+  const formError = error && !fieldError(error, 'name') ? error : null;
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (!name.trim()) {
       setMissing(true);
       return;
@@ -42,7 +43,14 @@ export function CreateOrganizationDialog({ onClose }: { onClose: () => void }) {
       busy={pending}
       size="small"
     >
-      <form onSubmit={submit} noValidate>
+      <DialogForm
+        onSubmit={submit}
+        showAllErrors
+        errorContext="Couldn’t create the organization"
+        mutation={{ error: formError, isPending: pending }}
+        onCancel={onClose}
+        submit={['Create organization', 'Creating…']}
+      >
         <TextField
           label="Organization name"
           value={name}
@@ -56,16 +64,7 @@ export function CreateOrganizationDialog({ onClose }: { onClose: () => void }) {
           data-autofocus
           error={missing ? 'Enter a name.' : fieldError(create.error, 'name')}
         />
-        {error && !fieldError(error, 'name') ? (
-          <ErrorNotice error={error} compact context="Couldn’t create the organization" />
-        ) : null}
-        <FormFooter
-          onCancel={onClose}
-          pending={pending}
-          submitLabel="Create organization"
-          pendingLabel="Creating…"
-        />
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }

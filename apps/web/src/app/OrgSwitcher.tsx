@@ -1,6 +1,7 @@
 import { roleAtLeast } from '@crowdee/core/roles';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
+import { Button } from '../components/Button.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { Badge } from '../components/Status.tsx';
 import { roleLabel } from '../lib/format.ts';
@@ -59,13 +60,9 @@ export function OrgSwitcher() {
         <p className="org-switcher-empty">You are not in an organization yet.</p>
       )}
       {setActive.isError ? <ErrorNotice error={setActive.error} compact context="Couldn’t switch" /> : null}
-      <button
-        type="button"
-        className="button button-ghost button-small org-switcher-create"
-        onClick={() => setCreating(true)}
-      >
+      <Button variant="ghost" small className="org-switcher-create" onClick={() => setCreating(true)}>
         <span aria-hidden="true">+</span> Create organization
-      </button>
+      </Button>
       {creating ? <CreateOrganizationDialog onClose={() => setCreating(false)} /> : null}
     </section>
   );

@@ -1,10 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
-import { TextField } from '../components/Field.tsx';
-import { fieldError, formLevelError } from '../lib/errors.ts';
+import { EMAIL, NEW_PASSWORD, TextField } from '../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { Link } from '../lib/router.tsx';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
+import { AuthLayout, AuthTitle } from './AuthLayout.tsx';
 import { takeTokenFromLocation } from './token-link.ts';
 
 /** The pages mailed links open, and the reset request: they work signed in or not. */
@@ -17,24 +18,11 @@ export function AccountLinkPage({ path }: { path: string }) {
 }
 
 function Card({ title, children }: { title: string; children: ReactNode }) {
-  useEffect(() => {
-    document.title = `${title} · Crowdee`;
-  }, [title]);
   return (
-    <div className="auth">
-      <main className="auth-card">
-        <div className="auth-brand">
-          <span className="brand-mark" aria-hidden="true">
-            C
-          </span>
-          <span className="brand-name">Crowdee</span>
-        </div>
-        <h1 className="auth-title" tabIndex={-1}>
-          {title}
-        </h1>
-        {children}
-      </main>
-    </div>
+    <AuthLayout title={title}>
+      <AuthTitle>{title}</AuthTitle>
+      {children}
+    </AuthLayout>
   );
 }
 
@@ -74,13 +62,8 @@ function VerifyEmailPage() {
 function ResetPasswordPage() {
   const trpc = useTRPC();
   const [token] = useState(takeTokenFromLocation);
-  const [password, setPassword] = useState('');
   const reset = useMutation(trpc.auth.resetPassword.mutationOptions());
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (token) reset.mutate({ token, newPassword: password });
-  };
-  const formError = formLevelError(reset.error);
+  const form = useFormFields({ newPassword: '' }, reset.error);
   if (reset.isSuccess)
     return (
       <Card title="Password changed">
@@ -97,22 +80,18 @@ function ResetPasswordPage() {
           This link has no token. <Link to="/forgot-password">Ask for a new link</Link>.
         </p>
       ) : (
-        <form className="auth-form" onSubmit={submit} noValidate>
+        <Form
+          className="auth-form"
+          onSubmit={() => reset.mutate({ token, ...form.values })}
+          error={reset.error}
+          errorContext="Couldn’t reset the password"
+          actions={
+            <SubmitButton block pending={reset.isPending} label="Set new password" pendingLabel="Saving…" />
+          }
+        >
           <p className="auth-subtitle">Setting it signs out every session of your account.</p>
-          <TextField
-            label="New password"
-            type="password"
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            required
-            error={fieldError(reset.error, 'newPassword')}
-          />
-          {formError ? <ErrorNotice error={formError} compact context="Couldn’t reset the password" /> : null}
-          <button type="submit" className="button button-primary button-block" disabled={reset.isPending}>
-            {reset.isPending ? 'Saving…' : 'Set new password'}
-          </button>
-        </form>
+          <TextField label="New password" {...NEW_PASSWORD} {...form.field('newPassword')} />
+        </Form>
       )}
     </Card>
   );
@@ -120,13 +99,8 @@ function ResetPasswordPage() {
 
 function ForgotPasswordPage() {
   const trpc = useTRPC();
-  const [email, setEmail] = useState('');
   const request = useMutation(trpc.auth.requestPasswordReset.mutationOptions());
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    request.mutate({ email });
-  };
-  const formError = formLevelError(request.error);
+  const form = useFormFields({ email: '' }, request.error);
   return (
     <Card title="Reset your password">
       {request.isSuccess ? (
@@ -135,24 +109,20 @@ function ForgotPasswordPage() {
           once, for an hour.
         </p>
       ) : (
-        <form className="auth-form" onSubmit={submit} noValidate>
+        <Form
+          className="auth-form"
+          onSubmit={() => request.mutate(form.values)}
+          error={request.error}
+          errorContext="Couldn’t send the link"
+          actions={
+            <SubmitButton block pending={request.isPending} label="Send reset link" pendingLabel="Sending…" />
+          }
+        >
           <p className="auth-subtitle">
             We’ll mail a link to the address of your account. <Link to="/sign-in">Back to sign in</Link>
           </p>
-          <TextField
-            label="Email"
-            type="email"
-            autoComplete="username"
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            required
-            error={fieldError(request.error, 'email')}
-          />
-          {formError ? <ErrorNotice error={formError} compact context="Couldn’t send the link" /> : null}
-          <button type="submit" className="button button-primary button-block" disabled={request.isPending}>
-            {request.isPending ? 'Sending…' : 'Send reset link'}
-          </button>
-        </form>
+          <TextField label="Email" {...EMAIL} {...form.field('email')} />
+        </Form>
       )}
     </Card>
   );

@@ -1,34 +1,23 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useState } from 'react';
-import { ErrorNotice } from '../components/ErrorNotice.tsx';
-import { TextField } from '../components/Field.tsx';
-import { describeError, fieldError, formLevelError } from '../lib/errors.ts';
+import { useState } from 'react';
+import { Button } from '../components/Button.tsx';
+import { EMAIL, NEW_EMAIL, NEW_PASSWORD, PASSWORD, TextField } from '../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
+import { describeError, fieldError } from '../lib/errors.ts';
 import { Link, usePath } from '../lib/router.tsx';
 import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
+import { AuthLayout, AuthTitle } from './AuthLayout.tsx';
 
 /** Sign in at any path but /sign-up; after signing in the user stays on the page they asked for. */
 export function AuthScreen() {
-  const path = usePath();
-  const signingUp = path === '/sign-up';
-  useEffect(() => {
-    document.title = signingUp ? 'Create your account · Crowdee' : 'Sign in · Crowdee';
-  }, [signingUp]);
-
+  const signingUp = usePath() === '/sign-up';
   return (
-    <div className="auth">
-      <main className="auth-card">
-        <div className="auth-brand">
-          <span className="brand-mark" aria-hidden="true">
-            C
-          </span>
-          <span className="brand-name">Crowdee</span>
-        </div>
-        {signingUp ? <SignUpForm /> : <SignInForm />}
-      </main>
-      <footer className="auth-footnote">
-        API access for your organization: keys, members and an audit trail.
-      </footer>
-    </div>
+    <AuthLayout
+      title={signingUp ? 'Create your account' : 'Sign in'}
+      footer="API access for your organization: keys, members and an audit trail."
+    >
+      {signingUp ? <SignUpForm /> : <SignInForm />}
+    </AuthLayout>
   );
 }
 
@@ -46,8 +35,6 @@ interface SignInChallenge {
 function SignInForm() {
   const trpc = useTRPC();
   const onSignedIn = useSignedIn();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
   const [challenge, setChallenge] = useState<SignInChallenge | null>(null);
   /** Why the second step went back to the password (the challenge expired or was used up). */
   const [restartReason, setRestartReason] = useState<unknown>(null);
@@ -62,12 +49,7 @@ function SignInForm() {
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setRestartReason(null);
-    signIn.mutate({ email, password });
-  };
-  const formError = formLevelError(signIn.error) ?? restartReason;
+  const form = useFormFields({ email: '', password: '' }, signIn.error);
 
   if (challenge) {
     return (
@@ -76,7 +58,7 @@ function SignInForm() {
         onSignedIn={onSignedIn}
         onRestart={(reason) => {
           setChallenge(null);
-          setPassword('');
+          form.set({ password: '' });
           signIn.reset();
           setRestartReason(reason);
         }}
@@ -85,39 +67,31 @@ function SignInForm() {
   }
 
   return (
-    <form className="auth-form" onSubmit={submit} noValidate>
-      <h1 className="auth-title" tabIndex={-1}>
-        Sign in
-      </h1>
+    <Form
+      className="auth-form"
+      onSubmit={() => {
+        setRestartReason(null);
+        signIn.mutate(form.values);
+      }}
+      // A restarted sign-in says why (the second step's challenge expired or ran out of answers).
+      error={signIn.error ?? restartReason}
+      errorContext="Couldn’t sign in"
+      actions={
+        <>
+          <p className="auth-subtitle">
+            <Link to="/forgot-password">Forgot password?</Link>
+          </p>
+          <SubmitButton block pending={signIn.isPending} label="Sign in" pendingLabel="Signing in…" />
+        </>
+      }
+    >
+      <AuthTitle>Sign in</AuthTitle>
       <p className="auth-subtitle">
         New to Crowdee? <Link to="/sign-up">Create an account</Link>
       </p>
-      <TextField
-        label="Email"
-        type="email"
-        autoComplete="username"
-        value={email}
-        onChange={(e) => setEmail(e.target.value)}
-        required
-        error={fieldError(signIn.error, 'email')}
-      />
-      <TextField
-        label="Password"
-        type="password"
-        autoComplete="current-password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        required
-        error={fieldError(signIn.error, 'password')}
-      />
-      {formError ? <ErrorNotice error={formError} compact context="Couldn’t sign in" /> : null}
-      <p className="auth-subtitle">
-        <Link to="/forgot-password">Forgot password?</Link>
-      </p>
-      <button type="submit" className="button button-primary button-block" disabled={signIn.isPending}>
-        {signIn.isPending ? 'Signing in…' : 'Sign in'}
-      </button>
-    </form>
+      <TextField label="Email" {...EMAIL} {...form.field('email')} />
+      <TextField label="Password" {...PASSWORD} {...form.field('password')} />
+    </Form>
   );
 }
 
@@ -147,8 +121,7 @@ function SecondFactorForm({
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     complete.mutate(
       mode === 'totp'
         ? { challengeToken: challenge.challengeToken, totpCode: code }
@@ -160,15 +133,37 @@ function SecondFactorForm({
     setCode('');
     complete.reset();
   };
-  const formError = formLevelError(complete.error);
   const canUseTotp = challenge.methods.includes('totp');
   const canUseRecovery = challenge.methods.includes('recovery-code');
 
   return (
-    <form className="auth-form" onSubmit={submit} noValidate>
-      <h1 className="auth-title" tabIndex={-1}>
-        Two-step verification
-      </h1>
+    <Form
+      className="auth-form"
+      onSubmit={submit}
+      error={complete.error}
+      errorContext="Couldn’t sign in"
+      actions={
+        <>
+          <SubmitButton block pending={complete.isPending} label="Verify" pendingLabel="Checking…" />
+          <div className="form-actions">
+            {mode === 'totp' && canUseRecovery ? (
+              <Button variant="ghost" onClick={() => switchTo('recovery-code')}>
+                Use a recovery code
+              </Button>
+            ) : null}
+            {mode === 'recovery-code' && canUseTotp ? (
+              <Button variant="ghost" onClick={() => switchTo('totp')}>
+                Use your authenticator app
+              </Button>
+            ) : null}
+            <Button variant="ghost" onClick={() => onRestart(null)}>
+              Back to sign in
+            </Button>
+          </div>
+        </>
+      }
+    >
+      <AuthTitle>Two-step verification</AuthTitle>
       {mode === 'totp' ? (
         <TextField
           key="totp"
@@ -196,81 +191,37 @@ function SecondFactorForm({
           error={fieldError(complete.error, 'recoveryCode')}
         />
       )}
-      {formError ? <ErrorNotice error={formError} compact context="Couldn’t sign in" /> : null}
-      <button type="submit" className="button button-primary button-block" disabled={complete.isPending}>
-        {complete.isPending ? 'Checking…' : 'Verify'}
-      </button>
-      <div className="form-actions">
-        {mode === 'totp' && canUseRecovery ? (
-          <button type="button" className="button button-ghost" onClick={() => switchTo('recovery-code')}>
-            Use a recovery code
-          </button>
-        ) : null}
-        {mode === 'recovery-code' && canUseTotp ? (
-          <button type="button" className="button button-ghost" onClick={() => switchTo('totp')}>
-            Use your authenticator app
-          </button>
-        ) : null}
-        <button type="button" className="button button-ghost" onClick={() => onRestart(null)}>
-          Back to sign in
-        </button>
-      </div>
-    </form>
+    </Form>
   );
 }
 
 function SignUpForm() {
   const trpc = useTRPC();
   const onSignedIn = useSignedIn();
-  const [name, setName] = useState('');
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
   const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess: onSignedIn }));
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    signUp.mutate({ name: name.trim(), email, password });
-  };
-  const formError = formLevelError(signUp.error);
-
+  const form = useFormFields({ name: '', email: '', password: '' }, signUp.error);
   return (
-    <form className="auth-form" onSubmit={submit} noValidate>
-      <h1 className="auth-title" tabIndex={-1}>
-        Create your account
-      </h1>
+    <Form
+      className="auth-form"
+      onSubmit={() => signUp.mutate({ ...form.values, name: form.values.name.trim() })}
+      error={signUp.error}
+      errorContext="Couldn’t create your account"
+      actions={
+        <SubmitButton
+          block
+          pending={signUp.isPending}
+          label="Create account"
+          pendingLabel="Creating account…"
+        />
+      }
+    >
+      <AuthTitle>Create your account</AuthTitle>
       <p className="auth-subtitle">
         Already have an account? <Link to="/sign-in">Sign in</Link>
       </p>
-      <TextField
-        label="Name"
-        autoComplete="name"
-        value={name}
-        onChange={(e) => setName(e.target.value)}
-        maxLength={200}
-        required
-        error={fieldError(signUp.error, 'name')}
-      />
-      <TextField
-        label="Email"
-        type="email"
-        autoComplete="email"
-        value={email}
-        onChange={(e) => setEmail(e.target.value)}
-        required
-        error={fieldError(signUp.error, 'email')}
-      />
-      <TextField
-        label="Password"
-        type="password"
-        autoComplete="new-password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        required
-        error={fieldError(signUp.error, 'password')}
-      />
-      {formError ? <ErrorNotice error={formError} compact context="Couldn’t create your account" /> : null}
-      <button type="submit" className="button button-primary button-block" disabled={signUp.isPending}>
-        {signUp.isPending ? 'Creating account…' : 'Create account'}
-      </button>
-    </form>
+      <TextField label="Name" autoComplete="name" maxLength={200} required {...form.field('name')} />
+      <TextField label="Email" {...NEW_EMAIL} {...form.field('email')} />
+      <TextField label="Password" {...NEW_PASSWORD} {...form.field('password')} />
+    </Form>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { describeError, type ErrorKind } from '../lib/errors.ts';
+import { Button } from './Button.tsx';
 
 interface ErrorNoticeProps {
   error: unknown;
@@ -8,6 +9,13 @@ interface ErrorNoticeProps {
   /** What was being done, used as the heading for errors without a more specific one: "Couldn't load API keys". */
   context?: string;
   compact?: boolean;
+}
+
+/** A failure that replaces what could not be loaded: what failed, and a retry. */
+export interface RetryableError {
+  error: unknown;
+  onRetry: () => void;
+  context: string;
 }
 
 /** Kinds whose own heading says more than the context would. */
@@ -36,13 +44,9 @@ export function ErrorNotice({ error, onRetry, context, compact }: ErrorNoticePro
         <p className="notice-title">{title}</p>
         <p className="notice-message">{message}</p>
         {onRetry && info.retryable ? (
-          <button
-            type="button"
-            className="button button-secondary button-small notice-action"
-            onClick={onRetry}
-          >
+          <Button small className="notice-action" onClick={onRetry}>
             Try again
-          </button>
+          </Button>
         ) : null}
       </div>
     </div>

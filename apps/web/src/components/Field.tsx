@@ -17,21 +17,17 @@ function describedBy(hintId: string | undefined, errorId: string | undefined): s
   return ids || undefined;
 }
 
-/** Label, hint and error around one control, bound to it by id and aria-describedby. */
-function FieldFrame({
-  label,
-  hint,
-  error,
-  className,
-  control,
-}: FieldShell & {
+interface FieldFrameProps extends FieldShell {
   className: string | undefined;
   control: (aria: {
     id: string;
     'aria-invalid': true | undefined;
     'aria-describedby': string | undefined;
   }) => ReactNode;
-}) {
+}
+
+/** Label, hint and error around one control, bound to it by id and aria-describedby. */
+function FieldFrame({ label, hint, error, className, control }: FieldFrameProps) {
   const id = useId();
   const hintId = hint ? `${id}-hint` : undefined;
   const errorId = error ? `${id}-error` : undefined;
@@ -59,66 +55,41 @@ function FieldFrame({
   );
 }
 
-/** A labelled input with hint and error text bound through aria-describedby. */
-export function TextField({
-  label,
-  hint,
-  error,
-  className,
-  ...input
-}: FieldShell & InputHTMLAttributes<HTMLInputElement>) {
-  return (
-    <FieldFrame
-      label={label}
-      hint={hint}
-      error={error}
-      className={className}
-      control={(aria) => <input className="input" {...aria} {...input} />}
-    />
-  );
+type ControlAria = Parameters<FieldFrameProps['control']>[0];
+
+/**
+ * Makes one labelled field component from a control: the label, hint and error wiring is FieldFrame's, so input,
+ * textarea and select differ only in the element they render.
+ */
+function fieldOf<P extends { className?: string | undefined }>(
+  render: (aria: ControlAria, props: Omit<P, 'className'>) => ReactNode,
+) {
+  return function Field({ label, hint, error, className, ...control }: FieldShell & P) {
+    return (
+      <FieldFrame
+        label={label}
+        hint={hint}
+        error={error}
+        className={className}
+        control={(aria) => render(aria, control as unknown as Omit<P, 'className'>)}
+      />
+    );
+  };
 }
+
+/** A labelled input with hint and error text bound through aria-describedby. */
+export const TextField = fieldOf<InputHTMLAttributes<HTMLInputElement>>((aria, input) => (
+  <input className="input" {...aria} {...input} />
+));
 
 /** A labelled multi-line text input. */
-export function TextAreaField({
-  label,
-  hint,
-  error,
-  className,
-  ...textarea
-}: FieldShell & TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  return (
-    <FieldFrame
-      label={label}
-      hint={hint}
-      error={error}
-      className={className}
-      control={(aria) => <textarea className="input input-mono textarea" {...aria} {...textarea} />}
-    />
-  );
-}
+export const TextAreaField = fieldOf<TextareaHTMLAttributes<HTMLTextAreaElement>>((aria, textarea) => (
+  <textarea className="input input-mono textarea" {...aria} {...textarea} />
+));
 
-export function SelectField({
-  label,
-  hint,
-  error,
-  children,
-  className,
-  ...select
-}: FieldShell & SelectHTMLAttributes<HTMLSelectElement>) {
-  return (
-    <FieldFrame
-      label={label}
-      hint={hint}
-      error={error}
-      className={className}
-      control={(aria) => (
-        <select className="select" {...aria} {...select}>
-          {children}
-        </select>
-      )}
-    />
-  );
-}
+export const SelectField = fieldOf<SelectHTMLAttributes<HTMLSelectElement>>((aria, select) => (
+  <select className="select" {...aria} {...select} />
+));
 
 interface ChoiceOption<T extends string> {
   value: T;
@@ -192,5 +163,42 @@ export function RadioGroup<T extends string>({
         </p>
       ) : null}
     </fieldset>
+  );
+}
+
+/**
+ * The input attributes of the app's credential fields: the type, and the autocomplete token password managers
+ * need to offer (or save) the right value. Spread them into a TextField beside its label.
+ */
+export const EMAIL = { type: 'email', autoComplete: 'username', required: true } as const;
+export const NEW_EMAIL = { type: 'email', autoComplete: 'email', required: true } as const;
+export const PASSWORD = { type: 'password', autoComplete: 'current-password', required: true } as const;
+export const NEW_PASSWORD = { type: 'password', autoComplete: 'new-password', required: true } as const;
+/** A count: a number field with the numeric keyboard on phones (the form checks the range itself). */
+export const WHOLE_NUMBER = { type: 'number', inputMode: 'numeric', className: 'field-narrow' } as const;
+
+/** A checkbox inside its label (the whole row is the click target); `onChange` gets the new state. */
+export function Checkbox({
+  checked,
+  onChange,
+  disabled,
+  children,
+}: {
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  disabled?: boolean;
+  /** The label: text in a span, or richer content. */
+  children: ReactNode;
+}) {
+  return (
+    <label className="checkbox">
+      <input
+        type="checkbox"
+        checked={checked}
+        disabled={disabled}
+        onChange={(event) => onChange(event.target.checked)}
+      />
+      {children}
+    </label>
   );
 }

@@ -1,4 +1,5 @@
-import { ErrorNotice } from './ErrorNotice.tsx';
+import { BrandMark } from './BrandMark.tsx';
+import { ErrorNotice, type RetryableError } from './ErrorNotice.tsx';
 import { Loading } from './Status.tsx';
 
 /** A whole-page loading state, for before the app knows who is signed in or where. */
@@ -11,22 +12,12 @@ export function FullPageLoading({ label }: { label: string }) {
 }
 
 /** A whole-page failure with a retry, for when nothing else can be shown. */
-export function FullPageError({
-  error,
-  onRetry,
-  context,
-}: {
-  error: unknown;
-  onRetry: () => void;
-  context: string;
-}) {
+export function FullPageError({ error, onRetry, context }: RetryableError) {
   return (
     <div className="page-center">
       <main className="center-card">
         <h1 className="center-card-title">
-          <span className="brand-mark" aria-hidden="true">
-            C
-          </span>
+          <BrandMark />
           Crowdee
         </h1>
         <ErrorNotice error={error} onRetry={onRetry} context={context} />

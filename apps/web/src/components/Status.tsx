@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { ErrorNotice } from './ErrorNotice.tsx';
+import { ErrorNotice, type RetryableError } from './ErrorNotice.tsx';
 
 /** A polite loading message: screen readers hear it, sighted users see a spinner and the same words. */
 export function Loading({ label }: { label: string }) {
@@ -51,15 +51,7 @@ export function Badge({
 }
 
 /** A section that failed to load: what failed, why, and a retry. */
-export function LoadError({
-  error,
-  onRetry,
-  context,
-}: {
-  error: unknown;
-  onRetry: () => void;
-  context: string;
-}) {
+export function LoadError({ error, onRetry, context }: RetryableError) {
   return (
     <div className="card-body">
       <ErrorNotice error={error} onRetry={onRetry} context={context} />

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { takeTokenFromLocation } from '../auth/token-link.ts';
+import { Button } from '../components/Button.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { formatDate, roleLabel } from '../lib/format.ts';
 import { type MyInvitation, useTRPC } from '../lib/trpc.ts';
@@ -55,22 +56,12 @@ function InvitationRow({ invitation, token }: { invitation: MyInvitation; token:
         {formatDate(invitation.expiresAt)}.
       </p>
       <div className="banner-actions">
-        <button
-          type="button"
-          className="button button-primary button-small"
-          onClick={() => accept.mutate(answer)}
-          disabled={busy}
-        >
+        <Button variant="primary" small onClick={() => accept.mutate(answer)} disabled={busy}>
           Accept
-        </button>
-        <button
-          type="button"
-          className="button button-secondary button-small"
-          onClick={() => decline.mutate(answer)}
-          disabled={busy}
-        >
+        </Button>
+        <Button small onClick={() => decline.mutate(answer)} disabled={busy}>
           Decline
-        </button>
+        </Button>
       </div>
       {error ? <ErrorNotice error={error} compact context="Couldn’t answer the invitation" /> : null}
     </li>

@@ -1,5 +1,5 @@
 import type { TestMailbox } from '@crowdee/api/testing';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { screenshot } from './browser.ts';
 
 export interface TestUser {
@@ -79,4 +79,26 @@ export interface MeResponse {
 export async function callMe(baseUrl: string, key: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${baseUrl}/api/v1/me`, { headers: { Authorization: `Bearer ${key}` } });
   return { status: response.status, body: await response.json() };
+}
+
+/** The open dialog with this title (a `dialog` or an `alertdialog`'s name is its title). */
+export function dialog(page: Page, name: string): Locator {
+  return page.getByRole('dialog', { name, exact: true });
+}
+
+/** The row of "Your API keys" whose name cell is `name`. */
+export function keyRow(page: Page, name: string): Locator {
+  return page
+    .getByRole('region', { name: 'Your API keys' })
+    .getByRole('row')
+    .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+}
+
+/** Creates an organization through its dialog (the signed-in user becomes its owner and it becomes active). */
+export async function createOrganizationThroughUi(page: Page, name: string): Promise<void> {
+  await page.getByRole('button', { name: 'Create organization', exact: true }).click();
+  const create = dialog(page, 'Create organization');
+  await create.getByLabel('Organization name', { exact: true }).fill(name);
+  await create.getByRole('button', { name: 'Create organization' }).click();
+  await create.waitFor({ state: 'detached' });
 }

@@ -1,7 +1,7 @@
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
-import { Dialog, FormFooter } from '../../components/Dialog.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { useState } from 'react';
+import { Dialog } from '../../components/Dialog.tsx';
+import { DialogForm } from '../../components/Form.tsx';
 import { describeError } from '../../lib/errors.ts';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
 import { AllowedIpsField, allowlistLines, allowlistProblem } from './KeyRestrictionFields.tsx';
@@ -21,8 +21,7 @@ export function AllowedIpsDialog({ apiKey, onClose, onSaved }: AllowedIpsDialogP
   const problem = allowlistProblem(text);
   const apiFieldError = save.error ? (describeError(save.error).fieldErrors[0]?.message ?? null) : null;
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (problem) {
       setShowErrors(true);
       return;
@@ -42,18 +41,20 @@ export function AllowedIpsDialog({ apiKey, onClose, onSaved }: AllowedIpsDialogP
       onClose={onClose}
       busy={save.isPending}
     >
-      <form onSubmit={submit} noValidate className="form-stack">
+      <DialogForm
+        onSubmit={submit}
+        mutation={save}
+        errorContext="Couldn’t save the allowed IPs"
+        onCancel={onClose}
+        submit={['Save', 'Saving…']}
+      >
         <AllowedIpsField
           value={text}
           onChange={setText}
           error={(showErrors ? problem : null) ?? apiFieldError}
           autoFocus
         />
-        {save.error && !apiFieldError ? (
-          <ErrorNotice error={save.error} compact context="Couldn’t save the allowed IPs" />
-        ) : null}
-        <FormFooter onCancel={onClose} pending={save.isPending} submitLabel="Save" pendingLabel="Saving…" />
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }

@@ -1,9 +1,13 @@
 import { can } from '@crowdee/core/permissions';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { CreateOrganizationDialog } from '../../app/CreateOrganizationDialog.tsx';
 import { useSession } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { Checkbox } from '../../components/Field.tsx';
+import { Page } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { EmptyState } from '../../components/Status.tsx';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
@@ -29,7 +33,6 @@ export function ApiKeysPage() {
   const { activeOrg } = useSession();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const keys = useQuery(trpc.keys.list.queryOptions());
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [showInactive, setShowInactive] = useState(false);
@@ -61,37 +64,23 @@ export function ApiKeysPage() {
   const isAdmin = activeOrg !== null && can(activeOrg.role, 'keys:manage-org');
 
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>API keys</h1>
-        <p className="page-description">
-          Keys let scripts and services call the Crowdee API as you. A key never has more power than you: its
-          role is capped by yours in every organization, and it stops when you leave one.
-        </p>
-      </header>
-
-      <section className="card" aria-labelledby={headingId}>
-        <div className="card-header">
-          <div>
-            <h2 id={headingId} className="card-title">
-              Your API keys
-            </h2>
-            <p className="card-description">
-              {activeOrg
-                ? `New keys can have a role up to yours in ${activeOrg.name} (${activeOrg.role}).`
-                : 'Create an organization first: a key’s role is checked against your role there.'}
-            </p>
-          </div>
-          <button
-            type="button"
-            className="button button-primary"
-            onClick={() => setDialog({ kind: 'create' })}
-            disabled={!activeOrg}
-          >
+    <Page
+      title="API keys"
+      description="Keys let scripts and services call the Crowdee API as you. A key never has more power than you: its role is capped by yours in every organization, and it stops when you leave one."
+    >
+      <Card
+        title="Your API keys"
+        description={
+          activeOrg
+            ? `New keys can have a role up to yours in ${activeOrg.name} (${activeOrg.role}).`
+            : 'Create an organization first: a key’s role is checked against your role there.'
+        }
+        actions={
+          <Button variant="primary" onClick={() => setDialog({ kind: 'create' })} disabled={!activeOrg}>
             Create API key
-          </button>
-        </div>
-
+          </Button>
+        }
+      >
         <QuerySection
           query={keys}
           items={all}
@@ -107,13 +96,9 @@ export function ApiKeysPage() {
               <EmptyState
                 title="You are not in an organization yet"
                 action={
-                  <button
-                    type="button"
-                    className="button button-primary"
-                    onClick={() => setDialog({ kind: 'create-org' })}
-                  >
+                  <Button variant="primary" onClick={() => setDialog({ kind: 'create-org' })}>
                     Create your first organization
-                  </button>
+                  </Button>
                 }
               >
                 Keys act in organizations. Create one, or ask an admin to add you to theirs.
@@ -137,20 +122,15 @@ export function ApiKeysPage() {
               )}
               {inactiveCount > 0 ? (
                 <div className="card-footer">
-                  <label className="checkbox">
-                    <input
-                      type="checkbox"
-                      checked={showInactive}
-                      onChange={(e) => setShowInactive(e.target.checked)}
-                    />
+                  <Checkbox checked={showInactive} onChange={setShowInactive}>
                     <span>Show revoked and expired keys ({inactiveCount})</span>
-                  </label>
+                  </Checkbox>
                 </div>
               ) : null}
             </>
           )}
         </QuerySection>
-      </section>
+      </Card>
 
       {activeOrg && isAdmin ? <OrgKeysSection org={activeOrg} /> : null}
       {activeOrg ? <KeyPolicySection key={activeOrg.id} org={activeOrg} /> : null}
@@ -211,6 +191,6 @@ export function ApiKeysPage() {
       ) : null}
       {dialog?.kind === 'usage' ? <KeyUsageDialog apiKey={dialog.apiKey} onClose={close} /> : null}
       {dialog?.kind === 'create-org' ? <CreateOrganizationDialog onClose={close} /> : null}
-    </div>
+    </Page>
   );
 }

@@ -3,12 +3,12 @@ import { keyPermissionGroups } from '@crowdee/core/key-permissions';
 import { PERMISSION_NAMES, type Permission } from '@crowdee/core/permissions';
 import { isKeyRole, type KeyRole, keyRolesFor } from '@crowdee/core/roles';
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
 import { useSession } from '../../app/session.tsx';
-import { Dialog, FormFooter } from '../../components/Dialog.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
-import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
+import { Dialog } from '../../components/Dialog.tsx';
+import { Checkbox, RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
+import { DialogForm } from '../../components/Form.tsx';
 import { describeError, fieldError } from '../../lib/errors.ts';
 import { formatDate, listSentence, roleLabel } from '../../lib/format.ts';
 import { describeRole } from '../../lib/roles.ts';
@@ -151,8 +151,7 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
   const scopeError =
     scopeMode === 'selected' && selected.size === 0 ? 'Choose at least one organization.' : null;
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (nameError || scopeError || expiryError || permissionsError || allowedIpsError) {
       setShowErrors(true);
       return;
@@ -177,6 +176,8 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
   const apiError = create.error;
   const expiryApiError = fieldError(apiError, 'expiresAt') ?? fieldError(apiError, 'expiresInDays');
   const apiFieldErrors = apiError ? describeError(apiError).fieldErrors : [];
+  // Errors of the fields this form shows appear under them; any other appears above the buttons.
+  const formError = apiFieldErrors.some((f) => isFieldPath(f.path)) ? null : apiError;
   const allowedIpsApiError = apiFieldErrors.find((f) => f.path.startsWith('allowedIps'))?.message ?? null;
   const maxRole = roles[roles.length - 1] ?? lowestRole;
   const explanation = policyExplanation(reachable);
@@ -189,7 +190,14 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
       busy={create.isPending}
       size="large"
     >
-      <form onSubmit={submit} noValidate className="form-stack">
+      <DialogForm
+        onSubmit={submit}
+        showAllErrors
+        errorContext="Couldn’t create the key"
+        mutation={{ error: formError, isPending: create.isPending }}
+        onCancel={onClose}
+        submit={['Create key', 'Creating…']}
+      >
         <TextField
           label="Name"
           value={name}
@@ -268,15 +276,14 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
             >
               <legend className="visually-hidden">Choose organizations</legend>
               {organizations.map((org) => (
-                <label key={org.id} className="checkbox">
-                  <input
-                    type="checkbox"
-                    checked={selected.has(org.id)}
-                    onChange={(e) => toggleOrg(org.id, e.target.checked)}
-                  />
+                <Checkbox
+                  key={org.id}
+                  checked={selected.has(org.id)}
+                  onChange={(checked) => toggleOrg(org.id, checked)}
+                >
                   <span>{org.name}</span>
                   <span className="muted">· {org.role}</span>
-                </label>
+                </Checkbox>
               ))}
             </fieldset>
           ) : null}
@@ -341,18 +348,7 @@ export function CreateKeyDialog({ activeOrg, onClose, onCreated }: CreateKeyDial
           onChange={setAllowedIpsText}
           error={(showErrors ? allowedIpsError : null) ?? allowedIpsApiError}
         />
-
-        {apiError && !apiFieldErrors.some((f) => isFieldPath(f.path)) ? (
-          <ErrorNotice error={apiError} compact context="Couldn’t create the key" />
-        ) : null}
-
-        <FormFooter
-          onCancel={onClose}
-          pending={create.isPending}
-          submitLabel="Create key"
-          pendingLabel="Creating…"
-        />
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }

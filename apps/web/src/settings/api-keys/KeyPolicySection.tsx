@@ -2,10 +2,11 @@ import { KEY_MAX_LIFETIME_DAYS } from '@crowdee/core/expiry';
 import { can } from '@crowdee/core/permissions';
 import { STALE_KEY_POLICY_MAX_DAYS, STALE_KEY_POLICY_MIN_DAYS } from '@crowdee/core/stale-keys';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { Card } from '../../components/Card.tsx';
+import { Checkbox, TextField, WHOLE_NUMBER } from '../../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../../components/Form.tsx';
 import { fieldError } from '../../lib/errors.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 
@@ -25,15 +26,10 @@ function describePolicy(policy: ActiveOrganization['keyPolicy']): string {
 export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
-  const requireId = useId();
-  const staleId = useId();
   const editable = can(org.role, 'keys:manage-org');
   const [requireExpiry, setRequireExpiry] = useState(org.keyPolicy.requireExpiry);
-  const [maxDays, setMaxDays] = useState(org.keyPolicy.maxLifetimeDays?.toString() ?? '');
   const [localError, setLocalError] = useState<string | null>(null);
   const [revokeUnused, setRevokeUnused] = useState(org.keyPolicy.revokeUnusedAfterDays !== null);
-  const [unusedDays, setUnusedDays] = useState(org.keyPolicy.revokeUnusedAfterDays?.toString() ?? '90');
   const [unusedError, setUnusedError] = useState<string | null>(null);
   const save = useMutation(
     trpc.orgs.setKeyPolicy.mutationOptions({
@@ -45,8 +41,16 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
     }),
   );
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const form = useFormFields(
+    {
+      maxLifetimeDays: org.keyPolicy.maxLifetimeDays?.toString() ?? '',
+      revokeUnusedAfterDays: org.keyPolicy.revokeUnusedAfterDays?.toString() ?? '90',
+    },
+    save.error,
+  );
+  const maxDays = form.values.maxLifetimeDays;
+
+  const submit = () => {
     const trimmed = maxDays.trim();
     const days = trimmed === '' ? null : Number(trimmed);
     if (days !== null && (!Number.isInteger(days) || days < 1 || days > KEY_MAX_LIFETIME_DAYS)) {
@@ -54,7 +58,7 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
       return;
     }
     setLocalError(null);
-    const unused = Number(unusedDays.trim());
+    const unused = Number(form.values.revokeUnusedAfterDays.trim());
     if (
       revokeUnused &&
       (!Number.isInteger(unused) || unused < STALE_KEY_POLICY_MIN_DAYS || unused > STALE_KEY_POLICY_MAX_DAYS)
@@ -74,82 +78,73 @@ export function KeyPolicySection({ org }: { org: ActiveOrganization }) {
   };
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Key policy
-          </h2>
-          <p className="card-description">
-            Rules for every key that can act on {org.name}, checked when a key is created or rotated.{' '}
-            <strong>{describePolicy(org.keyPolicy)}</strong>
-          </p>
-        </div>
-      </div>
+    <Card
+      title="Key policy"
+      description={
+        <>
+          Rules for every key that can act on {org.name}, checked when a key is created or rotated.{' '}
+          <strong>{describePolicy(org.keyPolicy)}</strong>
+        </>
+      }
+    >
       {editable ? (
-        <form className="card-body form-stack policy-form" onSubmit={submit} noValidate>
-          <label className="checkbox" htmlFor={requireId}>
-            <input
-              id={requireId}
-              type="checkbox"
-              checked={requireExpiry || maxDays.trim() !== ''}
-              disabled={maxDays.trim() !== ''}
-              onChange={(e) => setRequireExpiry(e.target.checked)}
-            />
+        <Form
+          className="card-body form-stack policy-form"
+          onSubmit={submit}
+          // The two fields show their own errors; anything else shows above the button.
+          error={
+            fieldError(save.error, 'maxLifetimeDays') || fieldError(save.error, 'revokeUnusedAfterDays')
+              ? null
+              : save.error
+          }
+          showAllErrors
+          errorContext="Couldn’t save the key policy"
+          actions={
+            <div className="form-actions">
+              <SubmitButton
+                pending={save.isPending}
+                label="Save key policy"
+                pendingLabel="Saving…"
+                variant="secondary"
+              />
+              <output className="form-status" aria-live="polite">
+                {save.isSuccess ? 'Saved.' : ''}
+              </output>
+            </div>
+          }
+        >
+          <Checkbox
+            checked={requireExpiry || maxDays.trim() !== ''}
+            disabled={maxDays.trim() !== ''}
+            onChange={setRequireExpiry}
+          >
             <span>Require an expiration date</span>
-          </label>
+          </Checkbox>
           <TextField
             label="Maximum lifetime (days)"
-            type="number"
-            inputMode="numeric"
+            {...WHOLE_NUMBER}
             min={1}
             max={KEY_MAX_LIFETIME_DAYS}
-            value={maxDays}
-            onChange={(e) => setMaxDays(e.target.value)}
             hint="Leave empty for no maximum. A maximum also requires an expiration date."
-            error={localError ?? fieldError(save.error, 'maxLifetimeDays')}
-            className="field-narrow"
+            {...form.field('maxLifetimeDays', localError)}
           />
-          <label className="checkbox" htmlFor={staleId}>
-            <input
-              id={staleId}
-              type="checkbox"
-              checked={revokeUnused}
-              onChange={(e) => setRevokeUnused(e.target.checked)}
-            />
+          <Checkbox checked={revokeUnused} onChange={setRevokeUnused}>
             <span>Revoke keys unused for N days</span>
-          </label>
+          </Checkbox>
           {revokeUnused ? (
             <TextField
               label="Days without use"
-              type="number"
-              inputMode="numeric"
+              {...WHOLE_NUMBER}
               min={STALE_KEY_POLICY_MIN_DAYS}
               max={STALE_KEY_POLICY_MAX_DAYS}
-              value={unusedDays}
-              onChange={(e) => setUnusedDays(e.target.value)}
               hint={`From ${STALE_KEY_POLICY_MIN_DAYS} to ${STALE_KEY_POLICY_MAX_DAYS}. Checked hourly: a key not used in ${org.name} for this long (counted from its creation if never used) is revoked, or — if it also works in other organizations — cut off here only. Its owner is emailed.`}
-              error={unusedError ?? fieldError(save.error, 'revokeUnusedAfterDays')}
-              className="field-narrow"
+              {...form.field('revokeUnusedAfterDays', unusedError)}
             />
           ) : null}
-          {save.error &&
-          !fieldError(save.error, 'maxLifetimeDays') &&
-          !fieldError(save.error, 'revokeUnusedAfterDays') ? (
-            <ErrorNotice error={save.error} compact context="Couldn’t save the key policy" />
-          ) : null}
-          <div className="form-actions">
-            <button type="submit" className="button button-secondary" disabled={save.isPending}>
-              {save.isPending ? 'Saving…' : 'Save key policy'}
-            </button>
-            <output className="form-status" aria-live="polite">
-              {save.isSuccess ? 'Saved.' : ''}
-            </output>
-          </div>
-        </form>
+        </Form>
       ) : (
         <p className="card-body muted">Only admins and owners can change the key policy.</p>
       )}
-    </section>
+    </Card>
   );
 }

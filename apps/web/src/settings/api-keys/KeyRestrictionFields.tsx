@@ -3,7 +3,7 @@ import { keyPermissionGroups } from '@crowdee/core/key-permissions';
 import type { Permission } from '@crowdee/core/permissions';
 import type { KeyRole } from '@crowdee/core/roles';
 import { useId } from 'react';
-import { RadioGroup, TextAreaField } from '../../components/Field.tsx';
+import { Checkbox, RadioGroup, TextAreaField } from '../../components/Field.tsx';
 
 export type PermissionMode = 'all' | 'only';
 
@@ -62,14 +62,13 @@ export function PermissionsField({
             <fieldset key={group.resource} className="permission-group">
               <legend>{group.resource}</legend>
               {group.permissions.map((permission) => (
-                <label key={permission} className="checkbox">
-                  <input
-                    type="checkbox"
-                    checked={selected.has(permission)}
-                    onChange={(e) => toggle(permission, e.target.checked)}
-                  />
+                <Checkbox
+                  key={permission}
+                  checked={selected.has(permission)}
+                  onChange={(checked) => toggle(permission, checked)}
+                >
                   <code>{permission}</code>
-                </label>
+                </Checkbox>
               ))}
             </fieldset>
           ))}

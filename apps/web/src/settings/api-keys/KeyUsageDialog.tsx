@@ -24,9 +24,7 @@ export function KeyUsageDialog({ apiKey, onClose }: { apiKey: ApiKey; onClose: (
             Counts are written every few seconds.
           </p>
           <UsageChart
-            hours={usage.data.hours}
-            from={usage.data.from}
-            to={usage.data.to}
+            {...usage.data}
             bucket="day"
             label={`Requests per day by ${apiKey.name} over the last 30 days`}
           />

@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useId } from 'react';
 import { useSession } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Badge } from '../../components/Status.tsx';
 import { Sparkline } from '../../components/UsageChart.tsx';
@@ -137,43 +138,29 @@ function KeyRow({
             narrow as two buttons. */}
         <div className="row-actions row-actions-grid">
           {active && !rotating ? (
-            <button
-              type="button"
-              className="button button-secondary button-small"
-              aria-describedby={nameId}
-              onClick={() => onRotate(apiKey)}
-            >
+            <Button small aria-describedby={nameId} onClick={() => onRotate(apiKey)}>
               Rotate
-            </button>
+            </Button>
           ) : null}
           {active ? (
             <>
-              <button
-                type="button"
-                className={`button button-danger-quiet button-small${rotating ? ' row-action-wide' : ''}`}
+              <Button
+                variant="danger-quiet"
+                small
+                wide={rotating}
                 aria-describedby={nameId}
                 onClick={() => onRevoke(apiKey)}
               >
                 Revoke
-              </button>
-              <button
-                type="button"
-                className="button button-secondary button-small row-action-wide"
-                aria-describedby={nameId}
-                onClick={() => onEditAllowedIps(apiKey)}
-              >
+              </Button>
+              <Button small wide aria-describedby={nameId} onClick={() => onEditAllowedIps(apiKey)}>
                 Allowed IPs
-              </button>
+              </Button>
             </>
           ) : null}
-          <button
-            type="button"
-            className="button button-secondary button-small row-action-wide"
-            aria-describedby={nameId}
-            onClick={() => onUsage(apiKey)}
-          >
+          <Button small wide aria-describedby={nameId} onClick={() => onUsage(apiKey)}>
             Usage
-          </button>
+          </Button>
         </div>
       </td>
     </tr>

@@ -2,6 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
 import { useSession } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
@@ -19,7 +21,6 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const { user } = useSession();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const keys = useQuery(trpc.keys.listForOrg.queryOptions({ orgId: org.id }));
   const [revoking, setRevoking] = useState<OrgApiKey | null>(null);
   const revoke = useMutation(
@@ -39,18 +40,10 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
   };
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Keys with access to {org.name}
-          </h2>
-          <p className="card-description">
-            Every active key that can act on {org.name}, including other members’ keys, with the role it acts
-            with here and its last use here. Only admins and owners see this list.
-          </p>
-        </div>
-      </div>
+    <Card
+      title={`Keys with access to ${org.name}`}
+      description={`Every active key that can act on ${org.name}, including other members’ keys, with the role it acts with here and its last use here. Only admins and owners see this list.`}
+    >
       <QuerySection
         query={keys}
         items={keys.data}
@@ -100,7 +93,7 @@ export function OrgKeysSection({ org }: { org: ActiveOrganization }) {
           </p>
         </ConfirmDialog>
       ) : null}
-    </section>
+    </Card>
   );
 }
 
@@ -146,14 +139,9 @@ function OrgKeyRow({
         <Expires iso={apiKey.expiresAt} soon={apiKey.expiresSoon} />
       </td>
       <td className="cell-actions">
-        <button
-          type="button"
-          className="button button-danger-quiet button-small"
-          aria-describedby={nameId}
-          onClick={() => onRevoke(apiKey)}
-        >
+        <Button variant="danger-quiet" small aria-describedby={nameId} onClick={() => onRevoke(apiKey)}>
           {mine ? 'Revoke' : 'Cut off'}
-        </button>
+        </Button>
       </td>
     </tr>
   );

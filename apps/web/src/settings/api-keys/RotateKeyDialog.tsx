@@ -1,9 +1,9 @@
 import { ROTATION_GRACE_NAMES, type RotationGrace } from '@crowdee/core/expiry';
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
-import { Dialog, FormFooter } from '../../components/Dialog.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { useState } from 'react';
+import { Dialog } from '../../components/Dialog.tsx';
 import { RadioGroup } from '../../components/Field.tsx';
+import { DialogForm } from '../../components/Form.tsx';
 import { type ApiKey, useTRPC } from '../../lib/trpc.ts';
 
 const GRACE_LABELS: Record<RotationGrace, { label: string; description: string }> = {
@@ -28,10 +28,6 @@ export function RotateKeyDialog({ apiKey, onClose, onRotated }: RotateKeyDialogP
       onSuccess: (result) => onRotated(result.key, result.apiKey, result.previous),
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    rotate.mutate({ id: apiKey.id, gracePeriod: grace });
-  };
   return (
     <Dialog
       title="Rotate API key"
@@ -44,7 +40,14 @@ export function RotateKeyDialog({ apiKey, onClose, onRotated }: RotateKeyDialogP
       onClose={onClose}
       busy={rotate.isPending}
     >
-      <form onSubmit={submit} noValidate className="form-stack">
+      <DialogForm
+        onSubmit={() => rotate.mutate({ id: apiKey.id, gracePeriod: grace })}
+        showAllErrors
+        errorContext="Couldn’t rotate the key"
+        mutation={rotate}
+        onCancel={onClose}
+        submit={['Rotate key', 'Rotating…']}
+      >
         <RadioGroup<RotationGrace>
           legend="Old key stops working"
           name="grace-period"
@@ -53,14 +56,7 @@ export function RotateKeyDialog({ apiKey, onClose, onRotated }: RotateKeyDialogP
           options={ROTATION_GRACE_NAMES.map((g) => ({ value: g, ...GRACE_LABELS[g] }))}
           hint="Never later than the old key would have expired anyway."
         />
-        {rotate.error ? <ErrorNotice error={rotate.error} compact context="Couldn’t rotate the key" /> : null}
-        <FormFooter
-          onCancel={onClose}
-          pending={rotate.isPending}
-          submitLabel="Rotate key"
-          pendingLabel="Rotating…"
-        />
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }

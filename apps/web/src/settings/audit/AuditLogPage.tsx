@@ -1,10 +1,14 @@
 import { can } from '@crowdee/core/permissions';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
-import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import { useState } from 'react';
+import type { ActiveOrganization } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card } from '../../components/Card.tsx';
 import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
+import { LoadMore } from '../../components/LoadMore.tsx';
+import { OrgPage } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { formatDateTime, relativeTime } from '../../lib/format.ts';
 import { type AuditEvent, type RouterInputs, useTRPC } from '../../lib/trpc.ts';
@@ -48,20 +52,11 @@ const ACTION_LABELS: Record<string, string> = {
 };
 
 export function AuditLogPage() {
-  const { activeOrg } = useSession();
-  return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Audit log</h1>
-        <p className="page-description">
-          {activeOrg
-            ? `Who did what in ${activeOrg.name}: sign-ins, membership changes, key activity. Newest first.`
-            : 'Create or join an organization to see its audit log.'}
-        </p>
-      </header>
-      {activeOrg ? <AuditLog org={activeOrg} /> : null}
-    </div>
-  );
+  return <OrgPage title="Audit log" noun="audit log" describe={describeAuditLog} content={AuditLog} />;
+}
+
+function describeAuditLog(org: ActiveOrganization): string {
+  return `Who did what in ${org.name}: sign-ins, membership changes, key activity. Newest first.`;
 }
 
 type AuditFilters = Omit<RouterInputs['audit']['list'], 'orgId' | 'limit' | 'cursor'>;
@@ -99,7 +94,6 @@ function download(filename: string, contentType: string, content: string): void 
 function AuditLog({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const [actor, setActor] = useState('');
   const [eventType, setEventType] = useState('');
   const [fromDay, setFromDay] = useState('');
@@ -141,32 +135,23 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
     if (e.actorKey) keyOptions.set(e.actorKey.id, `${e.actorKey.name ?? 'key'} (${e.actorKey.hint ?? '…'})`);
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Events
-          </h2>
-        </div>
+    <Card
+      title="Events"
+      actions={
         <div className="row-actions">
-          <button
-            type="button"
-            className="button button-secondary button-small"
-            onClick={() => exporter.mutate('csv')}
-            disabled={exporter.isPending || !!rangeError}
-          >
+          <Button small onClick={() => exporter.mutate('csv')} disabled={exporter.isPending || !!rangeError}>
             Export CSV
-          </button>
-          <button
-            type="button"
-            className="button button-secondary button-small"
+          </Button>
+          <Button
+            small
             onClick={() => exporter.mutate('jsonl')}
             disabled={exporter.isPending || !!rangeError}
           >
             Export JSONL
-          </button>
+          </Button>
         </div>
-      </div>
+      }
+    >
       <form
         className="card-body audit-filters"
         aria-label="Filter events"
@@ -212,9 +197,9 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
           error={rangeError}
         />
         {filtered ? (
-          <button
-            type="button"
-            className="button button-secondary button-small audit-filters-clear"
+          <Button
+            small
+            className="audit-filters-clear"
             onClick={() => {
               setActor('');
               setEventType('');
@@ -223,7 +208,7 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
             }}
           >
             Clear filters
-          </button>
+          </Button>
         ) : null}
       </form>
       {exporter.error ? (
@@ -251,35 +236,16 @@ function AuditLog({ org }: { org: ActiveOrganization }) {
                 <AuditRow key={event.id} event={event} />
               ))}
             </DataTable>
-            <div className="card-footer pagination">
-              <span className="muted">
-                Showing {events.length} {events.length === 1 ? 'event' : 'events'}
-              </span>
-              {log.isFetchNextPageError ? (
-                <ErrorNotice
-                  error={log.error}
-                  compact
-                  onRetry={() => void log.fetchNextPage()}
-                  context="Couldn’t load more events"
-                />
-              ) : null}
-              {log.hasNextPage ? (
-                <button
-                  type="button"
-                  className="button button-secondary button-small"
-                  onClick={() => void log.fetchNextPage()}
-                  disabled={log.isFetchingNextPage}
-                >
-                  {log.isFetchingNextPage ? 'Loading…' : 'Load older events'}
-                </button>
-              ) : (
-                <span className="muted">This is the oldest event.</span>
-              )}
-            </div>
+            <LoadMore
+              query={log}
+              count={events.length}
+              noun={['event', 'events']}
+              end="This is the oldest event."
+            />
           </>
         )}
       </QuerySection>
-    </section>
+    </Card>
   );
 }
 

@@ -1,13 +1,17 @@
 import { can, requiredRole } from '@crowdee/core/permissions';
 import { type Role, roleAtLeast, roleRank } from '@crowdee/core/roles';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
-import { Dialog, FormFooter } from '../../components/Dialog.tsx';
+import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
 import { RadioGroup, SelectField, TextField } from '../../components/Field.tsx';
+import { DialogForm, SubmitButton } from '../../components/Form.tsx';
+import { OrgPage } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { Badge, EmptyState } from '../../components/Status.tsx';
 import { fieldError } from '../../lib/errors.ts';
@@ -25,27 +29,17 @@ import { type Member, useTRPC } from '../../lib/trpc.ts';
 type MemberDialog = { kind: 'role'; member: Member } | { kind: 'remove'; member: Member } | { kind: 'leave' };
 
 export function MembersPage() {
-  const { activeOrg } = useSession();
-  return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Members</h1>
-        <p className="page-description">
-          {activeOrg
-            ? `People in ${activeOrg.name} and their roles. A role decides what a member can do, and caps the keys they create.`
-            : 'Create or join an organization to see its members.'}
-        </p>
-      </header>
-      {activeOrg ? <MembersContent org={activeOrg} /> : null}
-    </div>
-  );
+  return <OrgPage title="Members" noun="members" describe={describeMembers} content={MembersContent} />;
+}
+
+function describeMembers(org: ActiveOrganization): string {
+  return `People in ${org.name} and their roles. A role decides what a member can do, and caps the keys they create.`;
 }
 
 function MembersContent({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const { user } = useSession();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const members = useQuery(trpc.members.list.queryOptions({ orgId: org.id }));
   const [dialog, setDialog] = useState<MemberDialog | null>(null);
   const manage = can(org.role, 'members:manage');
@@ -87,20 +81,14 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
       {invite ? <InviteMemberCard org={org} onInvited={refresh} /> : null}
       {manage ? <PendingInvitationsCard org={org} onChanged={refresh} /> : null}
 
-      <section className="card" aria-labelledby={headingId}>
-        <div className="card-header">
-          <div>
-            <h2 id={headingId} className="card-title">
-              {members.data ? `${list.length} ${list.length === 1 ? 'member' : 'members'}` : 'Members'}
-            </h2>
-            {manage ? null : (
-              <p className="card-description">
-                Adding, removing and changing members needs the {requiredRole('members:manage')} role; yours
-                is {org.role}.
-              </p>
-            )}
-          </div>
-        </div>
+      <Card
+        title={members.data ? `${list.length} ${list.length === 1 ? 'member' : 'members'}` : 'Members'}
+        description={
+          manage
+            ? null
+            : `Adding, removing and changing members needs the ${requiredRole('members:manage')} role; yours is ${org.role}.`
+        }
+      >
         <QuerySection
           query={members}
           items={list}
@@ -127,27 +115,22 @@ function MembersContent({ org }: { org: ActiveOrganization }) {
             </DataTable>
           )}
         </QuerySection>
-      </section>
+      </Card>
 
       {me ? (
-        <section className="card card-danger" aria-label="Leave organization">
-          <div className="card-header">
-            <div>
-              <h2 className="card-title">Leave {org.name}</h2>
-              <p className="card-description">
-                {mayLeave ? 'You lose access at once, and your keys stop working here.' : LAST_OWNER_REASON}
-              </p>
-            </div>
-            <button
-              type="button"
-              className="button button-danger-quiet"
-              disabled={!mayLeave}
-              onClick={() => setDialog({ kind: 'leave' })}
-            >
+        <Card
+          danger
+          label="Leave organization"
+          title={`Leave ${org.name}`}
+          description={
+            mayLeave ? 'You lose access at once, and your keys stop working here.' : LAST_OWNER_REASON
+          }
+          actions={
+            <Button variant="danger-quiet" disabled={!mayLeave} onClick={() => setDialog({ kind: 'leave' })}>
               Leave organization
-            </button>
-          </div>
-        </section>
+            </Button>
+          }
+        />
       ) : null}
 
       {dialog?.kind === 'role' ? (
@@ -233,24 +216,14 @@ function MemberRow({
         {roleChoices.length > 0 || removable ? (
           <div className="row-actions">
             {roleChoices.length > 0 ? (
-              <button
-                type="button"
-                className="button button-secondary button-small"
-                aria-describedby={nameId}
-                onClick={onChangeRole}
-              >
+              <Button small aria-describedby={nameId} onClick={onChangeRole}>
                 Change role
-              </button>
+              </Button>
             ) : null}
             {removable ? (
-              <button
-                type="button"
-                className="button button-danger-quiet button-small"
-                aria-describedby={nameId}
-                onClick={onRemove}
-              >
+              <Button variant="danger-quiet" small aria-describedby={nameId} onClick={onRemove}>
                 Remove
-              </button>
+              </Button>
             ) : null}
           </div>
         ) : null}
@@ -267,7 +240,6 @@ function InviteMemberCard({
   onInvited: () => Promise<unknown>;
 }) {
   const trpc = useTRPC();
-  const headingId = useId();
   const grantable = grantableRoles(org.role);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
@@ -281,26 +253,24 @@ function InviteMemberCard({
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     setSent(null);
     invite.mutate({ orgId: org.id, email: email.trim(), role });
   };
   const emailError = fieldError(invite.error, 'email');
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Invite member
-          </h2>
-          <p className="card-description">
-            We mail them a link; they join only if they accept, signed in with that address verified. You can
-            invite with roles up to your own ({org.role}).
-          </p>
-        </div>
-      </div>
-      <form className="card-body add-member-form" onSubmit={submit} noValidate>
+    <Card
+      title="Invite member"
+      description={`We mail them a link; they join only if they accept, signed in with that address verified. You can invite with roles up to your own (${org.role}).`}
+    >
+      <form
+        className="card-body add-member-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          submit();
+        }}
+        noValidate
+      >
         <TextField
           label="Email"
           type="email"
@@ -324,9 +294,7 @@ function InviteMemberCard({
           ))}
         </SelectField>
         <div className="add-member-submit">
-          <button type="submit" className="button button-primary" disabled={invite.isPending}>
-            {invite.isPending ? 'Sending…' : 'Invite member'}
-          </button>
+          <SubmitButton pending={invite.isPending} label="Invite member" pendingLabel="Sending…" />
         </div>
       </form>
       <div className="card-body card-body-tight">
@@ -337,7 +305,7 @@ function InviteMemberCard({
           {sent ?? ''}
         </output>
       </div>
-    </section>
+    </Card>
   );
 }
 
@@ -349,22 +317,14 @@ function PendingInvitationsCard({
   onChanged: () => Promise<unknown>;
 }) {
   const trpc = useTRPC();
-  const headingId = useId();
   const invitations = useQuery(trpc.members.invitations.queryOptions({ orgId: org.id }));
   const cancel = useMutation(trpc.members.cancelInvitation.mutationOptions({ onSuccess: () => onChanged() }));
   const list = invitations.data ?? [];
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Pending invitations
-          </h2>
-          <p className="card-description">
-            Invitations expire after 7 days. Inviting an address again resends it.
-          </p>
-        </div>
-      </div>
+    <Card
+      title="Pending invitations"
+      description="Invitations expire after 7 days. Inviting an address again resends it."
+    >
       <QuerySection
         query={invitations}
         items={list}
@@ -390,14 +350,13 @@ function PendingInvitationsCard({
                 </td>
                 <td>{formatDateTime(invitation.expiresAt)}</td>
                 <td className="cell-actions">
-                  <button
-                    type="button"
-                    className="button button-secondary button-small"
+                  <Button
+                    small
                     disabled={cancel.isPending || !grantableRoles(org.role).includes(invitation.role)}
                     onClick={() => cancel.mutate({ orgId: org.id, invitationId: invitation.id })}
                   >
                     Cancel
-                  </button>
+                  </Button>
                 </td>
               </tr>
             ))}
@@ -409,7 +368,7 @@ function PendingInvitationsCard({
           <ErrorNotice error={cancel.error} compact context="Couldn’t cancel the invitation" />
         </div>
       ) : null}
-    </section>
+    </Card>
   );
 }
 
@@ -439,8 +398,7 @@ function ChangeRoleDialog({
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (role === member.role) {
       onClose();
       return;
@@ -454,7 +412,14 @@ function ChangeRoleDialog({
       onClose={onClose}
       busy={update.isPending}
     >
-      <form onSubmit={submit} className="form-stack" noValidate>
+      <DialogForm
+        onSubmit={submit}
+        showAllErrors
+        errorContext="Couldn’t change the role"
+        mutation={update}
+        onCancel={onClose}
+        submit={['Save role', 'Saving…']}
+      >
         <RadioGroup<Role>
           legend="Role"
           name="member-role"
@@ -467,16 +432,7 @@ function ChangeRoleDialog({
           }))}
           hint={`You can grant roles up to your own (${org.role}).`}
         />
-        {update.error ? (
-          <ErrorNotice error={update.error} compact context="Couldn’t change the role" />
-        ) : null}
-        <FormFooter
-          onCancel={onClose}
-          pending={update.isPending}
-          submitLabel="Save role"
-          pendingLabel="Saving…"
-        />
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }

@@ -1,9 +1,12 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useId } from 'react';
-import { type ActiveOrganization, useSession } from '../../app/session.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import type { ActiveOrganization } from '../../app/session.tsx';
+import { Card } from '../../components/Card.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
+import { LoadMore } from '../../components/LoadMore.tsx';
+import { OrgPage } from '../../components/Page.tsx';
+import { QuerySection } from '../../components/QuerySection.tsx';
 import { RelativeTime } from '../../components/RelativeTime.tsx';
-import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
+import { Badge, EmptyState } from '../../components/Status.tsx';
 import { type OrgRun, useTRPC } from '../../lib/trpc.ts';
 
 const PAGE_SIZE = 20;
@@ -25,25 +28,15 @@ const active = (run: OrgRun) => run.status === 'queued' || run.status === 'runni
 
 /** Read-only: runs are started and cancelled by scripts and the CLI; people watch them here. */
 export function RunsPage() {
-  const { activeOrg } = useSession();
-  return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Runs</h1>
-        <p className="page-description">
-          {activeOrg
-            ? `Verification runs over ${activeOrg.name}’s datasets, newest first: status, progress and verdicts.`
-            : 'Create or join an organization to see its verification runs.'}
-        </p>
-      </header>
-      {activeOrg ? <RunList org={activeOrg} /> : null}
-    </div>
-  );
+  return <OrgPage title="Runs" noun="verification runs" describe={describeRuns} content={RunList} />;
+}
+
+function describeRuns(org: ActiveOrganization): string {
+  return `Verification runs over ${org.name}’s datasets, newest first: status, progress and verdicts.`;
 }
 
 function RunList({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
-  const headingId = useId();
   const runs = useInfiniteQuery({
     ...trpc.runs.listForOrg.infiniteQueryOptions(
       { orgId: org.id, limit: PAGE_SIZE },
@@ -55,73 +48,41 @@ function RunList({ org }: { org: ActiveOrganization }) {
   const items = runs.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Recent runs
-          </h2>
-          <p className="card-description">
-            Start runs with the API or the CLI: <code>crowdee runs start --dataset ID --wait</code>
-          </p>
-        </div>
-      </div>
-      {runs.isPending ? (
-        <Loading label="Loading runs…" />
-      ) : runs.isError && items.length === 0 ? (
-        <LoadError error={runs.error} onRetry={() => void runs.refetch()} context="Couldn’t load runs" />
-      ) : items.length === 0 ? (
-        <EmptyState title="No runs yet">
-          Runs appear here when a script or the CLI starts one over a dataset of this organization.
-        </EmptyState>
-      ) : (
+    <Card
+      title="Recent runs"
+      description={
         <>
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="visually-hidden">Verification runs of {org.name}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Dataset</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Progress</th>
-                  <th scope="col">Verdicts</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Finished</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((run) => (
-                  <RunRow key={run.id} run={run} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div className="card-footer pagination">
-            <span className="muted">
-              Showing {items.length} {items.length === 1 ? 'run' : 'runs'}
-            </span>
-            {runs.isFetchNextPageError ? (
-              <ErrorNotice
-                error={runs.error}
-                compact
-                onRetry={() => void runs.fetchNextPage()}
-                context="Couldn’t load more runs"
-              />
-            ) : null}
-            {runs.hasNextPage ? (
-              <button
-                type="button"
-                className="button button-secondary button-small"
-                onClick={() => void runs.fetchNextPage()}
-                disabled={runs.isFetchingNextPage}
-              >
-                {runs.isFetchingNextPage ? 'Loading…' : 'Load older runs'}
-              </button>
-            ) : null}
-          </div>
+          Start runs with the API or the CLI: <code>crowdee runs start --dataset ID --wait</code>
         </>
-      )}
-    </section>
+      }
+    >
+      <QuerySection
+        query={runs}
+        items={items}
+        loading="Loading runs…"
+        errorContext="Couldn’t load runs"
+        empty={
+          <EmptyState title="No runs yet">
+            Runs appear here when a script or the CLI starts one over a dataset of this organization.
+          </EmptyState>
+        }
+        keepItemsOnError
+      >
+        {(shown) => (
+          <>
+            <DataTable
+              caption={`Verification runs of ${org.name}`}
+              columns={['Dataset', 'Status', 'Progress', 'Verdicts', 'Started', 'Finished']}
+            >
+              {shown.map((run) => (
+                <RunRow key={run.id} run={run} />
+              ))}
+            </DataTable>
+            <LoadMore query={runs} count={items.length} noun={['run', 'runs']} />
+          </>
+        )}
+      </QuerySection>
+    </Card>
   );
 }
 

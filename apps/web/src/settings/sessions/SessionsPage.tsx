@@ -1,7 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
+import { Button } from '../../components/Button.tsx';
+import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
+import { Page } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { RelativeTime } from '../../components/RelativeTime.tsx';
 import { Badge } from '../../components/Status.tsx';
@@ -13,7 +16,6 @@ type SessionDialog = { kind: 'one'; session: SessionInfo } | { kind: 'others' };
 export function SessionsPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const sessions = useQuery(trpc.sessions.list.queryOptions());
   const [dialog, setDialog] = useState<SessionDialog | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -48,27 +50,15 @@ export function SessionsPage() {
   const others = (sessions.data ?? []).filter((s) => !s.current);
 
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Sessions</h1>
-        <p className="page-description">
-          Where your account is signed in. If you don’t recognise a session, sign it out and change your
-          password.
-        </p>
-      </header>
-      <section className="card" aria-labelledby={headingId}>
-        <div className="card-header">
-          <div>
-            <h2 id={headingId} className="card-title">
-              Active sessions
-            </h2>
-            <p className="card-description">
-              Sessions end after a period of inactivity, and always after their expiry.
-            </p>
-          </div>
-          <button
-            type="button"
-            className="button button-secondary"
+    <Page
+      title="Sessions"
+      description="Where your account is signed in. If you don’t recognise a session, sign it out and change your password."
+    >
+      <Card
+        title="Active sessions"
+        description="Sessions end after a period of inactivity, and always after their expiry."
+        actions={
+          <Button
             disabled={others.length === 0}
             onClick={() => {
               setDone(null);
@@ -76,8 +66,9 @@ export function SessionsPage() {
             }}
           >
             Sign out other sessions
-          </button>
-        </div>
+          </Button>
+        }
+      >
         {done ? (
           <output className="card-body form-status" aria-live="polite">
             {done}
@@ -108,7 +99,7 @@ export function SessionsPage() {
             </DataTable>
           )}
         </QuerySection>
-      </section>
+      </Card>
       {dialog?.kind === 'one' ? (
         <ConfirmDialog
           title="Sign out session"
@@ -140,7 +131,7 @@ export function SessionsPage() {
           </p>
         </ConfirmDialog>
       ) : null}
-    </div>
+    </Page>
   );
 }
 
@@ -185,14 +176,9 @@ function SessionRow({ session, onRevoke }: { session: SessionInfo; onRevoke: () 
       </td>
       <td className="cell-actions">
         {session.current ? null : (
-          <button
-            type="button"
-            className="button button-danger-quiet button-small"
-            aria-describedby={deviceId}
-            onClick={onRevoke}
-          >
+          <Button variant="danger-quiet" small aria-describedby={deviceId} onClick={onRevoke}>
             Sign out
-          </button>
+          </Button>
         )}
       </td>
     </tr>

@@ -1,14 +1,16 @@
-import { can } from '@crowdee/core/permissions';
 import { RATE_QUOTA_MAX } from '@crowdee/core/rate-limit';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
-import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import { useState } from 'react';
+import type { ActiveOrganization } from '../../app/session.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card } from '../../components/Card.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { Dialog } from '../../components/Dialog.tsx';
-import { ErrorNotice } from '../../components/ErrorNotice.tsx';
-import { SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { SelectField, TextAreaField, TextField, WHOLE_NUMBER } from '../../components/Field.tsx';
+import { DialogForm, useFormFields } from '../../components/Form.tsx';
+import { OrgPage } from '../../components/Page.tsx';
 import { Badge, EmptyState, LoadError, Loading } from '../../components/Status.tsx';
 import { totalRequests } from '../../components/UsageChart.tsx';
-import { fieldError, formLevelError } from '../../lib/errors.ts';
 import { formatDate, formatDateTime } from '../../lib/format.ts';
 import { type RouterOutputs, useTRPC } from '../../lib/trpc.ts';
 import { busiestHour, describeRate, perHour } from './usage-figures.ts';
@@ -17,33 +19,26 @@ type LimitRequest = RouterOutputs['limits']['get']['requests'][number];
 
 const DAY_MS = 86_400_000;
 
+const ADMIN_ONLY = 'Only admins and owners can see and request limits.';
+
 export function LimitsPage() {
-  const { activeOrg } = useSession();
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Limits</h1>
-        <p className="page-description">
-          {activeOrg
-            ? `How many requests ${activeOrg.name}’s members may make, how close they come, and asking for more.`
-            : 'Create or join an organization to see its limits.'}
-        </p>
-      </header>
-      {activeOrg ? (
-        can(activeOrg.role, 'keys:manage-org') ? (
-          <OrgLimits org={activeOrg} />
-        ) : (
-          <p className="card muted card-body">Only admins and owners can see and request limits.</p>
-        )
-      ) : null}
-    </div>
+    <OrgPage
+      title="Limits"
+      noun="limits"
+      describe={describeLimits}
+      adminOnly={ADMIN_ONLY}
+      content={OrgLimits}
+    />
   );
+}
+
+function describeLimits(org: ActiveOrganization): string {
+  return `How many requests ${org.name}’s members may make, how close they come, and asking for more.`;
 }
 
 function OrgLimits({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
-  const limitsId = useId();
-  const requestsId = useId();
   const [asking, setAsking] = useState(false);
   const limits = useQuery(trpc.limits.get.queryOptions({ orgId: org.id }));
   // Recent usage: the last 24 hours, against the limit.
@@ -59,34 +54,30 @@ function OrgLimits({ org }: { org: ActiveOrganization }) {
   const peak = usage.data ? busiestHour(usage.data.hours) : null;
   return (
     <>
-      <section className="card" aria-labelledby={limitsId}>
-        <div className="card-header">
-          <div>
-            <h2 id={limitsId} className="card-title">
-              Current limit
-            </h2>
-            <p className="card-description">
-              {effective ? (
-                <>
-                  <strong data-testid="effective-limit">{describeRate(effective)}</strong> for each member of{' '}
-                  {org.name}: their sessions and keys share it.
-                  {base && overrides.length > 0 ? ` The standard limit is ${describeRate(base)}.` : ''}
-                </>
-              ) : (
-                'Rate limiting is off on this server.'
-              )}
-            </p>
-          </div>
-          <button
-            type="button"
-            className="button button-primary"
+      <Card
+        title="Current limit"
+        description={
+          effective ? (
+            <>
+              <strong data-testid="effective-limit">{describeRate(effective)}</strong> for each member of{' '}
+              {org.name}: their sessions and keys share it.
+              {base && overrides.length > 0 ? ` The standard limit is ${describeRate(base)}.` : ''}
+            </>
+          ) : (
+            'Rate limiting is off on this server.'
+          )
+        }
+        actions={
+          <Button
+            variant="primary"
             onClick={() => setAsking(true)}
             disabled={pending !== undefined}
             title={pending ? 'A request is waiting for an operator' : undefined}
           >
             Request a higher limit
-          </button>
-        </div>
+          </Button>
+        }
+      >
         <div className="card-body form-stack">
           {overrides.length > 0 ? (
             <ul className="plain-list">
@@ -116,43 +107,24 @@ function OrgLimits({ org }: { org: ActiveOrganization }) {
             </label>
           ) : null}
         </div>
-      </section>
+      </Card>
 
-      <section className="card" aria-labelledby={requestsId}>
-        <div className="card-header">
-          <div>
-            <h2 id={requestsId} className="card-title">
-              Limit requests
-            </h2>
-            <p className="card-description">An operator reviews each request; you see the answer here.</p>
-          </div>
-        </div>
+      <Card title="Limit requests" description="An operator reviews each request; you see the answer here.">
         {requests.length === 0 ? (
           <EmptyState title="No requests yet">
             Need more for a production workload? Request a higher limit and say why.
           </EmptyState>
         ) : (
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="visually-hidden">Limit requests</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Requested</th>
-                  <th scope="col">Limit</th>
-                  <th scope="col">Until</th>
-                  <th scope="col">Justification</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {requests.map((r) => (
-                  <RequestRow key={r.id} request={r} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption="Limit requests"
+            columns={['Requested', 'Limit', 'Until', 'Justification', 'Status']}
+          >
+            {requests.map((r) => (
+              <RequestRow key={r.id} request={r} />
+            ))}
+          </DataTable>
         )}
-      </section>
+      </Card>
       {asking ? <RequestLimitDialog org={org} onClose={() => setAsking(false)} /> : null}
     </>
   );
@@ -191,10 +163,6 @@ const WINDOWS = [
 function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [quota, setQuota] = useState('');
-  const [windowSeconds, setWindowSeconds] = useState('60');
-  const [justification, setJustification] = useState('');
-  const [until, setUntil] = useState('');
   const [localError, setLocalError] = useState<string | null>(null);
   const send = useMutation(
     trpc.limits.request.mutationOptions({
@@ -207,8 +175,9 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const form = useFormFields({ quota: '', windowSeconds: '60', justification: '', until: '' }, send.error);
+  const submit = () => {
+    const { quota, windowSeconds, justification, until } = form.values;
     const q = Number(quota);
     if (!Number.isInteger(q) || q < 1 || q > RATE_QUOTA_MAX) {
       setLocalError(`Enter a whole number from 1 to ${RATE_QUOTA_MAX.toLocaleString('en')}.`);
@@ -224,7 +193,6 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
       until: until ? new Date(`${until}T23:59:59`).toISOString() : null,
     });
   };
-  const formError = formLevelError(send.error);
   return (
     <Dialog
       title="Request a higher limit"
@@ -232,26 +200,23 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
       onClose={onClose}
       busy={send.isPending}
     >
-      <form className="form-stack" onSubmit={submit} noValidate>
+      <DialogForm
+        onSubmit={submit}
+        errorContext="Couldn’t send the request"
+        mutation={send}
+        onCancel={onClose}
+        submit={['Send request', 'Sending…']}
+      >
         <div className="form-row">
           <TextField
             label="Quota"
-            type="number"
-            inputMode="numeric"
+            {...WHOLE_NUMBER}
             min={1}
             max={RATE_QUOTA_MAX}
-            value={quota}
-            onChange={(e) => setQuota(e.target.value)}
-            error={localError ?? fieldError(send.error, 'quota')}
+            {...form.field('quota', localError)}
             data-autofocus
-            className="field-narrow"
           />
-          <SelectField
-            label="Window"
-            value={windowSeconds}
-            onChange={(e) => setWindowSeconds(e.target.value)}
-            className="field-narrow"
-          >
+          <SelectField label="Window" {...form.field('windowSeconds')} className="field-narrow">
             {WINDOWS.map((w) => (
               <option key={w.seconds} value={w.seconds}>
                 {w.label}
@@ -263,35 +228,17 @@ function RequestLimitDialog({ org, onClose }: { org: ActiveOrganization; onClose
           label="Justification"
           rows={4}
           maxLength={1000}
-          value={justification}
-          onChange={(e) => setJustification(e.target.value)}
           hint="What the workload is and why it needs more. At least 10 characters."
-          error={fieldError(send.error, 'justification')}
+          {...form.field('justification')}
         />
         <TextField
           label="Until"
           type="date"
-          value={until}
-          onChange={(e) => setUntil(e.target.value)}
           hint="Optional: when the workload ends (at most a year ahead)."
-          error={fieldError(send.error, 'until')}
+          {...form.field('until')}
           className="field-narrow"
         />
-        {formError ? <ErrorNotice error={formError} compact context="Couldn’t send the request" /> : null}
-        <div className="form-actions">
-          <button type="submit" className="button button-primary" disabled={send.isPending}>
-            {send.isPending ? 'Sending…' : 'Send request'}
-          </button>
-          <button
-            type="button"
-            className="button button-secondary"
-            onClick={onClose}
-            disabled={send.isPending}
-          >
-            Cancel
-          </button>
-        </div>
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }

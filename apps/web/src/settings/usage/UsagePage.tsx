@@ -1,7 +1,7 @@
-import { can } from '@crowdee/core/permissions';
 import { useQuery } from '@tanstack/react-query';
-import { useId } from 'react';
-import { type ActiveOrganization, useSession } from '../../app/session.tsx';
+import type { ActiveOrganization } from '../../app/session.tsx';
+import { Card } from '../../components/Card.tsx';
+import { OrgPage } from '../../components/Page.tsx';
 import { LoadError, Loading } from '../../components/Status.tsx';
 import { totalRequests, UsageChart } from '../../components/UsageChart.tsx';
 import { formatDateTime } from '../../lib/format.ts';
@@ -9,32 +9,20 @@ import { Link } from '../../lib/router.tsx';
 import { useTRPC } from '../../lib/trpc.ts';
 import { busiestHour, describeRate, perHour } from './usage-figures.ts';
 
+const ADMIN_ONLY = 'Only admins and owners can see the organization’s usage.';
+
 export function UsagePage() {
-  const { activeOrg } = useSession();
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Usage</h1>
-        <p className="page-description">
-          {activeOrg
-            ? `Requests made in ${activeOrg.name} by its members’ keys, sessions and session tokens, per hour and outcome.`
-            : 'Create or join an organization to see its usage.'}
-        </p>
-      </header>
-      {activeOrg ? (
-        can(activeOrg.role, 'keys:manage-org') ? (
-          <OrgUsage org={activeOrg} />
-        ) : (
-          <p className="card muted card-body">Only admins and owners can see the organization’s usage.</p>
-        )
-      ) : null}
-    </div>
+    <OrgPage title="Usage" noun="usage" describe={describeUsage} adminOnly={ADMIN_ONLY} content={OrgUsage} />
   );
+}
+
+function describeUsage(org: ActiveOrganization): string {
+  return `Requests made in ${org.name} by its members’ keys, sessions and session tokens, per hour and outcome.`;
 }
 
 function OrgUsage({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
-  const headingId = useId();
   const usage = useQuery(trpc.usage.org.queryOptions({ orgId: org.id }));
   const limits = useQuery(trpc.limits.get.queryOptions({ orgId: org.id }));
   if (usage.isPending || limits.isPending) return <Loading label="Loading usage…" />;
@@ -51,24 +39,19 @@ function OrgUsage({ org }: { org: ActiveOrganization }) {
   const limit = limits.data.effective;
   const hourly = limit ? perHour(limit) : null;
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Last 30 days
-          </h2>
-          <p className="card-description">
-            <strong>{totalRequests(totals).toLocaleString('en')}</strong> requests: {totals.ok} succeeded,{' '}
-            {totals.clientError} client errors, {totals.rateLimited} rate-limited (429), {totals.serverError}{' '}
-            server errors.
-          </p>
-        </div>
-      </div>
+    <Card
+      title="Last 30 days"
+      description={
+        <>
+          <strong>{totalRequests(totals).toLocaleString('en')}</strong> requests: {totals.ok} succeeded,{' '}
+          {totals.clientError} client errors, {totals.rateLimited} rate-limited (429), {totals.serverError}{' '}
+          server errors.
+        </>
+      }
+    >
       <div className="card-body form-stack">
         <UsageChart
-          hours={usage.data.hours}
-          from={usage.data.from}
-          to={usage.data.to}
+          {...usage.data}
           bucket="day"
           label={`Requests per day in ${org.name} over the last 30 days`}
         />
@@ -94,6 +77,6 @@ function OrgUsage({ org }: { org: ActiveOrganization }) {
           <p className="muted">Rate limiting is off on this server.</p>
         )}
       </div>
-    </section>
+    </Card>
   );
 }
