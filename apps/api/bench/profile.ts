@@ -21,7 +21,7 @@ const TOP = Number(process.env.PROFILE_TOP ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
-interface Scenario {
+export interface Scenario {
   label: string;
   path: string;
   withKey: boolean;
@@ -33,7 +33,7 @@ interface Scenario {
  * `auth.me` is session-only (a key gets SESSION_REQUIRED), so the key-authenticated tRPC call profiled is
  * `keys.current`: the very procedure behind REST `GET /api/v1/me`.
  */
-const SCENARIOS: Record<string, Scenario> = {
+export const SCENARIOS: Record<string, Scenario> = {
   rest: { label: 'REST GET /api/v1/me (key)', path: '/api/v1/me', withKey: true },
   trpc: { label: 'tRPC GET /trpc/keys.current (key)', path: '/trpc/keys.current', withKey: true },
   plain: { label: 'plain Express GET / (public)', path: '/', withKey: false },

@@ -57,7 +57,7 @@ export const trpcRequestLimits: RequestHandler = (req, _res, next) => {
  * reads its own body (`streamed`). A tRPC batch mixing them gets the default limit.
  */
 export function bodyByProcedure(options: {
-  resolved: (req: Request) => string[];
+  resolved: (req: Request) => readonly string[];
   standard: RequestHandler[];
   large: { procedures: ReadonlySet<string>; handlers: RequestHandler[] };
   streamed?: (req: Request) => boolean;

@@ -9,9 +9,9 @@ import { buildRestRoutes, type RestMatch, type RestRouteTable } from '../rest/re
  * the procedure that runs, whatever the URL's spelling. `calls[i]` is null for a call that names no procedure.
  */
 export interface ResolvedCalls {
-  calls: RatedCall[];
+  calls: readonly RatedCall[];
   /** tRPC procedure paths (one per call); for REST, the matched procedure's path. */
-  paths: string[];
+  paths: readonly string[];
   batched: boolean;
   /** The request cannot name any procedure (its path is not valid percent-encoding). */
   malformed: boolean;
@@ -46,8 +46,20 @@ function batchParameter(url: string): boolean {
  */
 export function trpcCallResolver(router: AnyRouter): CallResolver {
   const tiers = new Map<string, ProcedureRateTier | null>();
+  // A call of one procedure (the everyday request) resolves to the same, prepared, answer every time.
+  const single = new Map<string, ResolvedCalls>();
   for (const [path, procedure] of Object.entries(definitionOf(router).procedures)) {
-    tiers.set(path, procedure._def.meta?.rateLimit ?? null);
+    const tier = procedure._def.meta?.rateLimit ?? null;
+    tiers.set(path, tier);
+    single.set(
+      path,
+      Object.freeze({
+        calls: Object.freeze([{ tier }]),
+        paths: Object.freeze([path]),
+        batched: false,
+        malformed: false,
+      }),
+    );
   }
   const rated = (path: string): RatedCall => {
     const tier = tiers.get(path);
@@ -58,9 +70,13 @@ export function trpcCallResolver(router: AnyRouter): CallResolver {
     const batched = batchParameter(req.url);
     let decoded: string;
     try {
-      decoded = decodeURIComponent(raw);
+      decoded = raw.includes('%') ? decodeURIComponent(raw) : raw;
     } catch {
       return { calls: [null], paths: [], batched, malformed: true };
+    }
+    if (!batched) {
+      const known = single.get(decoded);
+      if (known) return known;
     }
     const paths = batched ? decoded.split(',') : [decoded];
     return { calls: paths.map(rated), paths, batched, malformed: false };
@@ -101,13 +117,7 @@ export function restCallResolver(
     }
     const rest = table.match(req.method, pathname);
     return rest
-      ? {
-          calls: [{ tier: rest.route.tier }],
-          paths: [rest.route.path],
-          batched: false,
-          malformed: false,
-          rest,
-        }
+      ? { calls: rest.route.calls, paths: rest.route.paths, batched: false, malformed: false, rest }
       : { calls: [null], paths: [], batched: false, malformed: false };
   };
 }
