@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppDeps } from '../app-deps.ts';
 import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
+import { callProcedure } from '../http/call-procedure.ts';
 import { createContextFromRequest } from '../http/trpc-context.ts';
 import { resolvedCallsOf } from '../rate-limit/rate-limit.middleware.ts';
 import { isAcceptance, isCreation } from './openapi.ts';
@@ -66,7 +67,7 @@ export function restAdapter(deps: AppDeps): RequestHandler {
     try {
       assertJsonContentType(req, route);
       const input = inputOf(req, route, pathInput);
-      const data: unknown = await route.procedure({
+      const data: unknown = await callProcedure(route.procedure, {
         path: route.path,
         getRawInput: async () => input,
         ctx: {
