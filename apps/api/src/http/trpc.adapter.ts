@@ -183,11 +183,24 @@ export function trpcAdapter(deps: AppDeps, router: AnyRouter, options: TrpcAdapt
     const { type } = prepared;
     const ctx = createContextFromRequest(deps, req, res);
     const input = inputReader(req, calls);
-    const results = await Promise.all(
-      calls.paths.map((path, index) =>
-        call(req, ctx, path, prepared.procedures[index] as AnyProcedure, type, index, input),
-      ),
-    );
+    const results =
+      calls.paths.length === 1
+        ? [
+            await call(
+              req,
+              ctx,
+              calls.paths[0] as string,
+              prepared.procedures[0] as AnyProcedure,
+              type,
+              0,
+              input,
+            ),
+          ]
+        : await Promise.all(
+            calls.paths.map((path, index) =>
+              call(req, ctx, path, prepared.procedures[index] as AnyProcedure, type, index, input),
+            ),
+          );
     const shapes = results.map((result, index) =>
       result.error
         ? {

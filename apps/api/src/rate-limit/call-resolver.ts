@@ -105,19 +105,44 @@ export function restCallResolver(
   table: RestRouteTable = buildRestRoutes(router),
 ): CallResolver {
   definitionOf(router);
-  return (req) => {
+  const resolve = (method: string, url: string): ResolvedCalls => {
     let pathname: string;
     try {
-      pathname = new URL(req.url.startsWith('/') ? `http://127.0.0.1${req.url}` : req.url).pathname;
+      pathname = new URL(url.startsWith('/') ? `http://127.0.0.1${url}` : url).pathname;
     } catch {
       return { calls: [null], paths: [], batched: false, malformed: true };
     }
     if (pathname.includes('%') && !decodable(pathname)) {
       return { calls: [null], paths: [], batched: false, malformed: true };
     }
-    const rest = table.match(req.method, pathname);
+    const rest = table.match(method, pathname);
     return rest
       ? { calls: rest.route.calls, paths: rest.route.paths, batched: false, malformed: false, rest }
       : { calls: [null], paths: [], batched: false, malformed: false };
   };
+  // The answer depends on the method and the URL before its query (where the pathname ends) only, and clients
+  // call the same few URLs again and again: remembered (frozen, shared by the requests that ask), bounded.
+  const answers = new Map<string, ResolvedCalls>();
+  return (req) => {
+    const query = req.url.indexOf('?');
+    const key = `${req.method} ${query === -1 ? req.url : req.url.slice(0, query)}`;
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = frozen(resolve(req.method, req.url));
+      if (answers.size >= 1_000) answers.clear();
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+}
+
+/** An answer shared between requests: itself, its arrays and its match (not the route, built once) are frozen. */
+function frozen(answer: ResolvedCalls): ResolvedCalls {
+  Object.freeze(answer.calls);
+  Object.freeze(answer.paths);
+  if (answer.rest) {
+    Object.freeze(answer.rest.pathInput);
+    Object.freeze(answer.rest);
+  }
+  return Object.freeze(answer);
 }
