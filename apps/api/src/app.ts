@@ -89,7 +89,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     chain(
       noStore,
       resolveCalls(limits, trpcCallResolver(appRouter)),
-      holdErrors(...trpcBody),
+      // GET and HEAD carry no body: nothing to check or parse (each step would pass them on).
+      when(mayCarryBody, holdErrors(...trpcBody)),
       authenticate(deps, { acceptSession: true }),
       usage,
       limited,
@@ -117,7 +118,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
         restCallResolver(appRouter),
         restAllowedMethods(buildOpenApiDocument(appRouter).paths ?? {}),
       ),
-      holdErrors(...restBody),
+      when(mayCarryBody, holdErrors(...restBody)),
       // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
       authenticate(deps, { acceptSession: false }),
       usage,
@@ -133,7 +134,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
         idempotency(deps, { streamed: isRestUpload, streamedMaxBytes: deps.config.items.uploadMaxBytes }),
       ),
       when(isRestUpload, itemUploadRoute(deps)),
-      when((req) => req.method === 'GET', exportRunResults(deps)),
+      when(
+        (req) => req.method === 'GET' && resolvedProcedures(req).includes('runs.exportResults'),
+        exportRunResults(deps),
+      ),
       restAdapter(deps),
     ),
   );
@@ -170,6 +174,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   app.use(errorHandler(deps.logger));
   return app;
 }
+
+const mayCarryBody = (req: express.Request) => req.method !== 'GET' && req.method !== 'HEAD';
 
 /**
  * Scripts in other origins may call the key-authenticated REST API from a browser: no cookies are involved, so a

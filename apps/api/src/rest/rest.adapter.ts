@@ -11,6 +11,8 @@ import type { RestRoute } from './rest-routes.ts';
 /** trpc-to-openapi 3.3's `getQuery`: first value of a repeated parameter only when it is alone; empty ones dropped. */
 function queryInput(req: Request): Record<string, unknown> {
   const query: Record<string, unknown> = {};
+  // No query string, no parameters (Express would parse the absent query string on every read of `req.query`).
+  if (!req.url.includes('?')) return query;
   const parsed = req.query as Record<string, unknown>;
   for (const key of Object.keys(parsed)) {
     const value = parsed[key];
