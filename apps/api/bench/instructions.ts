@@ -4,7 +4,9 @@
  * starts the API (bench/profile-server.ts) under `valgrind --tool=callgrind --instr-atstart=no`, warms it up
  * uninstrumented, switches counting on (`callgrind_control -i on`) for a fixed number of requests, off again, and
  * divides the instructions counted (every thread of the Node process: JIT code, GC, libuv, OpenSSL…; not the kernel)
- * by the requests served. Scenarios as in bench:profile; the ratios to `plain` are printed at the end.
+ * by the requests served. Scenarios as in bench:profile; the ratios to `plain` are printed at the end. Work done on
+ * timers (pool upkeep, GC and compiler threads) is counted per second of the window, so a loaded machine (slower
+ * requests) raises every figure: compare scenarios of one run, or runs made side by side.
  *
  *   pnpm --filter @crowdee/api bench:instructions [plain rest trpc rest-limits]
  *   needs valgrind (Debian: apt-get install valgrind) and DATABASE_URL (the embedded PostgreSQL would run under
