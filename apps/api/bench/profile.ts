@@ -10,7 +10,7 @@
  *   (in a temporary folder, printed; open them in Chrome DevTools) — profiles are never committed.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { ProfileParentMessage, ProfileServerMessage } from './profile-server.ts';
@@ -21,7 +21,7 @@ const TOP = Number(process.env.PROFILE_TOP ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
-interface Scenario {
+export interface Scenario {
   label: string;
   path: string;
   withKey: boolean;
@@ -33,7 +33,7 @@ interface Scenario {
  * `auth.me` is session-only (a key gets SESSION_REQUIRED), so the key-authenticated tRPC call profiled is
  * `keys.current`: the very procedure behind REST `GET /api/v1/me`.
  */
-const SCENARIOS: Record<string, Scenario> = {
+export const SCENARIOS: Record<string, Scenario> = {
   rest: { label: 'REST GET /api/v1/me (key)', path: '/api/v1/me', withKey: true },
   trpc: { label: 'tRPC GET /trpc/keys.current (key)', path: '/trpc/keys.current', withKey: true },
   plain: { label: 'plain Express GET / (public)', path: '/', withKey: false },
@@ -153,6 +153,8 @@ async function profileScenario(scenario: Scenario, dir: string): Promise<void> {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+  // With PROFILE_KEEP, the load window is kept beside the profile for other tools (µs on the profile's clock).
+  if (process.env.PROFILE_KEEP === '1') writeFileSync(join(dir, 'window.json'), JSON.stringify({ from, to }));
   const { byFunction, byModule, total, idle } = summarise(profile, from, to);
   console.log(
     `\n${scenario.label}: ${result.rps.toFixed(0)} req/s, ${result.non2xx} non-2xx; ${(total / 1e6).toFixed(1)} s busy, ${(idle / 1e6).toFixed(1)} s idle in ${SECONDS} s of load (shares below: of busy time)`,

@@ -369,6 +369,26 @@ async function main(): Promise<void> {
         `  same, by server CPU per request                           ${pct(limiterCpuRatios[i] ?? 0)}`,
       );
     }
+    // Issue #17's three ratios together, each beside its target.
+    const memory = variants.findIndex((v) => v.label === 'memory store');
+    const verdict = (ratio: number, target: number) => (ratio >= target ? 'met' : 'NOT met');
+    const targets: [string, number, number, number][] = [
+      ['REST /api/v1/me with a key ÷ plain GET /', me, meCpu, 0.75],
+      ['tRPC keys.current with a key ÷ plain GET /', trpcMe, trpcMeCpu, 0.85],
+      [
+        'rate limits on (memory) ÷ off, /api/v1/me',
+        limiterRatios[memory] ?? 0,
+        limiterCpuRatios[memory] ?? 0,
+        0.9,
+      ],
+    ];
+    console.log(
+      `\n=== Targets (medians over ${ROUNDS} rounds in this run; by CPU per request in brackets) ===`,
+    );
+    for (const [label, ratio, cpuRatio, target] of targets)
+      console.log(
+        `${label.padEnd(44)} ${pct(ratio)}  (${pct(cpuRatio).trim()})   target ≥ ${target * 100} %  ${verdict(ratio, target)}`,
+      );
     if (auth.failures > 0) console.log(`WARNING: ${auth.failures} failed requests during the comparison`);
   } finally {
     redis?.disconnect();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { AppDeps } from './app-deps.ts';
 import { authenticate } from './http/authenticate.middleware.ts';
+import { chain, when } from './http/chain.ts';
 import { csrfProtection } from './http/csrf.middleware.ts';
 import { discoveryRoutes, type HealthSource, healthCheck } from './http/discovery.routes.ts';
 import {
@@ -81,48 +82,64 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   app.use(requestLogger(deps.logger));
   // /trpc and /api/v1 first: Express's own mount matching (case-insensitive, as it routes) decides which requests
   // they own, and each charges its calls by the procedure that will run. Everything else is anonymous traffic.
+  // Each mount is one layer (`chain`); `when` skips a step without a promise for requests it has nothing to do with
+  // (each step still checks for itself).
   app.use(
     '/trpc',
-    noStore,
-    resolveCalls(limits, trpcCallResolver(appRouter)),
-    holdErrors(...trpcBody),
-    authenticate(deps, { acceptSession: true }),
-    usage,
-    limited,
-    raiseHeldError,
-    trpcRequestLimits,
-    csrfProtection(deps.config.allowedOrigins),
-    trpcAdapter(deps, appRouter, {
-      // A query sent as POST or a mutation as GET: say which method the procedure takes.
-      errorHeaders: (errors, type): Record<string, string> =>
-        errors.every((e) => e.code === 'METHOD_NOT_SUPPORTED')
-          ? { Allow: type === 'query' ? 'GET' : 'POST' }
-          : {},
-    }),
+    chain(
+      noStore,
+      resolveCalls(limits, trpcCallResolver(appRouter)),
+      // GET and HEAD carry no body: nothing to check or parse (each step would pass them on).
+      when(mayCarryBody, holdErrors(...trpcBody)),
+      authenticate(deps, { acceptSession: true }),
+      usage,
+      limited,
+      raiseHeldError,
+      trpcRequestLimits,
+      csrfProtection(deps.config.allowedOrigins),
+      trpcAdapter(deps, appRouter, {
+        // A query sent as POST or a mutation as GET: say which method the procedure takes.
+        errorHeaders: (errors, type): Record<string, string> =>
+          errors.every((e) => e.code === 'METHOD_NOT_SUPPORTED')
+            ? { Allow: type === 'query' ? 'GET' : 'POST' }
+            : {},
+      }),
+    ),
   );
 
   app.use(
     '/api/v1',
-    noStore,
-    cors,
-    headAsGet,
-    resolveCalls(
-      limits,
-      restCallResolver(appRouter),
-      restAllowedMethods(buildOpenApiDocument(appRouter).paths ?? {}),
+    chain(
+      noStore,
+      cors,
+      headAsGet,
+      resolveCalls(
+        limits,
+        restCallResolver(appRouter),
+        restAllowedMethods(buildOpenApiDocument(appRouter).paths ?? {}),
+      ),
+      when(mayCarryBody, holdErrors(...restBody)),
+      // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
+      authenticate(deps, { acceptSession: false }),
+      usage,
+      // An unchanged run answers 304 here, before the charge: conditional polling is free (see the middleware).
+      when(
+        (req) => req.method === 'GET' && req.headers['if-none-match'] !== undefined,
+        conditionalRunGet(deps),
+      ),
+      limited,
+      raiseHeldError,
+      when(
+        (req) => req.method === 'POST',
+        idempotency(deps, { streamed: isRestUpload, streamedMaxBytes: deps.config.items.uploadMaxBytes }),
+      ),
+      when(isRestUpload, itemUploadRoute(deps)),
+      when(
+        (req) => req.method === 'GET' && resolvedProcedures(req).includes('runs.exportResults'),
+        exportRunResults(deps),
+      ),
+      restAdapter(deps),
     ),
-    holdErrors(...restBody),
-    // REST is for scripts: keys only, never the browser's session cookie (so no CSRF exposure either).
-    authenticate(deps, { acceptSession: false }),
-    usage,
-    // An unchanged run answers 304 here, before the charge: conditional polling is free (see the middleware).
-    conditionalRunGet(deps),
-    limited,
-    raiseHeldError,
-    idempotency(deps, { streamed: isRestUpload, streamedMaxBytes: deps.config.items.uploadMaxBytes }),
-    itemUploadRoute(deps),
-    exportRunResults(deps),
-    restAdapter(deps),
   );
 
   // Monitors poll from shared addresses: the health check has a budget of its own, never the anonymous one.
@@ -157,6 +174,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   app.use(errorHandler(deps.logger));
   return app;
 }
+
+const mayCarryBody = (req: express.Request) => req.method !== 'GET' && req.method !== 'HEAD';
 
 /**
  * Scripts in other origins may call the key-authenticated REST API from a browser: no cookies are involved, so a

@@ -1,4 +1,4 @@
-import { generateKey } from '@crowdee/core';
+import { generateKey, generateSessionBoundToken } from '@crowdee/core';
 import { describe, expect, it } from 'vitest';
 import { LogCapture } from '../test/helpers/test-app.ts';
 import { createLogger } from './logger.ts';
@@ -24,5 +24,17 @@ describe('logger', () => {
     expect(text).toContain('[redacted]');
     expect(text).toContain(hint);
     expect(text).toContain('"user-agent":"ua"');
+  });
+
+  it('redacts a session token anywhere in a logged object, not only API keys', () => {
+    const capture = new LogCapture();
+    const logger = createLogger({ logLevel: 'info' }, capture);
+    const { key: token } = generateSessionBoundToken();
+    logger.warn(
+      { nested: { list: [`sent ${token}`] }, at: new URL(`https://example.com/?t=${token}`) },
+      'odd',
+    );
+    expect(capture.text).not.toContain(token);
+    expect(capture.text).toContain('odd');
   });
 });

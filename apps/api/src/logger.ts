@@ -40,11 +40,37 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
       },
       formatters: {
         log(object) {
-          const text = JSON.stringify(object);
-          return text.includes('cdk_') ? (JSON.parse(redactKeys(text)) as Record<string, unknown>) : object;
+          // Rewritten only when some text in it could hold a key or session token: a walk of its values is much
+          // cheaper than printing every log line twice to look.
+          return mayHoldSecret(object, 0)
+            ? (JSON.parse(redactKeys(JSON.stringify(object))) as Record<string, unknown>)
+            : object;
         },
       },
     },
     destination,
   );
+}
+
+/** Any of our bearer secrets' prefixes (`cdk_` keys, `cds_` session tokens), as `redactKeys` looks for them. */
+function hasSecretPrefix(text: string): boolean {
+  return text.includes('cdk_') || text.includes('cds_');
+}
+
+/**
+ * Whether the JSON of `value` could contain a secret: any string in it (names and values, what `toJSON` returns)
+ * with a secret's prefix. Too deep (or circular) counts as yes, so such objects take the exact path.
+ */
+function mayHoldSecret(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return hasSecretPrefix(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > 32) return true;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return mayHoldSecret(toJSON.call(value), depth + 1);
+  if (Array.isArray(value)) return value.some((item) => mayHoldSecret(item, depth + 1));
+  for (const key of Object.keys(value)) {
+    if (hasSecretPrefix(key) || mayHoldSecret((value as Record<string, unknown>)[key], depth + 1))
+      return true;
+  }
+  return false;
 }

@@ -232,6 +232,21 @@ describe('listing and usage', () => {
     stop();
     // One load into the cache and one usage write; the other 19 requests cost no statement at all.
     expect(statements).toBeLessThanOrEqual(2);
+    // Concurrent verifications of a key that is not cached (an expired entry under load) share one load instead
+    // of sending one statement each; all 16 start in the same tick, before any load can finish.
+    app.deps.keyCache.clear();
+    const knex = app.orm.em.getConnection().getKnex();
+    let loads = 0;
+    const onQuery = (query: { sql?: string }) => {
+      if (query.sql?.includes('from api_keys k')) loads++;
+    };
+    knex.on('query', onQuery);
+    const burst = await Promise.all(
+      Array.from({ length: 16 }, () => app.deps.keyVerifier.verify(key, '127.0.0.1')),
+    );
+    knex.off('query', onQuery);
+    expect(new Set(burst.map((k) => k.id))).toEqual(new Set([id]));
+    expect(loads).toBe(1);
     const listedKey = async () =>
       (await person('Kate').browser.trpc.keys.list.query()).find((k) => k.id === id);
     // The usage write happens after the answer: poll for it rather than guess how long it takes.

@@ -61,6 +61,8 @@ describe('tiers and bursts', () => {
     expect(first.headers.get('access-control-expose-headers')).toMatch(
       /RateLimit, RateLimit-Policy, Retry-After/,
     );
+    // The limiter keeps REST's CORS list, which also exposes Idempotent-Replayed (it used to overwrite it).
+    expect(first.headers.get('access-control-expose-headers')).toMatch(/Idempotent-Replayed/);
     let last = first;
     for (let i = 0; i < 30 - SETUP_UNITS; i++) last = await rest(app.url, fresh, 'GET', '/me');
     expect(last.status).toBe(429);

@@ -15,6 +15,7 @@ export * from './members.ts';
 export * from './one-time-tokens.ts';
 export * from './permissions.ts';
 export * from './rate-limit.ts';
+export * from './rate-limit-counter.ts';
 export * from './rate-limit-headers.ts';
 export * from './roles.ts';
 export * from './secret-box.ts';

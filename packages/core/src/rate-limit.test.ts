@@ -221,6 +221,44 @@ describe('keyBudget: one budget per user', () => {
     expect(keyBudget(base, overrides, { id: 'k8', creatorId: 'u1' }, [], now).bucket).toBe('user:u1');
   });
 
+  it('decides the same with organizations and time given lazily, and only computes them when overrides exist', () => {
+    const overrideArb: fc.Arbitrary<RateOverride> = fc.record({
+      target: fc.oneof(
+        fc.record({ kind: fc.constant('org' as const), orgId: fc.constantFrom('o1', 'o2') }),
+        fc.record({ kind: fc.constant('key' as const), keyId: fc.constantFrom('k1', 'k2') }),
+      ),
+      quota: fc.integer({ min: 1, max: 10_000 }),
+      windowSeconds: fc.integer({ min: 1, max: 3600 }),
+      expiresAt: fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(overrideArb, { maxLength: 4 }),
+        fc.constantFrom('k1', 'k2', 'k3'),
+        fc.subarray(['o1', 'o2', 'o3']),
+        fc.date({ noInvalidDate: true }),
+        (overrides, keyId, orgIds, at) => {
+          let computed = 0;
+          const lazy = keyBudget(
+            base,
+            overrides,
+            { id: keyId, creatorId: 'u1' },
+            () => {
+              computed++;
+              return orgIds;
+            },
+            () => {
+              computed++;
+              return at;
+            },
+          );
+          expect(lazy).toEqual(keyBudget(base, overrides, { id: keyId, creatorId: 'u1' }, orgIds, at));
+          if (overrides.length === 0) expect(computed).toBe(0);
+        },
+      ),
+    );
+  });
+
   it('never lets a key without its own override leave its user budget', () => {
     fc.assert(
       fc.property(fc.uuid(), fc.uuid(), fc.array(fc.uuid(), { maxLength: 3 }), (keyId, userId, orgIds) => {

@@ -189,32 +189,48 @@ export function planCharges(calls: readonly RatedCall[], authenticated: boolean)
  * The authenticated budget a key draws from. A user's session and all their keys share one budget (`user:<id>`),
  * so creating keys never multiplies it; an organization override raises that shared budget while the key acts
  * within the organization's reach. Only an operator's override for one key gives that key a budget of its own.
+ * `orgIds` and `now` may be given as functions: they are only needed when there are overrides (rarely), so the
+ * everyday request does not compute them.
  */
 export function keyBudget(
   base: RatePolicy,
   overrides: readonly RateOverride[],
   key: { id: string; creatorId: string },
-  orgIds: readonly string[],
-  now: Date,
+  orgIds: readonly string[] | (() => readonly string[]),
+  now: Date | (() => Date),
 ): { policy: RatePolicy; bucket: string } {
+  const userBucket = `user:${key.creatorId}`;
+  if (overrides.length === 0) return { policy: { ...base, name: 'user' }, bucket: userBucket };
+  const at = typeof now === 'function' ? now() : now;
+  const orgs = typeof orgIds === 'function' ? orgIds() : orgIds;
   const own = overrides.some(
-    (o) => o.target.kind === 'key' && o.target.keyId === key.id && overrideActive(o, now),
+    (o) => o.target.kind === 'key' && o.target.keyId === key.id && overrideActive(o, at),
   );
   if (own) {
     return {
-      policy: resolveKeyPolicy({ ...base, name: 'key' }, overrides, key.id, orgIds, now),
+      policy: resolveKeyPolicy({ ...base, name: 'key' }, overrides, key.id, orgs, at),
       bucket: `key:${key.id}`,
     };
   }
   return {
-    policy: resolveKeyPolicy({ ...base, name: 'user' }, overrides, key.id, orgIds, now),
-    bucket: `user:${key.creatorId}`,
+    policy: resolveKeyPolicy({ ...base, name: 'user' }, overrides, key.id, orgs, at),
+    bucket: userBucket,
   };
 }
 
+/**
+ * RFC 8941 sf-string: printable ASCII, with `"` and `\` escaped. Policy names are few (tiers, `user`, `key`), so
+ * each is escaped once and remembered: the headers are written on every request.
+ */
+const sfStrings = new Map<string, string>();
 function sfString(value: string): string {
-  // RFC 8941 sf-string: printable ASCII, with `"` and `\` escaped.
-  return `"${value.replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  let quoted = sfStrings.get(value);
+  if (quoted === undefined) {
+    quoted = `"${value.replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, (c) => `\\${c}`)}"`;
+    if (sfStrings.size >= 1_000) sfStrings.clear();
+    sfStrings.set(value, quoted);
+  }
+  return quoted;
 }
 
 /** `"key";q=1200;w=60` */

@@ -39,6 +39,11 @@ export const rejectMalformedUri: RequestHandler = (req, _res, next) => {
  * unit of work and a database transaction), and a GET's `input` parameter nested at most MAX_JSON_DEPTH deep.
  */
 export const trpcRequestLimits: RequestHandler = (req, _res, next) => {
+  // Without a query string there is neither a batch nor an input to check (and Express would parse one per read).
+  if (!req.url.includes('?')) {
+    next();
+    return;
+  }
   if (isBatchRequest(req) && trpcPaths(req).length > MAX_BATCH_CALLS) {
     next(new DomainError('BATCH_TOO_LARGE'));
     return;
@@ -57,7 +62,7 @@ export const trpcRequestLimits: RequestHandler = (req, _res, next) => {
  * reads its own body (`streamed`). A tRPC batch mixing them gets the default limit.
  */
 export function bodyByProcedure(options: {
-  resolved: (req: Request) => string[];
+  resolved: (req: Request) => readonly string[];
   standard: RequestHandler[];
   large: { procedures: ReadonlySet<string>; handlers: RequestHandler[] };
   streamed?: (req: Request) => boolean;

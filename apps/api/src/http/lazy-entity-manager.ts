@@ -8,25 +8,42 @@ import type { AppDeps } from '../app-deps.ts';
  * trigger a getter on every request.
  */
 export function lazyFork(deps: Pick<AppDeps, 'orm'>): EntityManager {
-  let forked: EntityManager | undefined;
-  const real = (): EntityManager => {
-    forked ??= deps.orm.em.fork();
-    return forked;
-  };
-  return new Proxy({} as EntityManager, {
-    get(_target, prop) {
-      const em = real();
-      const value: unknown = Reflect.get(em, prop, em);
-      return typeof value === 'function' ? value.bind(em) : value;
-    },
-    set(_target, prop, value) {
-      return Reflect.set(real(), prop, value);
-    },
-    has(_target, prop) {
-      return Reflect.has(real(), prop);
-    },
-    getPrototypeOf() {
-      return Reflect.getPrototypeOf(real());
-    },
-  });
+  return new Proxy(new LazyFork(deps) as unknown as EntityManager, lazyForkHandler);
 }
+
+/**
+ * The proxy's target: forks on first use. One object per request; the handler below is shared by all. Private
+ * fields, so the target has no own properties for anything that looks at the proxy's keys (as the `{}` it replaces).
+ */
+class LazyFork {
+  readonly #deps: Pick<AppDeps, 'orm'>;
+  #forked: EntityManager | undefined;
+
+  constructor(deps: Pick<AppDeps, 'orm'>) {
+    this.#deps = deps;
+  }
+
+  real(): EntityManager {
+    this.#forked ??= this.#deps.orm.em.fork();
+    return this.#forked;
+  }
+}
+
+const real = (target: object): EntityManager => (target as LazyFork).real();
+
+const lazyForkHandler: ProxyHandler<EntityManager> = {
+  get(target, prop) {
+    const em = real(target);
+    const value: unknown = Reflect.get(em, prop, em);
+    return typeof value === 'function' ? value.bind(em) : value;
+  },
+  set(target, prop, value) {
+    return Reflect.set(real(target), prop, value);
+  },
+  has(target, prop) {
+    return Reflect.has(real(target), prop);
+  },
+  getPrototypeOf(target) {
+    return Reflect.getPrototypeOf(real(target));
+  },
+};

@@ -48,15 +48,26 @@ export function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
+/** Sets or clears the session cookie of one response. A class, so a request allocates one small object for it. */
+class ResponseCookies implements SessionCookieWriter {
+  constructor(
+    private readonly req: Request,
+    private readonly res: Response,
+  ) {}
+
+  private options() {
+    return { httpOnly: true, sameSite: 'lax' as const, secure: this.req.secure, path: '/' };
+  }
+
+  set(token: string, expiresAt: Date): void {
+    this.res.cookie(sessionCookieName(this.req), token, { ...this.options(), expires: expiresAt });
+  }
+
+  clear(): void {
+    this.res.clearCookie(sessionCookieName(this.req), this.options());
+  }
+}
+
 export function cookieWriter(req: Request, res: Response): SessionCookieWriter {
-  const name = sessionCookieName(req);
-  const options = { httpOnly: true, sameSite: 'lax' as const, secure: req.secure, path: '/' };
-  return {
-    set(token, expiresAt) {
-      res.cookie(name, token, { ...options, expires: expiresAt });
-    },
-    clear() {
-      res.clearCookie(name, options);
-    },
-  };
+  return new ResponseCookies(req, res);
 }

@@ -12,6 +12,7 @@ import type { Context } from '../context.ts';
 import { isServerFault, toDomainError } from '../errors.ts';
 import type { ResolvedCalls } from '../rate-limit/call-resolver.ts';
 import { resolvedCallsOf } from '../rate-limit/rate-limit.middleware.ts';
+import { callProcedure } from './call-procedure.ts';
 import { createContextFromRequest } from './trpc-context.ts';
 
 type CallType = 'query' | 'mutation';
@@ -145,7 +146,7 @@ export function trpcAdapter(deps: AppDeps, router: AnyRouter, options: TrpcAdapt
           code: 'METHOD_NOT_SUPPORTED',
           message: `Unsupported ${req.method}-request to ${type} procedure at path "${path}"`,
         });
-      const data: unknown = await procedure({
+      const data: unknown = await callProcedure(procedure, {
         path,
         getRawInput: () => input(index),
         ctx,
@@ -182,11 +183,24 @@ export function trpcAdapter(deps: AppDeps, router: AnyRouter, options: TrpcAdapt
     const { type } = prepared;
     const ctx = createContextFromRequest(deps, req, res);
     const input = inputReader(req, calls);
-    const results = await Promise.all(
-      calls.paths.map((path, index) =>
-        call(req, ctx, path, prepared.procedures[index] as AnyProcedure, type, index, input),
-      ),
-    );
+    const results =
+      calls.paths.length === 1
+        ? [
+            await call(
+              req,
+              ctx,
+              calls.paths[0] as string,
+              prepared.procedures[0] as AnyProcedure,
+              type,
+              0,
+              input,
+            ),
+          ]
+        : await Promise.all(
+            calls.paths.map((path, index) =>
+              call(req, ctx, path, prepared.procedures[index] as AnyProcedure, type, index, input),
+            ),
+          );
     const shapes = results.map((result, index) =>
       result.error
         ? {

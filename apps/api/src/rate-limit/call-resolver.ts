@@ -9,9 +9,9 @@ import { buildRestRoutes, type RestMatch, type RestRouteTable } from '../rest/re
  * the procedure that runs, whatever the URL's spelling. `calls[i]` is null for a call that names no procedure.
  */
 export interface ResolvedCalls {
-  calls: RatedCall[];
+  calls: readonly RatedCall[];
   /** tRPC procedure paths (one per call); for REST, the matched procedure's path. */
-  paths: string[];
+  paths: readonly string[];
   batched: boolean;
   /** The request cannot name any procedure (its path is not valid percent-encoding). */
   malformed: boolean;
@@ -46,8 +46,20 @@ function batchParameter(url: string): boolean {
  */
 export function trpcCallResolver(router: AnyRouter): CallResolver {
   const tiers = new Map<string, ProcedureRateTier | null>();
+  // A call of one procedure (the everyday request) resolves to the same, prepared, answer every time.
+  const single = new Map<string, ResolvedCalls>();
   for (const [path, procedure] of Object.entries(definitionOf(router).procedures)) {
-    tiers.set(path, procedure._def.meta?.rateLimit ?? null);
+    const tier = procedure._def.meta?.rateLimit ?? null;
+    tiers.set(path, tier);
+    single.set(
+      path,
+      Object.freeze({
+        calls: Object.freeze([{ tier }]),
+        paths: Object.freeze([path]),
+        batched: false,
+        malformed: false,
+      }),
+    );
   }
   const rated = (path: string): RatedCall => {
     const tier = tiers.get(path);
@@ -58,9 +70,13 @@ export function trpcCallResolver(router: AnyRouter): CallResolver {
     const batched = batchParameter(req.url);
     let decoded: string;
     try {
-      decoded = decodeURIComponent(raw);
+      decoded = raw.includes('%') ? decodeURIComponent(raw) : raw;
     } catch {
       return { calls: [null], paths: [], batched, malformed: true };
+    }
+    if (!batched) {
+      const known = single.get(decoded);
+      if (known) return known;
     }
     const paths = batched ? decoded.split(',') : [decoded];
     return { calls: paths.map(rated), paths, batched, malformed: false };
@@ -89,25 +105,44 @@ export function restCallResolver(
   table: RestRouteTable = buildRestRoutes(router),
 ): CallResolver {
   definitionOf(router);
-  return (req) => {
+  const resolve = (method: string, url: string): ResolvedCalls => {
     let pathname: string;
     try {
-      pathname = new URL(req.url.startsWith('/') ? `http://127.0.0.1${req.url}` : req.url).pathname;
+      pathname = new URL(url.startsWith('/') ? `http://127.0.0.1${url}` : url).pathname;
     } catch {
       return { calls: [null], paths: [], batched: false, malformed: true };
     }
     if (pathname.includes('%') && !decodable(pathname)) {
       return { calls: [null], paths: [], batched: false, malformed: true };
     }
-    const rest = table.match(req.method, pathname);
+    const rest = table.match(method, pathname);
     return rest
-      ? {
-          calls: [{ tier: rest.route.tier }],
-          paths: [rest.route.path],
-          batched: false,
-          malformed: false,
-          rest,
-        }
+      ? { calls: rest.route.calls, paths: rest.route.paths, batched: false, malformed: false, rest }
       : { calls: [null], paths: [], batched: false, malformed: false };
   };
+  // The answer depends on the method and the URL before its query (where the pathname ends) only, and clients
+  // call the same few URLs again and again: remembered (frozen, shared by the requests that ask), bounded.
+  const answers = new Map<string, ResolvedCalls>();
+  return (req) => {
+    const query = req.url.indexOf('?');
+    const key = `${req.method} ${query === -1 ? req.url : req.url.slice(0, query)}`;
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = frozen(resolve(req.method, req.url));
+      if (answers.size >= 1_000) answers.clear();
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+}
+
+/** An answer shared between requests: itself, its arrays and its match (not the route, built once) are frozen. */
+function frozen(answer: ResolvedCalls): ResolvedCalls {
+  Object.freeze(answer.calls);
+  Object.freeze(answer.paths);
+  if (answer.rest) {
+    Object.freeze(answer.rest.pathInput);
+    Object.freeze(answer.rest);
+  }
+  return Object.freeze(answer);
 }

@@ -15,7 +15,7 @@ import type { Auth } from '../context.ts';
 import { sendError } from '../http/error-response.ts';
 import { getRequestState } from '../http/request-state.ts';
 import type { CallResolver, ResolvedCalls } from './call-resolver.ts';
-import type { Charge, LimitDecision } from './rate-limit.store.ts';
+import type { Charge, ConsumeResult, LimitDecision } from './rate-limit.store.ts';
 import type { RateLimiting } from './rate-limiting.ts';
 
 const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
@@ -23,7 +23,7 @@ const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
 const resolved = new WeakMap<Request, ResolvedCalls>();
 
 /** The procedure paths a request resolved to (empty before `resolveCalls` ran or for an unknown path). */
-export function resolvedProcedures(req: Request): string[] {
+export function resolvedProcedures(req: Request): readonly string[] {
   return resolved.get(req)?.paths ?? [];
 }
 
@@ -32,9 +32,23 @@ export function resolvedCallsOf(req: Request): ResolvedCalls | undefined {
   return resolved.get(req);
 }
 
+/**
+ * `ipBucket` of recent addresses: the bucket is a pure function of the address, and a busy server sees the same few
+ * addresses again and again (parsing one costs BigInt arithmetic). Bounded: emptied when it grows past 10,000.
+ */
+const buckets = new Map<string, string>();
+
 /** The client's address: the socket's, or X-Forwarded-For only when Express trusts the proxy it came through. */
 function clientBucket(req: Request): string {
-  return ipBucket(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+  // As authentication read it (the same expression), so Express works out the proxy chain once per request.
+  const address = getRequestState(req)?.info.ip ?? req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  let bucket = buckets.get(address);
+  if (bucket === undefined) {
+    bucket = ipBucket(address);
+    if (buckets.size >= 10_000) buckets.clear();
+    buckets.set(address, bucket);
+  }
+  return bucket;
 }
 
 /** The input of call `index` as the adapter will read it (a batch's body is keyed by call index). */
@@ -51,20 +65,22 @@ function signInEmail(input: unknown): string {
 }
 
 /** The budget behind valid credentials: one per user, shared by their session and every key they hold. */
-function authenticatedBudget(auth: Auth, limits: RateLimiting): { policy: RatePolicy; key: string } | null {
-  const base = limits.policies.authenticated;
-  if (auth.kind === 'session') return { policy: { ...base, name: 'user' }, key: `user:${auth.user.id}` };
+function authenticatedBudget(
+  auth: Auth,
+  limits: RateLimiting,
+  userPolicy: RatePolicy,
+): { policy: RatePolicy; key: string } | null {
+  if (auth.kind === 'session') return { policy: userPolicy, key: `user:${auth.user.id}` };
   // A session token spends its user's budget, like the browser session it is bound to.
-  if (auth.kind === 'session-token')
-    return { policy: { ...base, name: 'user' }, key: `user:${auth.token.creator.id}` };
+  if (auth.kind === 'session-token') return { policy: userPolicy, key: `user:${auth.token.creator.id}` };
   if (auth.kind !== 'key') return null;
   const key = auth.key;
   const budget = keyBudget(
-    base,
+    limits.policies.authenticated,
     limits.overrides.all,
     { id: key.id, creatorId: key.creator.id },
-    orgsInScope(key, key.creatorRoles.keys()),
-    limits.clock(),
+    () => orgsInScope(key, key.creatorRoles.keys()),
+    limits.clock,
   );
   return { policy: budget.policy, key: budget.bucket };
 }
@@ -73,16 +89,18 @@ function authenticatedBudget(auth: Auth, limits: RateLimiting): { policy: RatePo
 function chargesFor(
   req: Request,
   limits: RateLimiting,
+  userPolicy: RatePolicy,
   calls: ResolvedCalls,
   auth: Auth | undefined,
 ): Charge[] {
   const ip = clientBucket(req);
-  const caller = auth ? authenticatedBudget(auth, limits) : null;
-  const merged = new Map<string, Charge>();
+  const caller = auth ? authenticatedBudget(auth, limits, userPolicy) : null;
+  // A request has a few charges at most: merging by a scan beats building a map for each request.
+  const charges: Charge[] = [];
   const add = (policy: RatePolicy, key: string, points: number) => {
-    const existing = merged.get(key);
+    const existing = charges.find((c) => c.key === key);
     if (existing) existing.points += points;
-    else merged.set(key, { policy, key, points });
+    else charges.push({ policy, key, points });
   };
   const { policies } = limits;
   for (const planned of planCharges(calls.calls, caller !== null)) {
@@ -107,26 +125,27 @@ function chargesFor(
       add(policies[tier], `${tier}:${auth?.kind === 'session' ? `user:${auth.user.id}` : `ip:${ip}`}`, units);
     else add(policies.anonymous, `ip:${ip}`, units);
   }
-  return [...merged.values()];
+  return charges;
 }
 
+function joined(decisions: readonly LimitDecision[], format: (d: LimitDecision) => string): string {
+  if (decisions.length === 1) return format(decisions[0] as LimitDecision);
+  return decisions.map(format).join(', ');
+}
+
+const policyField = (d: LimitDecision) => formatRateLimitPolicy(d.policy);
+const limitField = (d: LimitDecision) => formatRateLimit(d.policy, d.remaining, d.resetSeconds);
+
 /**
- * Takes every charge or none, sets the draft RateLimit headers, and answers 429 (with Retry-After, never earlier
- * than a violated window resets) when any budget refuses. Returns whether the request may go on.
+ * Sets the draft RateLimit headers for the store's decision and answers 429 (with Retry-After, never earlier than a
+ * violated window resets) when any budget refused. Returns whether the request may go on.
  */
-async function charge(
-  req: Request,
-  res: Response,
-  limits: RateLimiting,
-  charges: Charge[],
-): Promise<boolean> {
-  const { allowed, decisions } = await limits.store.consumeAll(charges);
-  res.setHeader('RateLimit-Policy', decisions.map((d) => formatRateLimitPolicy(d.policy)).join(', '));
-  res.setHeader(
-    'RateLimit',
-    decisions.map((d) => formatRateLimit(d.policy, d.remaining, d.resetSeconds)).join(', '),
-  );
-  res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+function answer(req: Request, res: Response, { allowed, decisions }: ConsumeResult): boolean {
+  res.setHeader('RateLimit-Policy', joined(decisions, policyField));
+  res.setHeader('RateLimit', joined(decisions, limitField));
+  // REST's CORS middleware already exposes these (and more): keep its list.
+  if (!res.hasHeader('Access-Control-Expose-Headers'))
+    res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
   if (allowed) return true;
   const violated = decisions.filter((d: LimitDecision) => !d.allowed);
   const retryAfter = Math.max(
@@ -146,6 +165,28 @@ async function charge(
 }
 
 /**
+ * Takes every charge or none (see the store) and answers, then calls `next` when the request may go on. Decided
+ * synchronously when the counters are in this process; only a Redis store makes it wait (and return a promise,
+ * whose failure Express passes on as an error).
+ */
+function charge(
+  req: Request,
+  res: Response,
+  limits: RateLimiting,
+  charges: Charge[],
+  next: () => void,
+): Promise<void> | undefined {
+  const now = limits.store.consumeNow(charges);
+  if (now) {
+    if (answer(req, res, now)) next();
+    return undefined;
+  }
+  return limits.store.consumeAll(charges).then((decided) => {
+    if (answer(req, res, decided)) next();
+  });
+}
+
+/**
  * First in front of /trpc and /api/v1, before any work (no body parsing, no credential lookup): finds the calls the
  * request will run with the adapter's own rules. A request naming a procedure that does not exist, or whose path
  * cannot be decoded, is charged as anonymous traffic and refused here (404, or 400 for a malformed path).
@@ -156,19 +197,7 @@ export function resolveCalls(
   /** The methods a known path takes (null for an unknown path): another method gets 405 with `Allow`. */
   allowedMethods?: (req: Request) => string[] | null,
 ): RequestHandler {
-  return async (req, res, next) => {
-    const calls = resolve(req);
-    if (!calls.malformed && calls.calls.every((call) => call !== null)) {
-      resolved.set(req, calls);
-      return next();
-    }
-    if (limits) {
-      const units = calls.calls.length;
-      const anonymous = [
-        { policy: limits.policies.anonymous, key: `ip:${clientBucket(req)}`, points: units },
-      ];
-      if (!(await charge(req, res, limits, anonymous))) return;
-    }
+  const refuse = (req: Request, res: Response, calls: ResolvedCalls) => {
     const allowed = calls.malformed ? null : (allowedMethods?.(req) ?? null);
     if (allowed && !allowed.includes(req.method)) {
       res.setHeader('Allow', allowed.join(', '));
@@ -193,6 +222,17 @@ export function resolveCalls(
           ),
     );
   };
+  return (req, res, next) => {
+    const calls = resolve(req);
+    if (!calls.malformed && calls.calls.every((call) => call !== null)) {
+      resolved.set(req, calls);
+      return next();
+    }
+    if (!limits) return refuse(req, res, calls);
+    const units = calls.calls.length;
+    const anonymous = [{ policy: limits.policies.anonymous, key: `ip:${clientBucket(req)}`, points: units }];
+    return charge(req, res, limits, anonymous, () => refuse(req, res, calls));
+  };
 }
 
 /**
@@ -200,18 +240,25 @@ export function resolveCalls(
  * 207): charges the calls `resolveCalls` found, each to the budget its procedure declares.
  */
 export function rateLimit(limits: RateLimiting): RequestHandler {
-  return async (req, res, next) => {
+  // The policy every signed-in user's budget is counted under, named once (not per request).
+  const userPolicy: RatePolicy = { ...limits.policies.authenticated, name: 'user' };
+  return (req, res, next) => {
     const calls = resolved.get(req);
     if (!calls) return next(new Error('rate limits: calls were not resolved before charging'));
-    const charges = chargesFor(req, limits, calls, getRequestState(req)?.auth);
-    if (await charge(req, res, limits, charges)) next();
+    const charges = chargesFor(req, limits, userPolicy, calls, getRequestState(req)?.auth);
+    return charge(req, res, limits, charges, next);
   };
 }
 
 /** Everything outside /trpc and /api/v1 (discovery, docs, the app's files): one unit of `tier` per client IP. */
 export function publicRateLimit(limits: RateLimiting, tier: 'anonymous' | 'health'): RequestHandler {
-  return async (req, res, next) => {
-    const key = `${tier === 'health' ? 'health' : 'ip'}:${clientBucket(req)}`;
-    if (await charge(req, res, limits, [{ policy: limits.policies[tier], key, points: 1 }])) next();
-  };
+  const prefix = tier === 'health' ? 'health:' : 'ip:';
+  return (req, res, next) =>
+    charge(
+      req,
+      res,
+      limits,
+      [{ policy: limits.policies[tier], key: `${prefix}${clientBucket(req)}`, points: 1 }],
+      next,
+    );
 }

@@ -1,4 +1,4 @@
-import type { RatePolicy } from '@crowdee/core';
+import { type CounterCharge, type CounterState, FixedWindowCounters, type RatePolicy } from '@crowdee/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 
@@ -21,16 +21,16 @@ export interface Charge {
 
 export type StoreStatus = 'memory' | 'redis' | 'memory-fallback' | 'off';
 
-/** A counter's state as the store sees it when it decides. */
-interface Counted {
-  count: number;
-  ttlMs: number;
+export interface ConsumeResult {
+  allowed: boolean;
+  decisions: LimitDecision[];
 }
 
 /**
  * Checks every counter, and increments them only when all of them admit the request: a refused request costs
  * nothing anywhere, and two concurrent requests can never both see a unit that only one of them may take. One
- * script, so Redis runs it atomically. Windows are fixed: a counter's first unit starts its window.
+ * script, so Redis runs it atomically. Windows are fixed: a counter's first unit starts its window. The same rule as
+ * packages/core's FixedWindowCounters, which counts in memory (rate-limit.store.test.ts runs both on the same cases).
  * KEYS: counters. ARGV: per counter quota, window in ms, points (in KEYS order). Returns
  * [admitted, count1, ttl1, count2, ttl2, ...] with counts after the increment when admitted.
  */
@@ -70,55 +70,23 @@ interface ConsumeAllCommand {
   crowdeeConsumeAll(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
 }
 
-/** Per-process counters: the store without Redis, and the fallback while Redis is down. */
-class MemoryCounters {
-  private readonly counters = new Map<string, { count: number; resetAt: number }>();
-  private nextSweep = 0;
-
-  /** Synchronous from the first read to the last write, so it is atomic within the process. */
-  consumeAll(keys: readonly string[], charges: readonly Charge[], now: number): [boolean, Counted[]] {
-    this.sweep(now);
-    const counted: Counted[] = keys.map((key, i) => {
-      const entry = this.counters.get(key);
-      const windowMs = (charges[i]?.policy.windowSeconds ?? 1) * 1000;
-      return entry && entry.resetAt > now
-        ? { count: entry.count, ttlMs: entry.resetAt - now }
-        : { count: 0, ttlMs: windowMs };
-    });
-    const admitted = charges.every((c, i) => (counted[i]?.count ?? 0) + c.points <= c.policy.quota);
-    if (!admitted) return [false, counted];
-    keys.forEach((key, i) => {
-      const c = counted[i];
-      const charge = charges[i];
-      if (!c || !charge) return;
-      c.count += charge.points;
-      this.counters.set(key, { count: c.count, resetAt: now + c.ttlMs });
-    });
-    return [true, counted];
-  }
-
-  /** Forgets ended windows now and then, so counters of callers long gone do not pile up. */
-  private sweep(now: number): void {
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + 10_000;
-    for (const [key, entry] of this.counters) if (entry.resetAt <= now) this.counters.delete(key);
-  }
-}
-
 /**
  * Counters for every policy. In memory by default; with Redis, every API process shares one budget. While Redis
  * fails, counting continues per process (logged, and visible in /healthz) — a store outage never turns into a 429
  * for everyone, and never touches authentication, which does not depend on this store at all.
  */
 export class RateLimitStore {
-  private readonly memory = new MemoryCounters();
+  /** Per-process counters: the store without Redis, and the fallback while Redis is down. */
+  private readonly memory = new FixedWindowCounters();
+  private readonly prefix: string;
   private redisHealthy: boolean;
 
   constructor(
     private readonly logger: Logger,
     private readonly redis?: Redis,
-    private readonly namespace = 'crowdee',
+    namespace = 'crowdee',
   ) {
+    this.prefix = `${namespace}:rl:`;
     this.redisHealthy = redis?.status === 'ready';
     redis?.defineCommand('crowdeeConsumeAll', { lua: CONSUME_ALL_LUA });
     redis?.on('ready', () => {
@@ -160,15 +128,11 @@ export class RateLimitStore {
    * Takes every charge of one request, or none of them: a request refused by one budget spends no other.
    * Charges must name distinct counters (the caller merges repeats).
    */
-  async consumeAll(charges: readonly Charge[]): Promise<{ allowed: boolean; decisions: LimitDecision[] }> {
-    // A counter per policy name, key and window: a new quota (an override) keeps counting the same window.
-    const keys = charges.map(
-      (c) => `${this.namespace}:rl:${c.policy.name}:${c.policy.windowSeconds}:${c.key}`,
-    );
-    let result: [boolean, Counted[]] | undefined;
+  async consumeAll(charges: readonly Charge[]): Promise<ConsumeResult> {
     if (this.redis && this.status() === 'redis') {
       try {
-        result = await this.consumeInRedis(this.redis, keys, charges);
+        const [allowed, counted] = await this.consumeInRedis(this.redis, charges);
+        return decisionsOf(charges, allowed, counted);
       } catch (error) {
         this.logger.warn(
           { err: error },
@@ -176,26 +140,38 @@ export class RateLimitStore {
         );
       }
     }
-    const [allowed, counted] = result ?? this.memory.consumeAll(keys, charges, Date.now());
-    const decisions = charges.map((c, i): LimitDecision => {
-      const { count, ttlMs } = counted[i] ?? { count: 0, ttlMs: 0 };
-      const violated = !allowed && count + c.points > c.policy.quota;
-      return {
-        policy: c.policy,
-        allowed: !violated,
-        remaining: Math.max(0, c.policy.quota - count),
-        resetSeconds: Math.ceil(ttlMs / 1000),
-        msBeforeNext: violated ? ttlMs : 0,
-      };
-    });
-    return { allowed, decisions };
+    return this.consumeInMemory(charges);
   }
 
-  private async consumeInRedis(
-    redis: Redis,
-    keys: readonly string[],
-    charges: readonly Charge[],
-  ): Promise<[boolean, Counted[]]> {
+  /**
+   * The same, decided at once when the counters are in this process (no Redis, or Redis down): no promise, no
+   * turn of the event loop. Undefined when Redis must be asked (then call `consumeAll`).
+   */
+  consumeNow(charges: readonly Charge[]): ConsumeResult | undefined {
+    if (this.redis && this.status() === 'redis') return undefined;
+    return this.consumeInMemory(charges);
+  }
+
+  private consumeInMemory(charges: readonly Charge[]): ConsumeResult {
+    const counters: CounterCharge[] = [];
+    for (const c of charges)
+      counters.push({
+        key: this.counterKey(c),
+        quota: c.policy.quota,
+        windowMs: c.policy.windowSeconds * 1000,
+        points: c.points,
+      });
+    const { admitted, counters: counted } = this.memory.consumeAll(counters, Date.now());
+    return decisionsOf(charges, admitted, counted);
+  }
+
+  /** A counter per policy name, key and window: a new quota (an override) keeps counting the same window. */
+  private counterKey(c: Charge): string {
+    return `${this.prefix}${c.policy.name}:${c.policy.windowSeconds}:${c.key}`;
+  }
+
+  private async consumeInRedis(redis: Redis, charges: readonly Charge[]): Promise<[boolean, CounterState[]]> {
+    const keys = charges.map((c) => this.counterKey(c));
     const args = [
       ...charges.map((c) => c.policy.quota),
       ...charges.map((c) => c.policy.windowSeconds * 1000),
@@ -209,4 +185,24 @@ export class RateLimitStore {
     const counted = keys.map((_, i) => ({ count: Number(out[2 * i + 1]), ttlMs: Number(out[2 * i + 2]) }));
     return [out[0] === 1, counted];
   }
+}
+
+/** Per charge: whether its budget refused, what remains and when its window resets. */
+function decisionsOf(
+  charges: readonly Charge[],
+  allowed: boolean,
+  counted: readonly CounterState[],
+): ConsumeResult {
+  const decisions = charges.map((c, i): LimitDecision => {
+    const { count, ttlMs } = counted[i] ?? { count: 0, ttlMs: 0 };
+    const violated = !allowed && count + c.points > c.policy.quota;
+    return {
+      policy: c.policy,
+      allowed: !violated,
+      remaining: Math.max(0, c.policy.quota - count),
+      resetSeconds: Math.ceil(ttlMs / 1000),
+      msBeforeNext: violated ? ttlMs : 0,
+    };
+  });
+  return { allowed, decisions };
 }

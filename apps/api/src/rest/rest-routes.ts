@@ -1,4 +1,4 @@
-import type { ProcedureRateTier } from '@crowdee/core';
+import type { ProcedureRateTier, RatedCall } from '@crowdee/core';
 import type { AnyProcedure, AnyRouter } from '@trpc/server';
 import {
   acceptsRequestBody,
@@ -29,6 +29,9 @@ export interface RestRoute {
   procedure: AnyProcedure;
   type: 'query' | 'mutation';
   tier: ProcedureRateTier | null;
+  /** What the rate limiter sees of a request to this route: one call of the procedure (prepared once, shared). */
+  calls: readonly RatedCall[];
+  paths: readonly string[];
   /** POST, PUT and PATCH read their input from a JSON body; GET and DELETE from the query string. */
   usesBody: boolean;
   /** False for a procedure without input (`z.void()` and the like): it gets `undefined`, not `{}`. */
@@ -74,6 +77,7 @@ export function buildRestRoutes(router: AnyRouter): RestRouteTable {
       coerceSchema(schema);
     }
     const method = meta.openapi.method;
+    const tier = meta.rateLimit ?? null;
     const list = routes.get(method) ?? [];
     list.push({
       method,
@@ -81,7 +85,9 @@ export function buildRestRoutes(router: AnyRouter): RestRouteTable {
       path,
       procedure: procedure as unknown as AnyProcedure,
       type,
-      tier: meta.rateLimit ?? null,
+      tier,
+      calls: Object.freeze([{ tier }]),
+      paths: Object.freeze([path]),
       usesBody: acceptsRequestBody(method),
       takesInput: !instanceofZodTypeLikeVoid(schema),
       arrayKeys,

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppDeps } from '../app-deps.ts';
 import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
+import { callProcedure } from '../http/call-procedure.ts';
 import { createContextFromRequest } from '../http/trpc-context.ts';
 import { resolvedCallsOf } from '../rate-limit/rate-limit.middleware.ts';
 import { isAcceptance, isCreation } from './openapi.ts';
@@ -10,6 +11,8 @@ import type { RestRoute } from './rest-routes.ts';
 /** trpc-to-openapi 3.3's `getQuery`: first value of a repeated parameter only when it is alone; empty ones dropped. */
 function queryInput(req: Request): Record<string, unknown> {
   const query: Record<string, unknown> = {};
+  // No query string, no parameters (Express would parse the absent query string on every read of `req.query`).
+  if (!req.url.includes('?')) return query;
   const parsed = req.query as Record<string, unknown>;
   for (const key of Object.keys(parsed)) {
     const value = parsed[key];
@@ -66,7 +69,7 @@ export function restAdapter(deps: AppDeps): RequestHandler {
     try {
       assertJsonContentType(req, route);
       const input = inputOf(req, route, pathInput);
-      const data: unknown = await route.procedure({
+      const data: unknown = await callProcedure(route.procedure, {
         path: route.path,
         getRawInput: async () => input,
         ctx: {

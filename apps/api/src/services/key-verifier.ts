@@ -59,6 +59,14 @@ const unauthenticated = () => new DomainError('UNAUTHENTICATED');
  * expired → the creator's current memberships, from which `packages/core` computes effective roles per request.
  */
 export class KeyVerifier {
+  /**
+   * Loads in flight, by hash, with the cache generation they started at. When an entry expires under load, every
+   * concurrent request for that key used to send its own statement (one per open connection); they now share
+   * one — but only a load that started in the current generation, so a request that began after a revocation
+   * never receives an answer read before it.
+   */
+  private readonly loading = new Map<string, { generation: number; load: Promise<CachedKey | undefined> }>();
+
   constructor(
     private readonly orm: Orm,
     private readonly cache: KeyCache,
@@ -74,7 +82,7 @@ export class KeyVerifier {
     const cached = this.cache.get(hash, now.getTime());
     let entry = cached?.kind === 'key' ? cached : undefined;
     if (!entry) {
-      entry = await this.load(hash, now);
+      entry = await this.sharedLoad(hash, now);
       if (!entry) throw unauthenticated();
     }
     const status = keyStatus(entry, now);
@@ -85,6 +93,17 @@ export class KeyVerifier {
     if (!ipAllowed(ip, entry.allowedIps)) throw new DomainError('IP_NOT_ALLOWED');
     this.recordUse(entry, now, ip);
     return entry;
+  }
+
+  private sharedLoad(hash: string, now: Date): Promise<CachedKey | undefined> {
+    const generation = this.cache.currentGeneration;
+    const inFlight = this.loading.get(hash);
+    if (inFlight && inFlight.generation === generation) return inFlight.load;
+    const load = this.load(hash, now).finally(() => {
+      if (this.loading.get(hash)?.load === load) this.loading.delete(hash);
+    });
+    this.loading.set(hash, { generation, load });
+    return load;
   }
 
   private async load(hash: string, now: Date): Promise<CachedKey | undefined> {

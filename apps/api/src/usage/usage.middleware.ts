@@ -12,7 +12,8 @@ import type { UsageRecorder } from './usage-recorder.ts';
 export function countUsage(usage: UsageRecorder): RequestHandler {
   return (req, res, next) => {
     if (!usage.enabled) return next();
-    res.once('finish', () => {
+    // 'finish' is emitted once per response: `on` without `once`'s wrapper and removal.
+    res.on('finish', () => {
       const state = getRequestState(req);
       if (!state) return;
       const { auth } = state;
