@@ -364,6 +364,54 @@ describe('keys of a member without a second factor', () => {
   });
 });
 
+describe('routes served outside the tRPC adapter', () => {
+  it('the multipart upload and the conditional run GET refuse a stopped key, and answer no 304 for it', async () => {
+    const { acme } = await world();
+    await enrolTotp(cast.Olive.id);
+    const olive = cast.Olive.browser.trpc;
+    const project = await olive.projects.create.mutate({ orgId: acme.id, name: 'uploads' });
+    const dataset = await olive.datasets.create.mutate({ orgId: acme.id, projectId: project.id, name: 'd' });
+    await olive.items.add.mutate({
+      orgId: acme.id,
+      projectId: project.id,
+      datasetId: dataset.id,
+      items: [{ externalId: 'one', text: 'one' }],
+    });
+    const run = await olive.runs.start.mutate({
+      orgId: acme.id,
+      projectId: project.id,
+      datasetId: dataset.id,
+    });
+    const key = await keyFor(cast.Mia, acme.id, { role: 'member', orgIds: [acme.id] });
+    const runPath = `${app.url}/api/v1/orgs/${acme.id}/projects/${project.id}/datasets/${dataset.id}/runs/${run.id}`;
+    const before = await fetch(runPath, { headers: { authorization: `Bearer ${key.key}` } });
+    expect(before.status).toBe(200);
+    const etag = before.headers.get('etag') ?? '';
+    expect(etag).not.toBe('');
+    await olive.orgs.setTwoFactorPolicy.mutate({ orgId: acme.id, required: true });
+
+    // With the ETag it had: a 304 would confirm the run is unchanged to a key that may no longer see it.
+    const conditional = await fetch(runPath, {
+      headers: { authorization: `Bearer ${key.key}`, 'if-none-match': etag },
+    });
+    expect(conditional.status).toBe(403);
+    expect(((await conditional.json()) as { code: string }).code).toBe('TWO_FACTOR_REQUIRED');
+
+    const form = new FormData();
+    form.append('file', new Blob(['hello'], { type: 'text/plain' }), 'hello.txt');
+    const upload = await fetch(
+      `${app.url}/api/v1/orgs/${acme.id}/projects/${project.id}/datasets/${dataset.id}/files`,
+      { method: 'POST', headers: { authorization: `Bearer ${key.key}` }, body: form },
+    );
+    expect(upload.status).toBe(403);
+    expect(((await upload.json()) as { code: string }).code).toBe('TWO_FACTOR_REQUIRED');
+
+    // A stopped admin cannot cut other members' keys off either.
+    const adminCut = await trpc(cast.Adam, 'mutation', 'keys.revoke', { id: key.id, orgId: acme.id });
+    expect(code(adminCut)).toBe('TWO_FACTOR_REQUIRED');
+  });
+});
+
 describe('on a second API node', () => {
   it('the policy and an enrolment made through one node reach the other node’s cached key at once', async () => {
     const b = await startTestApp({ invalidation: { channel: 'postgres' }, database: { url: app.dbUrl } });
