@@ -7,12 +7,12 @@
  *
  * Enrolment: the authenticator-app procedures are built on another branch; until they land, a confirmed `user_totp`
  * row is written through the ORM and `secondFactorsChanged` is called, exactly what that enrolment must do after it
- * commits (the contract in two-factor.service.ts).
+ * commits (the contract in second-factors.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { Passkey, UserTotp } from '@crowdee/db';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { secondFactorsChanged } from '../src/services/two-factor.service.ts';
+import { secondFactorsChanged } from '../src/services/second-factors.ts';
 import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
 import { errorCode } from './helpers/http-client.ts';
 import { rest } from './helpers/rest.ts';

@@ -15,7 +15,7 @@ import type { AppDeps } from '../app-deps.ts';
 import type { Caller } from '../context.ts';
 import { cachedTwoFactorStanding } from './credential-memberships.ts';
 import type { ActorRole } from './members.service.ts';
-import { userHasSecondFactorSql } from './two-factor.service.ts';
+import { userHasSecondFactorSql } from './second-factors.ts';
 
 /**
  * Access resolution, in one place: what role a caller holds in an organization and whether that role may do

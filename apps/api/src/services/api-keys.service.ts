@@ -47,8 +47,8 @@ import { requireOrgPermission } from './access.service.ts';
 import { type Actor, type AuditAction, recordAudit } from './audit.service.ts';
 import type { CachedKey } from './key-cache.ts';
 import { keyPolicyOf } from './organizations.service.ts';
+import { hasSecondFactor, usersWithSecondFactor } from './second-factors.ts';
 import { endLeakedSessionTokens } from './session-tokens.service.ts';
-import { enrolledFactors, usersWithSecondFactor } from './two-factor.service.ts';
 
 export interface ApiKeyView {
   id: string;
@@ -415,7 +415,7 @@ async function twoFactorStopsMyKeys(
     { user: userId, organization: { requireTwoFactor: true } },
     { populate: ['organization'], orderBy: { organization: { name: 'asc' } } },
   );
-  if (requiring.length === 0 || (await enrolledFactors(em, userId)).length > 0) return () => [];
+  if (requiring.length === 0 || (await hasSecondFactor(em, userId))) return () => [];
   const standing = { orgRequiresTwoFactor: true, userHasSecondFactor: false };
   return (key, cutOffs) => {
     const grant = {

@@ -1,5 +1,5 @@
 import { isRole, type Role, type TwoFactorStanding } from '@crowdee/core';
-import { userHasSecondFactorSql } from './two-factor.service.ts';
+import { userHasSecondFactorSql } from './second-factors.ts';
 
 /**
  * The memberships of a credential's user, loaded in the same statement as the credential itself (keys and session

@@ -16,7 +16,7 @@ import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import { cachedTwoFactorStanding } from './credential-memberships.ts';
 import type { CachedKey } from './key-cache.ts';
-import { enrolledFactors } from './two-factor.service.ts';
+import { hasSecondFactor } from './second-factors.ts';
 
 export interface OrganizationView {
   id: string;
@@ -111,7 +111,7 @@ export async function listMyOrganizations(
     { populate: ['organization'], orderBy: { organization: { name: 'asc' } } },
   );
   if (key === null) {
-    const userHasSecondFactor = (await enrolledFactors(em, userId)).length > 0;
+    const userHasSecondFactor = await hasSecondFactor(em, userId);
     return memberships.map((m) => {
       const standing = { orgRequiresTwoFactor: m.organization.requireTwoFactor, userHasSecondFactor };
       return view(m.organization, m.role, !twoFactorPolicyDecision(standing, null, 'session').ok);
@@ -246,10 +246,7 @@ export async function setTwoFactorPolicy(
 ): Promise<OrganizationView> {
   const org = await em.findOne(Organization, { id: orgId });
   if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
-  const decision = decideTwoFactorPolicyChange(
-    required,
-    (await enrolledFactors(em, actor.userId)).length > 0,
-  );
+  const decision = decideTwoFactorPolicyChange(required, await hasSecondFactor(em, actor.userId));
   if (!decision.ok) throw new DomainError(decision.code);
   if (org.requireTwoFactor === required) return view(org, role);
   org.requireTwoFactor = required;
