@@ -159,5 +159,10 @@ describe.skipIf(!chromiumAvailable)('the two-factor policy in the settings app',
     });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { code: string }).code).toBe('TWO_FACTOR_REQUIRED');
+
+    // The switch is in the organization's audit log, in words.
+    await goToSettings(page, 'Audit log');
+    const row = page.getByRole('row').filter({ hasText: 'Two-factor policy changed' });
+    await row.getByText('members must use two-factor sign-in').waitFor();
   });
 });
