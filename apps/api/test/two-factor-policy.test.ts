@@ -5,12 +5,13 @@
  * (who they are, their organizations, leaving), and that enrolling lets them and their keys act again at once — on
  * this node and on a second one whose cache held the key.
  *
- * Enrolment: the authenticator-app procedures are built on another branch; until they land, a confirmed `user_totp`
- * row is written through the ORM and `secondFactorsChanged` is called, exactly what that enrolment must do after it
- * commits (the contract in second-factors.ts).
+ * Enrolment goes through the API (`auth.totp.*`, codes computed from the shown secret). Passkeys are registered on
+ * another branch: until that lands, a passkey row is written through the ORM and `secondFactorsChanged` is called,
+ * what registration must do after it commits (the contract in second-factors.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { Passkey, UserTotp } from '@crowdee/db';
+import { totpCodeForStep, totpStep } from '@crowdee/core';
+import { Passkey, RecoveryCode, UserTotp } from '@crowdee/db';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { secondFactorsChanged } from '../src/services/second-factors.ts';
 import { keyFor, orgWith, type Person, people } from './helpers/fixtures.ts';
@@ -31,29 +32,34 @@ afterAll(async () => {
 });
 // Each test starts with nobody enrolled.
 afterEach(async () => {
-  for (const person of Object.values(cast)) await removeFactors(person.id);
+  for (const person of Object.values(cast)) await wipeFactors(person.id);
 });
 
-/** Confirms an authenticator app for `userId` as enrolment will (row, then invalidation), on `on`'s node. */
-async function enrolTotp(userId: string, on: TestApp = app, confirmed = true): Promise<void> {
-  const em = on.orm.em.fork();
-  const now = on.clock.now();
-  em.create(UserTotp, {
-    id: randomUUID(),
-    user: userId,
-    secretCiphertext: 'v1.test-only.not-a-seed.tag',
-    confirmedAt: confirmed ? now : null,
-    createdAt: now,
+/**
+ * Sets up an authenticator app through the API, as the Security page does (begin, then confirm with a code from the
+ * shown secret). Confirming ends the account's other sessions and invalidates the user's cached credentials on every
+ * node; `confirm: false` leaves the set-up pending (no second factor yet).
+ */
+async function enrolTotp(person: Person, confirm = true): Promise<void> {
+  const { secret } = await person.browser.trpc.auth.totp.beginEnrolment.mutate();
+  if (!confirm) return;
+  await person.browser.trpc.auth.totp.confirmEnrolment.mutate({
+    code: totpCodeForStep(secret, totpStep(app.clock.now())),
   });
-  await em.flush();
-  await secondFactorsChanged(on.deps, em, userId);
 }
 
-async function removeFactors(userId: string, on: TestApp = app): Promise<void> {
-  const em = on.orm.em.fork();
+/** Turns the authenticator app off through the API (the session proved it at enrolment, moments ago). */
+async function disableTotp(person: Person): Promise<void> {
+  await person.browser.trpc.auth.totp.disable.mutate();
+}
+
+/** Between tests: every factor gone, straight from the database, and every node told. */
+async function wipeFactors(userId: string): Promise<void> {
+  const em = app.orm.em.fork();
   await em.nativeDelete(UserTotp, { user: userId });
+  await em.nativeDelete(RecoveryCode, { user: userId });
   await em.nativeDelete(Passkey, { user: userId });
-  await secondFactorsChanged(on.deps, em, userId);
+  await secondFactorsChanged(app.deps, em, userId);
 }
 
 interface Raw {
@@ -135,14 +141,14 @@ describe('setting the policy', () => {
     expect([refused.status, code(refused)]).toEqual([409, 'TWO_FACTOR_NOT_ENROLLED']);
     expect(refused.body.error.message).toMatch(/lock you out/);
     // An enrolment not yet confirmed is no second factor.
-    await enrolTotp(founder.id, app, false);
+    await enrolTotp(founder, false);
     expect(
       await errorCode(founder.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: org.id, required: true })),
     ).toBe('TWO_FACTOR_NOT_ENROLLED');
     expect((await founder.browser.trpc.orgs.get.query({ orgId: org.id })).twoFactorRequired).toBe(false);
 
-    await removeFactors(founder.id);
-    await enrolTotp(founder.id);
+    await wipeFactors(founder.id);
+    await enrolTotp(founder);
     const on = await founder.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: org.id, required: true });
     expect(on).toMatchObject({ twoFactorRequired: true, blockedByTwoFactorPolicy: false });
     expect((await founder.browser.trpc.orgs.get.query({ orgId: org.id })).twoFactorRequired).toBe(true);
@@ -166,7 +172,7 @@ describe('setting the policy', () => {
 describe('a member without a second factor, in an organization that requires one', () => {
   it('is refused there over tRPC (TWO_FACTOR_REQUIRED, 403), acts in their other organizations, and is told where', async () => {
     const { acme, mine } = await world();
-    await enrolTotp(cast.Olive.id);
+    await enrolTotp(cast.Olive);
     await cast.Olive.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: acme.id, required: true });
 
     const refused = await trpc(cast.Mia, 'query', 'projects.list', { orgId: acme.id });
@@ -199,12 +205,12 @@ describe('a member without a second factor, in an organization that requires one
     });
 
     // Enrolling opens Acme on the very next request.
-    await enrolTotp(cast.Mia.id);
+    await enrolTotp(cast.Mia);
     expect(code(await trpc(cast.Mia, 'query', 'projects.list', { orgId: acme.id }))).toBe('OK');
     expect((await cast.Mia.browser.trpc.orgs.list.query()).find((o) => o.id === acme.id)).toMatchObject({
       blockedByTwoFactorPolicy: false,
     });
-    await removeFactors(cast.Mia.id);
+    await disableTotp(cast.Mia);
     expect(code(await trpc(cast.Mia, 'query', 'projects.list', { orgId: acme.id }))).toBe(
       'TWO_FACTOR_REQUIRED',
     );
@@ -212,7 +218,7 @@ describe('a member without a second factor, in an organization that requires one
 
   it('is refused over REST, with a session token (cds_) and in every path spelling', async () => {
     const { acme, mine } = await world();
-    await enrolTotp(cast.Olive.id);
+    await enrolTotp(cast.Olive);
     const { token } = await cast.Mia.browser.trpc.auth.createSessionToken.mutate({ audience: 'policy-rest' });
     // Warm the token's cache entry before the policy: the switch must invalidate it.
     expect((await rest(app.url, token, 'GET', `/orgs/${acme.id}/projects`)).status).toBe(200);
@@ -235,14 +241,14 @@ describe('a member without a second factor, in an organization that requires one
     );
     expect((await rest(app.url, token, 'GET', `/orgs/${mine.id}/projects`)).status).toBe(200);
 
-    await enrolTotp(cast.Mia.id);
+    await enrolTotp(cast.Mia);
     expect((await rest(app.url, token, 'GET', `/orgs/${acme.id}/projects`)).status).toBe(200);
-    await removeFactors(cast.Mia.id);
+    await disableTotp(cast.Mia);
   });
 
   it('a batch refuses the calls in that organization only, each with its own code', async () => {
     const { acme, mine } = await world();
-    await enrolTotp(cast.Olive.id);
+    await enrolTotp(cast.Olive);
     await cast.Olive.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: acme.id, required: true });
     const inputs = { 0: undefined, 1: { orgId: acme.id }, 2: { orgId: mine.id }, 3: { orgId: acme.id } };
     const res = await cast.Mia.browser.fetch(
@@ -260,7 +266,7 @@ describe('a member without a second factor, in an organization that requires one
 
   it('may still leave the organization, and a stranger learns nothing of the policy', async () => {
     const { acme } = await world();
-    await enrolTotp(cast.Olive.id);
+    await enrolTotp(cast.Olive);
     await cast.Olive.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: acme.id, required: true });
     const strangerKey = await keyFor(cast.Stan, (await orgWith(cast.Stan, 'Stan Co')).id, { role: 'admin' });
     expect(code(await trpc(cast.Stan, 'query', 'projects.list', { orgId: acme.id }))).toBe('NOT_FOUND');
@@ -281,7 +287,7 @@ describe('a member without a second factor, in an organization that requires one
 describe('keys of a member without a second factor', () => {
   it('are refused in that organization only, say so in the key tables, and act again the moment the creator enrols', async () => {
     const { acme, mine } = await world();
-    await enrolTotp(cast.Olive.id);
+    await enrolTotp(cast.Olive);
     // Scoped to these two (Mia belongs to the Acmes of earlier tests too, which stop an unscoped key as well).
     const key = await keyFor(cast.Mia, acme.id, { role: 'member', name: 'ci', orgIds: [acme.id, mine.id] });
     const scopedElsewhere = await keyFor(cast.Mia, mine.id, {
@@ -323,13 +329,13 @@ describe('keys of a member without a second factor', () => {
       { orgId: acme.id, orgName: expect.stringMatching(/^Acme/) },
     ]);
 
-    await enrolTotp(cast.Mia.id);
+    await enrolTotp(cast.Mia);
     expect((await rest(app.url, key.key, 'GET', `/orgs/${acme.id}/projects`)).status).toBe(200);
     expect(
       (await cast.Mia.browser.trpc.keys.list.query()).find((k) => k.id === key.id)?.blockedByTwoFactorPolicy,
     ).toEqual([]);
     // Removing the last factor stops the key again at once; switching the policy off frees it at once.
-    await removeFactors(cast.Mia.id);
+    await disableTotp(cast.Mia);
     expect((await rest(app.url, key.key, 'GET', `/orgs/${acme.id}/projects`)).body.code).toBe(
       'TWO_FACTOR_REQUIRED',
     );
@@ -339,7 +345,7 @@ describe('keys of a member without a second factor', () => {
 
   it('a passkey counts as a second factor', async () => {
     const { acme } = await world();
-    await enrolTotp(cast.Olive.id);
+    await enrolTotp(cast.Olive);
     await cast.Olive.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: acme.id, required: true });
     const key = await keyFor(cast.Mia, acme.id, { role: 'viewer' });
     expect((await rest(app.url, key.key, 'GET', `/orgs/${acme.id}/projects`)).body.code).toBe(
@@ -360,14 +366,13 @@ describe('keys of a member without a second factor', () => {
     await em.flush();
     await secondFactorsChanged(app.deps, em, cast.Mia.id);
     expect((await rest(app.url, key.key, 'GET', `/orgs/${acme.id}/projects`)).status).toBe(200);
-    await removeFactors(cast.Mia.id);
   });
 });
 
 describe('routes served outside the tRPC adapter', () => {
   it('the multipart upload and the conditional run GET refuse a stopped key, and answer no 304 for it', async () => {
     const { acme } = await world();
-    await enrolTotp(cast.Olive.id);
+    await enrolTotp(cast.Olive);
     const olive = cast.Olive.browser.trpc;
     const project = await olive.projects.create.mutate({ orgId: acme.id, name: 'uploads' });
     const dataset = await olive.datasets.create.mutate({ orgId: acme.id, projectId: project.id, name: 'd' });
@@ -421,7 +426,7 @@ describe('on a second API node', () => {
           .invalidation.state === 'connected';
       await until(async () => (await connected(app)) && (await connected(b)));
       const { acme } = await world();
-      await enrolTotp(cast.Olive.id);
+      await enrolTotp(cast.Olive);
       const key = await keyFor(cast.Mia, acme.id, { role: 'member' });
       const onB = () => rest(b.url, key.key, 'GET', `/orgs/${acme.id}/projects`);
       expect((await onB()).status).toBe(200);
@@ -429,9 +434,9 @@ describe('on a second API node', () => {
       await cast.Olive.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: acme.id, required: true });
       // Node B hears it over the channel (its cache TTL is 30 s: only the message can explain a quick change).
       expect(await until(async () => (await onB()).body.code === 'TWO_FACTOR_REQUIRED')).toBeGreaterThan(0);
-      await enrolTotp(cast.Mia.id);
+      await enrolTotp(cast.Mia);
       expect(await until(async () => (await onB()).status === 200)).toBeGreaterThan(0);
-      await removeFactors(cast.Mia.id);
+      await disableTotp(cast.Mia);
     } finally {
       await b.close();
     }
