@@ -1,16 +1,15 @@
 import { can } from '@crowdee/core/permissions';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId } from 'react';
 import type { ActiveOrganization } from '../../app/session.tsx';
+import { Card } from '../../components/Card.tsx';
 import { ErrorNotice } from '../../components/ErrorNotice.tsx';
+import { Checkbox } from '../../components/Field.tsx';
 import { useTRPC } from '../../lib/trpc.ts';
 
 /** "Members must use two-factor sign-in": everyone sees it, owners switch it. */
 export function TwoFactorPolicySection({ org }: { org: ActiveOrganization }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
-  const toggleId = useId();
   const editable = can(org.role, 'org:two-factor-policy');
   const save = useMutation(
     trpc.orgs.setTwoFactorPolicy.mutationOptions({
@@ -26,38 +25,28 @@ export function TwoFactorPolicySection({ org }: { org: ActiveOrganization }) {
   const required = save.isPending ? save.variables.required : org.twoFactorRequired;
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Two-factor sign-in
-          </h2>
-          <p className="card-description">
-            {org.twoFactorRequired
-              ? `Members of ${org.name} must use two-factor sign-in. Members without it can’t act here until they set it up, and their API keys are refused here.`
-              : `Members of ${org.name} may sign in with a password alone.`}
-          </p>
-        </div>
-      </div>
+    <Card
+      title="Two-factor sign-in"
+      description={
+        org.twoFactorRequired
+          ? `Members of ${org.name} must use two-factor sign-in. Members without it can’t act here until they set it up, and their API keys are refused here.`
+          : `Members of ${org.name} may sign in with a password alone.`
+      }
+    >
       {editable ? (
         <div className="card-body form-stack">
-          <label className="checkbox" htmlFor={toggleId}>
-            <input
-              id={toggleId}
-              type="checkbox"
-              checked={required}
-              disabled={save.isPending}
-              onChange={(e) => save.mutate({ orgId: org.id, required: e.target.checked })}
-            />
+          <Checkbox
+            checked={required}
+            disabled={save.isPending}
+            onChange={(checked) => save.mutate({ orgId: org.id, required: checked })}
+          >
             <span>Members must use two-factor sign-in</span>
-          </label>
+          </Checkbox>
           <p className="field-hint">
             You need two-factor sign-in on your own account first, so the policy can’t lock you out.
           </p>
-          {save.error ? (
-            // No context heading: the error's own ("Set up two-factor sign-in first") says more.
-            <ErrorNotice error={save.error} compact />
-          ) : null}
+          {/* No context heading: the error's own ("Set up two-factor sign-in first") says more. */}
+          {save.error ? <ErrorNotice error={save.error} compact /> : null}
           <output className="form-status" aria-live="polite">
             {save.isSuccess ? 'Saved.' : ''}
           </output>
@@ -65,6 +54,6 @@ export function TwoFactorPolicySection({ org }: { org: ActiveOrganization }) {
       ) : (
         <p className="card-body muted">Only owners can change this.</p>
       )}
-    </section>
+    </Card>
   );
 }
