@@ -229,7 +229,7 @@ describe('unexpected faults', () => {
       expect(code).toBe('INTERNAL');
       const log = app.logs.lines.slice(logged).join('');
       expect(log).toMatch(/relation \\"memberships\\" does not exist/);
-      expect(log).toMatch(/at [^\\]*membershipRole/);
+      expect(log).toMatch(/at [^\\]*membershipStanding/);
     } finally {
       await adminQuery(app.dbUrl, 'alter table memberships_gone rename to memberships');
     }

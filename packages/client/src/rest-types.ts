@@ -12,6 +12,7 @@ export type Permission =
   | 'org:read'
   | 'org:update'
   | 'org:delete'
+  | 'org:two-factor-policy'
   | 'members:read'
   | 'members:manage'
   | 'members:invite'

@@ -19,7 +19,13 @@ export type KeyAccess =
   /** An admin of this organization cut the key off from it. Also a property of the key, checked before membership. */
   | { ok: false; reason: 'cut-off' }
   /** The key's creator is not (or no longer) a member: the key sees nothing there, exactly like a stranger. */
-  | { ok: false; reason: 'not-member' };
+  | { ok: false; reason: 'not-member' }
+  /**
+   * The organization requires two-factor sign-in and the key's creator has not enrolled a second factor: the key
+   * stops there until they do (see `keyAccessUnderTwoFactorPolicy`). Checked after membership, so a stranger's key
+   * learns nothing about the policy.
+   */
+  | { ok: false; reason: 'two-factor-required' };
 
 export function keyInScope(grant: Pick<KeyGrant, 'scopeOrgIds'>, orgId: string): boolean {
   return grant.scopeOrgIds === null || grant.scopeOrgIds.includes(orgId);

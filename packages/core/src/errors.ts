@@ -181,6 +181,13 @@ export const ERROR_TABLE = {
     title: 'Conflict',
     message: 'An organization must keep at least one owner.',
   },
+  TWO_FACTOR_NOT_ENROLLED: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'Conflict',
+    message:
+      'Set up two-factor sign-in on your own account (Settings → Security) before requiring it of this organization: otherwise the policy would lock you out.',
+  },
   KEY_LIMIT_REACHED: {
     status: 409,
     trpc: 'CONFLICT',

@@ -26,5 +26,6 @@ export * from './sign-in-challenges.ts';
 export * from './stale-keys.ts';
 export * from './totp.ts';
 export * from './two-factor.ts';
+export * from './two-factor-policy.ts';
 export * from './usage.ts';
 export * from './verification.ts';

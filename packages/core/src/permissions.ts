@@ -8,6 +8,8 @@ export const PERMISSIONS = {
   'org:read': { minRole: 'viewer', keys: true },
   'org:update': { minRole: 'admin', keys: true },
   'org:delete': { minRole: 'owner', keys: false },
+  /** Requiring two-factor sign-in of every member: an owner's decision, never a bearer credential's. */
+  'org:two-factor-policy': { minRole: 'owner', keys: false },
   'members:read': { minRole: 'viewer', keys: true },
   'members:manage': { minRole: 'admin', keys: true },
   /** Inviting grants access to a person: a leaked admin key must not be able to invite its holder in. */

@@ -9,6 +9,8 @@ import { z } from 'zod';
  */
 export const INVALIDATION_CAUSES = [
   'account.email_changed',
+  /** A second factor was enrolled or removed: the org two-factor policy now lets the user's keys act, or stops them. */
+  'account.second_factor_changed',
   'key.revoked',
   'key.rotated',
   'key.updated',
@@ -21,6 +23,7 @@ export const INVALIDATION_CAUSES = [
   'org.created',
   'org.updated',
   'org.deleted',
+  'org.two_factor_policy_changed',
   'rate-limit.override_changed',
   'session.ended',
   'session_token.refreshed',

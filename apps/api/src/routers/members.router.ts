@@ -94,7 +94,8 @@ export const membersRouter = router({
         ctx.em,
         { ...actorOf(ctx), userId: ctx.caller.userId },
         ctx.org.id,
-        lockedRoleOf(ctx.caller, ctx.org.id),
+        // Leaving stays open to a member the org's two-factor policy stops: the re-read must say which action.
+        lockedRoleOf(ctx.caller, ctx.org.id, 'members:leave'),
       );
       return { ok: true as const };
     }),

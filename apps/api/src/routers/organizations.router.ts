@@ -9,6 +9,7 @@ import {
   renameOrganization,
   setActiveOrganization,
   setKeyPolicy,
+  setTwoFactorPolicy,
 } from '../services/organizations.service.ts';
 import { authenticatedProcedure, orgProcedure, router, sessionProcedure } from '../trpc.ts';
 import { nameSchema, okOut, organizationOut, uuid } from './schemas.ts';
@@ -79,5 +80,24 @@ export const organizationsRouter = router({
         maxLifetimeDays: input.maxLifetimeDays,
         revokeUnusedAfterDays: input.revokeUnusedAfterDays,
       }),
+    ),
+
+  /**
+   * "Members must use two-factor sign-in" (owners, signed in). Members without a second factor, and the keys they
+   * created, get TWO_FACTOR_REQUIRED here until they enrol; an owner without one cannot switch it on
+   * (TWO_FACTOR_NOT_ENROLLED).
+   */
+  setTwoFactorPolicy: orgProcedure('org:two-factor-policy')
+    .input(z.object({ required: z.boolean() }))
+    .output(organizationOut)
+    .mutation(({ ctx, input }) =>
+      setTwoFactorPolicy(
+        ctx.deps,
+        ctx.em,
+        { ...actorOf(ctx), userId: ctx.caller.userId },
+        ctx.org.id,
+        ctx.org.role,
+        input.required,
+      ),
     ),
 });

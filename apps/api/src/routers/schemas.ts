@@ -96,6 +96,16 @@ export const organizationOut = z.object({
   name: z.string(),
   role: roleSchema,
   keyPolicy: keyPolicyOut,
+  twoFactorRequired: z
+    .boolean()
+    .describe(
+      'Members must use two-factor sign-in: members without a second factor, and their keys, cannot act here',
+    ),
+  blockedByTwoFactorPolicy: z
+    .boolean()
+    .describe(
+      'The caller has no second factor and this organization requires one: enrol under Settings → Security',
+    ),
   createdAt: isoDate,
 });
 
@@ -212,6 +222,11 @@ export const apiKeyOut = z.object({
       }),
     )
     .describe('Organizations whose admins cut this key off: it no longer works there, and only there'),
+  blockedByTwoFactorPolicy: z
+    .array(z.object({ orgId: uuid, orgName: z.string() }))
+    .describe(
+      'Organizations that require two-factor sign-in of members: the key is refused there (TWO_FACTOR_REQUIRED) until its creator enrols a second factor',
+    ),
 });
 
 export const expiryInput = {

@@ -2,16 +2,20 @@ import {
   authorize,
   authorizeKey,
   DomainError,
+  isRole,
   type KeyAccess,
-  keyAccess,
+  keyAccessUnderTwoFactorPolicy,
   type Permission,
   type Role,
+  type TwoFactorStanding,
+  twoFactorPolicyDecision,
 } from '@crowdee/core';
-import { Membership } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
 import type { Caller } from '../context.ts';
+import { cachedTwoFactorStanding } from './credential-memberships.ts';
 import type { ActorRole } from './members.service.ts';
+import { userHasSecondFactorSql } from './second-factors.ts';
 
 /**
  * Access resolution, in one place: what role a caller holds in an organization and whether that role may do
@@ -38,39 +42,89 @@ function refusal(access: Exclude<KeyAccess, { ok: true }>): DomainError {
       return new DomainError('ORG_OUT_OF_SCOPE');
     case 'cut-off':
       return new DomainError('KEY_CUT_OFF');
+    case 'two-factor-required':
+      return new DomainError('TWO_FACTOR_REQUIRED');
     default:
       return notFound();
   }
 }
 
+/** A membership as access needs it: the role, and the organization's two-factor policy as it applies to the user. */
+interface MembershipStanding {
+  role: Role;
+  standing: TwoFactorStanding;
+}
+
 /**
- * A caller's role in an organization given the membership role found for them (for a key, its creator's): for a
- * key, packages/core's keyAccess — scope and cut-offs first, then min(key role, creator's role).
+ * A caller's role in an organization given the membership found for them (for a key, its creator's): for a key,
+ * packages/core's keyAccess — scope and cut-offs first, then min(key role, creator's role) — and then, for every
+ * caller, the organization's two-factor policy. `permission` is what the call needs there (null: acting there at
+ * all); a member the policy stops may still do what core leaves open to them (leave), signed in only.
  */
-function roleFromMembership(caller: Caller, orgId: string, membershipRole: Role | null): Role {
+function roleFromMembership(
+  caller: Caller,
+  orgId: string,
+  membership: MembershipStanding | null,
+  permission: Permission | null,
+): Role {
   if (caller.kind === 'key') {
-    const access = keyAccess(caller.key, orgId, membershipRole);
+    const access = keyAccessUnderTwoFactorPolicy(
+      caller.key,
+      orgId,
+      membership?.role ?? null,
+      membership?.standing ?? { orgRequiresTwoFactor: false, userHasSecondFactor: false },
+    );
     if (access.ok) return access.role;
     throw refusal(access);
   }
-  if (membershipRole === null) throw notFound();
-  return membershipRole;
+  if (membership === null) throw notFound();
+  if (!twoFactorPolicyDecision(membership.standing, permission, caller.kind).ok) {
+    throw new DomainError('TWO_FACTOR_REQUIRED');
+  }
+  return membership.role;
 }
 
-async function membershipRole(em: EntityManager, userId: string, orgId: string): Promise<Role | null> {
-  const membership = await em.findOne(
-    Membership,
-    { user: userId, organization: orgId },
-    { fields: ['role'], disableIdentityMap: true },
+/** The membership, its organization's two-factor policy and the user's factors: one statement, in `em`'s transaction. */
+async function membershipStanding(
+  em: EntityManager,
+  userId: string,
+  orgId: string,
+): Promise<MembershipStanding | null> {
+  const rows = await em.execute<{ role: string; require_two_factor: boolean; has_second_factor: boolean }[]>(
+    `select m.role, o.require_two_factor, ${userHasSecondFactorSql('m.user_id')} as has_second_factor
+       from memberships m join organizations o on o.id = m.organization_id
+      where m.user_id = ? and m.organization_id = ?`,
+    [userId, orgId],
   );
-  return membership?.role ?? null;
+  const row = rows[0];
+  if (!row || !isRole(row.role)) return null;
+  return {
+    role: row.role,
+    standing: { orgRequiresTwoFactor: row.require_two_factor, userHasSecondFactor: row.has_second_factor },
+  };
+}
+
+/** A session token's membership from the credential cache, which every membership, policy and factor change invalidates. */
+function cachedMembership(
+  caller: Extract<Caller, { kind: 'token' }>,
+  orgId: string,
+): MembershipStanding | null {
+  const role = caller.token.creatorRoles.get(orgId);
+  return role === undefined ? null : { role, standing: cachedTwoFactorStanding(caller.token, orgId) };
 }
 
 /**
  * The caller's role in an organization, right now. Sessions read the membership on every request; keys and session
- * tokens use the user's memberships from the credential cache, which every membership change invalidates.
+ * tokens use the user's memberships from the credential cache, which every membership change invalidates. A member
+ * the organization's two-factor policy stops (or their key) is refused with TWO_FACTOR_REQUIRED, unless
+ * `permission` is one core leaves open to them.
  */
-export async function roleInOrganization(lookup: AccessLookup, caller: Caller, orgId: string): Promise<Role> {
+export async function roleInOrganization(
+  lookup: AccessLookup,
+  caller: Caller,
+  orgId: string,
+  permission: Permission | null = null,
+): Promise<Role> {
   if (caller.kind === 'key') {
     const access = lookup.deps.keyVerifier.accessIn(caller.key, orgId, lookup.ip);
     if (!access.ok) throw refusal(access);
@@ -81,8 +135,9 @@ export async function roleInOrganization(lookup: AccessLookup, caller: Caller, o
     caller,
     orgId,
     caller.kind === 'session'
-      ? await membershipRole(lookup.em, caller.userId, orgId)
-      : (caller.token.creatorRoles.get(orgId) ?? null),
+      ? await membershipStanding(lookup.em, caller.userId, orgId)
+      : cachedMembership(caller, orgId),
+    permission,
   );
   // Counted in this organization's usage only once the caller is known to belong there.
   lookup.actedIn?.add(orgId);
@@ -98,13 +153,14 @@ export async function lockedRoleInOrganization(
   tem: EntityManager,
   caller: Caller,
   orgId: string,
+  permission: Permission | null = null,
 ): Promise<Role> {
-  return roleFromMembership(caller, orgId, await membershipRole(tem, caller.userId, orgId));
+  return roleFromMembership(caller, orgId, await membershipStanding(tem, caller.userId, orgId), permission);
 }
 
 /** The locked re-read above, in the shape the membership services take (they open the transaction). */
-export function lockedRoleOf(caller: Caller, orgId: string): ActorRole {
-  return (tem) => lockedRoleInOrganization(tem, caller, orgId);
+export function lockedRoleOf(caller: Caller, orgId: string, permission: Permission | null = null): ActorRole {
+  return (tem) => lockedRoleInOrganization(tem, caller, orgId, permission);
 }
 
 /**
@@ -141,7 +197,7 @@ export async function requireOrgPermission(
   orgId: string,
   permission: Permission,
 ): Promise<Role> {
-  const role = await roleInOrganization(lookup, caller, orgId);
+  const role = await roleInOrganization(lookup, caller, orgId, permission);
   assertPermission(role, permission, caller);
   return role;
 }

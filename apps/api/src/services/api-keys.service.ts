@@ -10,6 +10,7 @@ import {
   isPermission,
   type KeyPolicy,
   type KeyRole,
+  keyAccessUnderTwoFactorPolicy,
   keyExpiresSoon,
   keyInScope,
   keyStatus,
@@ -34,6 +35,7 @@ import {
   ApiKeyOrgAccess,
   type ApiKeyRevocationReason,
   Membership,
+  Organization,
   User,
 } from '@crowdee/db';
 import { LockMode } from '@mikro-orm/core';
@@ -45,6 +47,7 @@ import { requireOrgPermission } from './access.service.ts';
 import { type Actor, type AuditAction, recordAudit } from './audit.service.ts';
 import type { CachedKey } from './key-cache.ts';
 import { keyPolicyOf } from './organizations.service.ts';
+import { hasSecondFactor, usersWithSecondFactor } from './second-factors.ts';
 import { endLeakedSessionTokens } from './session-tokens.service.ts';
 
 export interface ApiKeyView {
@@ -72,6 +75,8 @@ export interface ApiKeyView {
   /** CIDR ranges it may be used from; null = anywhere. */
   allowedIps: string[] | null;
   cutOffs: KeyCutOffView[];
+  /** Organizations whose two-factor policy stops the key until its creator enrols a second factor. */
+  blockedByTwoFactorPolicy: { orgId: string; orgName: string }[];
 }
 
 /** An organization whose admins cut the key off: the key no longer works there (and only there). */
@@ -110,6 +115,7 @@ export function apiKeyView(
   creator: { id: string; name: string; email: string },
   now: Date,
   cutOffs: KeyCutOffView[] = [],
+  blockedByTwoFactorPolicy: ApiKeyView['blockedByTwoFactorPolicy'] = [],
 ): ApiKeyView {
   const status = keyStatus({ revokedAt: key.revokedAt ?? null, expiresAt: key.expiresAt ?? null }, now);
   return {
@@ -133,6 +139,7 @@ export function apiKeyView(
     permissions: storedPermissions(key),
     allowedIps: key.allowedIps ?? null,
     cutOffs,
+    blockedByTwoFactorPolicy: status === 'active' ? blockedByTwoFactorPolicy : [],
   };
 }
 
@@ -141,8 +148,14 @@ export function apiKeyView(
  * scope narrowed to that organization (never the ids of the creator's other organizations), and — once they cut it
  * off — revoked as far as they are concerned.
  */
-function orgKeyView(key: ApiKey, orgId: string, access: ApiKeyOrgAccess | null, now: Date): ApiKeyView {
-  const base = apiKeyView(key, key.creator, now);
+function orgKeyView(
+  key: ApiKey,
+  orgId: string,
+  access: ApiKeyOrgAccess | null,
+  now: Date,
+  blockedByTwoFactorPolicy: ApiKeyView['blockedByTwoFactorPolicy'] = [],
+): ApiKeyView {
+  const base = apiKeyView(key, key.creator, now, [], blockedByTwoFactorPolicy);
   const lastUsedAt = access?.lastUsedAt ?? null;
   const cutOffAt = access?.cutOffAt ?? null;
   return {
@@ -376,9 +389,47 @@ export async function listMyKeys(em: EntityManager, userId: string, now: Date): 
     em,
     keys.map((k) => k.id),
   );
-  return keys.map((k) =>
-    apiKeyView(k, { id: k.creator.id, name: k.creator.name, email: k.creator.email }, now, cutOffs.get(k.id)),
+  const stoppedIn = await twoFactorStopsMyKeys(em, userId);
+  return keys.map((k) => {
+    const cuts = cutOffs.get(k.id) ?? [];
+    return apiKeyView(
+      k,
+      { id: k.creator.id, name: k.creator.name, email: k.creator.email },
+      now,
+      cuts,
+      stoppedIn(k, cuts),
+    );
+  });
+}
+
+/**
+ * Where the two-factor policy stops a user's keys, for the key table: packages/core's rule over each of the user's
+ * memberships (a key out of scope or cut off there is stopped by that, not by the policy, and says so instead).
+ */
+async function twoFactorStopsMyKeys(
+  em: EntityManager,
+  userId: string,
+): Promise<(key: ApiKey, cutOffs: KeyCutOffView[]) => ApiKeyView['blockedByTwoFactorPolicy']> {
+  const requiring = await em.find(
+    Membership,
+    { user: userId, organization: { requireTwoFactor: true } },
+    { populate: ['organization'], orderBy: { organization: { name: 'asc' } } },
   );
+  if (requiring.length === 0 || (await hasSecondFactor(em, userId))) return () => [];
+  const standing = { orgRequiresTwoFactor: true, userHasSecondFactor: false };
+  return (key, cutOffs) => {
+    const grant = {
+      role: key.role,
+      scopeOrgIds: key.scopeOrgIds ?? null,
+      cutOffOrgIds: cutOffs.map((c) => c.orgId),
+    };
+    return requiring
+      .filter((m) => {
+        const access = keyAccessUnderTwoFactorPolicy(grant, m.organization.id, m.role, standing);
+        return !access.ok && access.reason === 'two-factor-required';
+      })
+      .map((m) => ({ orgId: m.organization.id, orgName: m.organization.name }));
+  };
 }
 
 /**
@@ -414,6 +465,11 @@ export async function listKeysForOrg(
           { populate: ['organization'] },
         );
   const access = new Map(accessRows.map((a) => [a.apiKey.id, a]));
+  // The organization's two-factor policy, against each creator's factors: the table shows which keys it stops.
+  const org = await em.findOne(Organization, { id: orgId }, { fields: ['name', 'requireTwoFactor'] });
+  const enrolled = org?.requireTwoFactor
+    ? await usersWithSecondFactor(em, [...new Set(inScope.map((k) => k.creator.id))])
+    : null;
   const out: (ApiKeyView & { effectiveRole: KeyRole })[] = [];
   for (const k of inScope) {
     const here = access.get(k.id) ?? null;
@@ -422,9 +478,16 @@ export async function listKeysForOrg(
       scopeOrgIds: k.scopeOrgIds ?? null,
       cutOffOrgIds: here?.cutOffAt ? [orgId] : [],
     };
-    const effectiveRole = effectiveKeyRole(grant, orgId, roles.get(k.creator.id) ?? null);
+    const creatorRole = roles.get(k.creator.id) ?? null;
+    const effectiveRole = effectiveKeyRole(grant, orgId, creatorRole);
     if (effectiveRole === null) continue;
-    out.push({ ...orgKeyView(k, orgId, here, now), effectiveRole });
+    const policy = keyAccessUnderTwoFactorPolicy(grant, orgId, creatorRole, {
+      orgRequiresTwoFactor: org?.requireTwoFactor ?? false,
+      userHasSecondFactor: enrolled === null || enrolled.has(k.creator.id),
+    });
+    const stopped =
+      !policy.ok && policy.reason === 'two-factor-required' ? [{ orgId, orgName: org?.name ?? '' }] : [];
+    out.push({ ...orgKeyView(k, orgId, here, now, stopped), effectiveRole });
   }
   return out;
 }

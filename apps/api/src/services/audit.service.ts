@@ -43,6 +43,7 @@ export const AUDIT_ACTIONS = [
   'org.updated',
   'org.deleted',
   'org.key_policy_changed',
+  'org.two_factor_policy_changed',
   'member.added',
   'invitation.created',
   'invitation.accepted',

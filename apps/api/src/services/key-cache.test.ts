@@ -20,6 +20,8 @@ function entry(id: string, creatorId: string, loadedAt: number): CachedKey {
     creator: { id: creatorId, name: 'c', email: 'c@example.test' },
     creatorRoles: new Map(),
     orgNames: new Map(),
+    twoFactorOrgIds: new Set(),
+    creatorHasSecondFactor: false,
     loadedAt,
     usageWrittenAt: 0,
     orgUsageWrittenAt: new Map(),

@@ -24,6 +24,10 @@ export interface CachedKey {
   creatorRoles: ReadonlyMap<string, Role>;
   /** Names of those organizations, so `GET /api/v1/me` needs no query (not security-relevant: may lag a rename). */
   orgNames: ReadonlyMap<string, string>;
+  /** Those of the creator's organizations that require two-factor sign-in. */
+  twoFactorOrgIds: ReadonlySet<string>;
+  /** Whether the creator has a second factor (a confirmed authenticator app or a passkey). */
+  creatorHasSecondFactor: boolean;
   /** When this entry was loaded from the database (ms). */
   loadedAt: number;
   /** When last-use time and IP were last written (ms); writes are coalesced to once a minute per key. */
@@ -51,6 +55,8 @@ export interface CachedSessionToken {
   creator: { id: string; name: string; email: string };
   creatorRoles: ReadonlyMap<string, Role>;
   orgNames: ReadonlyMap<string, string>;
+  twoFactorOrgIds: ReadonlySet<string>;
+  creatorHasSecondFactor: boolean;
   loadedAt: number;
   usageWrittenAt: number;
 }

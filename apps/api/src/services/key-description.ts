@@ -1,11 +1,12 @@
 import {
   effectiveKeyPermissions,
   type KeyRole,
-  keyAccess,
+  keyAccessUnderTwoFactorPolicy,
   keyExpiresSoon,
   type Permission,
   type Role,
 } from '@crowdee/core';
+import { cachedTwoFactorStanding } from './credential-memberships.ts';
 import type { CachedKey } from './key-cache.ts';
 
 export interface KeyDescription {
@@ -36,7 +37,7 @@ const described = new WeakMap<CachedKey, KeyDescription>();
 
 /**
  * What `GET /api/v1/me` answers: the key, its creator, and its effective role and permissions in every
- * organization it can act on, computed by packages/core from the cached memberships. Computed once per cache
+ * organization it can act on (not those whose two-factor policy stops it), computed by packages/core from the cached memberships. Computed once per cache
  * entry; the hot path of a script polling /me costs a map lookup.
  */
 export function describeKey(key: CachedKey, now: Date): KeyDescription {
@@ -48,7 +49,12 @@ export function describeKey(key: CachedKey, now: Date): KeyDescription {
 function describe(key: CachedKey): KeyDescription {
   const organizations: KeyDescription['organizations'] = [];
   for (const [orgId, creatorRole] of key.creatorRoles) {
-    const access = keyAccess(key, orgId, creatorRole);
+    const access = keyAccessUnderTwoFactorPolicy(
+      key,
+      orgId,
+      creatorRole,
+      cachedTwoFactorStanding(key, orgId),
+    );
     if (!access.ok) continue;
     organizations.push({
       id: orgId,

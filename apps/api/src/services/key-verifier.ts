@@ -8,13 +8,19 @@ import {
   isPermission,
   KEY_USAGE_WRITE_INTERVAL_MS,
   type KeyAccess,
-  keyAccess,
+  keyAccessUnderTwoFactorPolicy,
   keyStatus,
   parseKey,
 } from '@crowdee/core';
 import type { Orm } from '@crowdee/db';
 import type { Logger } from '../logger.ts';
-import { type MembershipRow, membershipMaps, USER_MEMBERSHIPS_SQL } from './credential-memberships.ts';
+import {
+  cachedTwoFactorStanding,
+  type MembershipRow,
+  membershipMaps,
+  USER_HAS_SECOND_FACTOR_SQL,
+  USER_MEMBERSHIPS_SQL,
+} from './credential-memberships.ts';
 import type { CachedKey, KeyCache } from './key-cache.ts';
 import { sqlDate } from './sql.ts';
 
@@ -35,6 +41,7 @@ interface KeyRow {
   creator_name: string;
   creator_email: string;
   roles: MembershipRow[];
+  has_second_factor: boolean;
   cut_off: string[];
 }
 
@@ -45,6 +52,7 @@ const LOAD_KEY_SQL = `
          k.expires_at, k.revoked_at, k.created_at, k.last_used_at,
          u.id as creator_id, u.name as creator_name, u.email as creator_email,
          ${USER_MEMBERSHIPS_SQL} as roles,
+         ${USER_HAS_SECOND_FACTOR_SQL} as has_second_factor,
          coalesce((select json_agg(c.organization_id)
                      from api_key_org_access c
                     where c.api_key_id = k.id and c.cut_off_at is not null), '[]'::json) as cut_off
@@ -112,7 +120,7 @@ export class KeyVerifier {
     const row = rows[0];
     // The lookup was by hash; comparing again in constant time costs nothing and keeps the rule simple to audit.
     if (!row || !constantTimeEqual(row.hash, hash) || !isKeyRole(row.role)) return undefined;
-    const { creatorRoles, orgNames } = membershipMaps(row.roles);
+    const { creatorRoles, orgNames, twoFactorOrgIds } = membershipMaps(row.roles);
     const entry: CachedKey = {
       kind: 'key',
       id: row.id,
@@ -132,6 +140,8 @@ export class KeyVerifier {
       creator: { id: row.creator_id, name: row.creator_name, email: row.creator_email },
       creatorRoles,
       orgNames,
+      twoFactorOrgIds,
+      creatorHasSecondFactor: row.has_second_factor === true,
       loadedAt: now.getTime(),
       usageWrittenAt: sqlDate(row.last_used_at)?.getTime() ?? 0,
       orgUsageWrittenAt: new Map(),
@@ -142,12 +152,17 @@ export class KeyVerifier {
 
   /**
    * What a verified key may do in organization `orgId`: packages/core's rule (scope, cut-offs by that org's admins,
-   * then min(key role, creator's current role)) over the cached entry, which every revocation, cut-off and
-   * membership change on this node invalidates. When the key may act there, its use there is recorded: that, not
+   * then min(key role, creator's current role), then the org's two-factor policy against the creator's factors)
+   * over the cached entry, which every revocation, cut-off, membership, policy and factor change invalidates. When the key may act there, its use there is recorded: that, not
    * the key's use everywhere, is what the organization's admins see.
    */
   accessIn(key: CachedKey, orgId: string, ip: string | null): KeyAccess {
-    const access = keyAccess(key, orgId, key.creatorRoles.get(orgId) ?? null);
+    const access = keyAccessUnderTwoFactorPolicy(
+      key,
+      orgId,
+      key.creatorRoles.get(orgId) ?? null,
+      cachedTwoFactorStanding(key, orgId),
+    );
     if (access.ok) this.recordOrgUse(key, orgId, this.clock(), ip);
     return access;
   }

@@ -2,23 +2,31 @@ import { randomUUID } from 'node:crypto';
 import {
   DomainError,
   decideCreateOrganization,
-  type KeyGrant,
+  decideTwoFactorPolicyChange,
   type KeyPolicy,
-  keyAccess,
+  keyAccessUnderTwoFactorPolicy,
   type Role,
   type StaleKeyPolicy,
+  twoFactorPolicyDecision,
 } from '@crowdee/core';
 import { Membership, Organization, Session } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
+import { cachedTwoFactorStanding } from './credential-memberships.ts';
+import type { CachedKey } from './key-cache.ts';
+import { hasSecondFactor } from './second-factors.ts';
 
 export interface OrganizationView {
   id: string;
   name: string;
   role: Role;
   keyPolicy: KeyPolicy & StaleKeyPolicy;
+  /** The owners' policy "Members must use two-factor sign-in". */
+  twoFactorRequired: boolean;
+  /** The policy stops the caller here until they enrol a second factor (the app's banner says so). */
+  blockedByTwoFactorPolicy: boolean;
   createdAt: string;
 }
 
@@ -28,12 +36,14 @@ export function keyPolicyOf(
   return { requireExpiry: org.keyPolicyRequireExpiry, maxLifetimeDays: org.keyPolicyMaxLifetimeDays ?? null };
 }
 
-function view(org: Organization, role: Role): OrganizationView {
+function view(org: Organization, role: Role, blockedByTwoFactorPolicy = false): OrganizationView {
   return {
     id: org.id,
     name: org.name,
     role,
     keyPolicy: { ...keyPolicyOf(org), revokeUnusedAfterDays: org.keyPolicyRevokeUnusedDays ?? null },
+    twoFactorRequired: org.requireTwoFactor,
+    blockedByTwoFactorPolicy,
     createdAt: org.createdAt.toISOString(),
   };
 }
@@ -85,22 +95,31 @@ export async function createOrganization(
 }
 
 /**
- * The organizations the caller belongs to, with the caller's role in each. A key sees only those it may act on
- * (its scope, minus those that cut it off), each with its effective role there — never its creator's role.
+ * The organizations the caller belongs to, with the caller's role in each. Open to a member the two-factor policy
+ * stops (it asks no organization), and says where it stops them. A key sees only those it may act on (its scope,
+ * minus those that cut it off or whose two-factor policy stops it), each with its effective role there — never its
+ * creator's role.
  */
 export async function listMyOrganizations(
   em: EntityManager,
   userId: string,
-  key: KeyGrant | null,
+  key: CachedKey | null,
 ): Promise<OrganizationView[]> {
   const memberships = await em.find(
     Membership,
     { user: userId },
     { populate: ['organization'], orderBy: { organization: { name: 'asc' } } },
   );
-  if (key === null) return memberships.map((m) => view(m.organization, m.role));
+  if (key === null) {
+    const userHasSecondFactor = await hasSecondFactor(em, userId);
+    return memberships.map((m) => {
+      const standing = { orgRequiresTwoFactor: m.organization.requireTwoFactor, userHasSecondFactor };
+      return view(m.organization, m.role, !twoFactorPolicyDecision(standing, null, 'session').ok);
+    });
+  }
   return memberships.flatMap((m) => {
-    const access = keyAccess(key, m.organization.id, m.role);
+    const orgId = m.organization.id;
+    const access = keyAccessUnderTwoFactorPolicy(key, orgId, m.role, cachedTwoFactorStanding(key, orgId));
     return access.ok ? [view(m.organization, access.role)] : [];
   });
 }
@@ -208,5 +227,42 @@ export async function setKeyPolicy(
     at: org.updatedAt,
   });
   await em.flush();
+  return view(org, role);
+}
+
+/**
+ * The owners' policy "Members must use two-factor sign-in". Switching it on takes a second factor of the acting
+ * owner's own (else the next request would lock them out). Every member's cached keys and session tokens carry the
+ * policy, so all of them are invalidated, on every node: keys of members without a second factor stop here at once,
+ * and start again at once when it is switched off.
+ */
+export async function setTwoFactorPolicy(
+  deps: AppDeps,
+  em: EntityManager,
+  actor: Actor & { userId: string },
+  orgId: string,
+  role: Role,
+  required: boolean,
+): Promise<OrganizationView> {
+  const org = await em.findOne(Organization, { id: orgId });
+  if (!org) throw new DomainError('NOT_FOUND', 'Organization not found.');
+  const decision = decideTwoFactorPolicyChange(required, await hasSecondFactor(em, actor.userId));
+  if (!decision.ok) throw new DomainError(decision.code);
+  if (org.requireTwoFactor === required) return view(org, role);
+  org.requireTwoFactor = required;
+  org.updatedAt = deps.clock();
+  recordAudit(em, actor, {
+    action: 'org.two_factor_policy_changed',
+    organizationId: orgId,
+    target: { type: 'organization', id: orgId },
+    metadata: { required: { from: !required, to: required } },
+    at: org.updatedAt,
+  });
+  await em.flush();
+  const members = await em.find(Membership, { organization: orgId }, { fields: ['user'] });
+  await publishInvalidation(deps, em, {
+    cause: 'org.two_factor_policy_changed',
+    targets: members.map((m) => ({ kind: 'user' as const, userId: m.user.id })),
+  });
   return view(org, role);
 }

@@ -9,7 +9,12 @@ import {
 } from '@crowdee/core';
 import type { Orm } from '@crowdee/db';
 import type { Logger } from '../logger.ts';
-import { type MembershipRow, membershipMaps, USER_MEMBERSHIPS_SQL } from './credential-memberships.ts';
+import {
+  type MembershipRow,
+  membershipMaps,
+  USER_HAS_SECOND_FACTOR_SQL,
+  USER_MEMBERSHIPS_SQL,
+} from './credential-memberships.ts';
 import type { CachedSessionToken, KeyCache } from './key-cache.ts';
 import { sqlDate } from './sql.ts';
 
@@ -27,6 +32,7 @@ interface TokenRow {
   user_name: string;
   user_email: string;
   roles: MembershipRow[];
+  has_second_factor: boolean;
 }
 
 // One statement per cache miss: the token, the session it is bound to, its user and the user's memberships.
@@ -34,7 +40,8 @@ const LOAD_TOKEN_SQL = `
   select t.id, t.hash, t.hint, t.audience, t.session_id, t.expires_at, t.last_used_at,
          s.expires_at as session_expires_at, s.last_seen_at as session_last_seen_at,
          u.id as user_id, u.name as user_name, u.email as user_email,
-         ${USER_MEMBERSHIPS_SQL} as roles
+         ${USER_MEMBERSHIPS_SQL} as roles,
+         ${USER_HAS_SECOND_FACTOR_SQL} as has_second_factor
     from session_tokens t
     join sessions s on s.id = t.session_id
     join users u on u.id = t.user_id
@@ -78,7 +85,7 @@ export class SessionTokenVerifier {
     const rows = await this.orm.em.getConnection().execute<TokenRow[]>(LOAD_TOKEN_SQL, [hash]);
     const row = rows[0];
     if (!row || !constantTimeEqual(row.hash, hash)) return undefined;
-    const { creatorRoles, orgNames } = membershipMaps(row.roles);
+    const { creatorRoles, orgNames, twoFactorOrgIds } = membershipMaps(row.roles);
     const entry: CachedSessionToken = {
       kind: 'session-token',
       id: row.id,
@@ -92,6 +99,8 @@ export class SessionTokenVerifier {
       creator: { id: row.user_id, name: row.user_name, email: row.user_email },
       creatorRoles,
       orgNames,
+      twoFactorOrgIds,
+      creatorHasSecondFactor: row.has_second_factor === true,
       loadedAt: now.getTime(),
       usageWrittenAt: sqlDate(row.last_used_at)?.getTime() ?? 0,
     };

@@ -2,6 +2,7 @@ import { useMutation } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef } from 'react';
 import { AccountPage } from '../account/AccountPage.tsx';
 import { SecurityPage } from '../account/SecurityPage.tsx';
+import { TwoFactorPolicyBanner } from '../account/TwoFactorPolicyBanner.tsx';
 import { VerificationBanner } from '../account/VerificationBanner.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { PendingInvitations } from '../invitations/PendingInvitations.tsx';
@@ -123,6 +124,7 @@ export function AppShell({ path }: { path: string }) {
         </aside>
         <main id="main" ref={mainRef} className="content">
           <VerificationBanner />
+          <TwoFactorPolicyBanner />
           <PendingInvitations />
           {route ? (
             route.render()

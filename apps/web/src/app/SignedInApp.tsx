@@ -49,6 +49,7 @@ export function SignedInApp({ me }: { me: Me }) {
               maxLifetimeDays: null,
               revokeUnusedAfterDays: null,
             },
+            twoFactorRequired: fromList?.twoFactorRequired ?? false,
           }
         : null,
     };

@@ -7,6 +7,8 @@ export interface ActiveOrganization {
   name: string;
   role: Role;
   keyPolicy: Organization['keyPolicy'];
+  /** The owners' policy "Members must use two-factor sign-in". */
+  twoFactorRequired: boolean;
 }
 
 export interface SessionState {

@@ -141,6 +141,10 @@ export function describeError(error: unknown): ErrorInfo {
     }
     case 'EMAIL_NOT_VERIFIED':
       return { ...info, kind: 'forbidden', title: 'Verify your email address first' };
+    case 'TWO_FACTOR_REQUIRED':
+      return { ...info, kind: 'forbidden', title: 'Two-factor sign-in required' };
+    case 'TWO_FACTOR_NOT_ENROLLED':
+      return { ...info, kind: 'conflict', title: 'Set up two-factor sign-in first' };
     case 'LINK_INVALID':
       return { ...info, kind: 'validation', title: 'This link no longer works' };
     case 'INVITATION_EXPIRED':

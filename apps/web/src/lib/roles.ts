@@ -7,6 +7,7 @@ const PERMISSION_LABELS: Record<Permission, string> = {
   'org:read': 'see the organization',
   'org:update': 'rename the organization',
   'org:delete': 'delete the organization',
+  'org:two-factor-policy': 'require two-factor sign-in of members',
   'members:read': 'list members',
   'members:manage': 'manage members',
   'members:invite': 'invite members',

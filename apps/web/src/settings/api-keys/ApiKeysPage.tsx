@@ -19,6 +19,7 @@ import { KeyUsageDialog } from './KeyUsageDialog.tsx';
 import { OrgKeysSection } from './OrgKeysSection.tsx';
 import { RevealKeyDialog } from './RevealKeyDialog.tsx';
 import { RotateKeyDialog } from './RotateKeyDialog.tsx';
+import { TwoFactorPolicySection } from './TwoFactorPolicySection.tsx';
 
 type DialogState =
   | { kind: 'create' }
@@ -134,6 +135,7 @@ export function ApiKeysPage() {
 
       {activeOrg && isAdmin ? <OrgKeysSection org={activeOrg} /> : null}
       {activeOrg ? <KeyPolicySection key={activeOrg.id} org={activeOrg} /> : null}
+      {activeOrg ? <TwoFactorPolicySection org={activeOrg} /> : null}
 
       {dialog?.kind === 'create' && activeOrg ? (
         <CreateKeyDialog

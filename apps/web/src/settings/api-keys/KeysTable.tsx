@@ -110,6 +110,14 @@ function KeyRow({
               </time>
             </span>
           ))}
+          {apiKey.blockedByTwoFactorPolicy.map((stop) => (
+            <span key={`2fa-${stop.orgId}`} className="cell-sub">
+              <Badge tone="amber" wrap>
+                Two-factor required
+              </Badge>{' '}
+              Refused in {stop.orgName} until you set up two-factor sign-in
+            </span>
+          ))}
         </span>
       </td>
       <td>

@@ -130,6 +130,14 @@ function OrgKeyRow({
           {capped ? (
             <span className="cell-sub">key says {apiKey.role}, capped by its creator’s role</span>
           ) : null}
+          {apiKey.blockedByTwoFactorPolicy.length > 0 ? (
+            <span className="cell-sub">
+              <Badge tone="amber" wrap>
+                Two-factor required
+              </Badge>{' '}
+              Refused here until its creator sets up two-factor sign-in
+            </span>
+          ) : null}
         </span>
       </td>
       <td>

@@ -29,6 +29,7 @@ const ACTION_LABELS: Record<string, string> = {
   'org.updated': 'Organization renamed',
   'org.deleted': 'Organization deleted',
   'org.key_policy_changed': 'Key policy changed',
+  'org.two_factor_policy_changed': 'Two-factor policy changed',
   'member.added': 'Member added',
   'member.role_changed': 'Member role changed',
   'member.removed': 'Member removed',
@@ -304,6 +305,11 @@ function details(event: AuditEvent): string {
   if (m.reason === 'unused' && typeof m.unusedDays === 'number')
     parts.push(`unused for ${m.unusedDays} days`);
   else if (via) parts.push(`via ${via}`);
+  if (event.action === 'org.two_factor_policy_changed') {
+    const required = (m.required as { to?: unknown } | undefined)?.to;
+    if (typeof required === 'boolean')
+      parts.push(required ? 'members must use two-factor sign-in' : 'two-factor sign-in optional');
+  }
   if (event.action === 'org.key_policy_changed') {
     const policy = m.to as
       | { requireExpiry?: unknown; maxLifetimeDays?: unknown; revokeUnusedAfterDays?: unknown }
