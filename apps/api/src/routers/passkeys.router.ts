@@ -30,7 +30,10 @@ const ceremonyId = z.string().min(1).max(64).describe('What the options call ans
 const credentialId = base64url(1400).min(1);
 const transports = z.array(z.string().max(32)).max(10);
 const attachment = z.enum(['platform', 'cross-platform']);
-const clientExtensionResults = z.looseObject({});
+/** Kept for the record only (verification never reads it): `credProps.rk` says whether the passkey is discoverable. */
+const clientExtensionResults = z.object({
+  credProps: z.object({ rk: z.boolean().optional() }).optional(),
+});
 
 const registrationResponse = z.object({
   id: credentialId,
