@@ -1,4 +1,3 @@
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { actorOf } from '../context.ts';
 import {
@@ -51,7 +50,8 @@ const registrationResponse = z.object({
   }),
 });
 
-const authenticationResponse = z.object({
+/** What `navigator.credentials.get()` answered, as JSON (@simplewebauthn/browser's `startAuthentication`). */
+export const authenticationResponse = z.object({
   id: credentialId,
   rawId: credentialId,
   type: z.literal('public-key'),
@@ -64,6 +64,12 @@ const authenticationResponse = z.object({
     userHandle: base64url(128).optional(),
   }),
 });
+
+/**
+ * An answer to an authentication ceremony: `auth.passkeys.signIn` and SUDO's `auth.confirmSudo({ passkey })` (with
+ * `sudoOptions`' ceremony, checked by `verifyPasskeyForUser`).
+ */
+export const passkeyAssertionInput = z.object({ ceremonyId, response: authenticationResponse });
 
 const descriptor = z.object({
   id: z.string(),
@@ -142,7 +148,7 @@ export const passkeysRouter = router({
         {
           ceremonyId: input.ceremonyId,
           name: input.name,
-          response: input.response as RegistrationResponseJSON,
+          response: input.response,
         },
       ),
     ),
@@ -185,18 +191,12 @@ export const passkeysRouter = router({
   /** Answers a sign-in ceremony: the passkey names the account. Sets the session cookie, like `auth.signIn`. */
   signIn: publicProcedure
     .meta({ rateLimit: 'passkey-sign-in' })
-    .input(z.object({ ceremonyId, response: authenticationResponse }))
+    .input(passkeyAssertionInput)
     .output(z.object({ status: z.literal('signed-in'), user: userOut }))
     .mutation(async ({ ctx, input }) => {
       const previous =
         ctx.auth.kind === 'session' ? { id: ctx.auth.session.id, userId: ctx.auth.user.id } : null;
-      const result = await signInWithPasskey(
-        ctx.deps,
-        ctx.em,
-        { ceremonyId: input.ceremonyId, response: input.response as AuthenticationResponseJSON },
-        ctx.request,
-        previous,
-      );
+      const result = await signInWithPasskey(ctx.deps, ctx.em, input, ctx.request, previous);
       ctx.cookies.set(result.token, result.expiresAt);
       return { status: 'signed-in' as const, user: result.user };
     }),
