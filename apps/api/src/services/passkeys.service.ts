@@ -1,8 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   acceptedSudoMethods,
+  counterAdvances,
   DomainError,
   hasFreshSecondFactor,
+  MAX_PASSKEYS_PER_USER,
+  PASSKEY_CEREMONY_TTL_MS,
+  type RelyingParty,
+  relyingPartyFor,
   type SignInMethod,
   type VerificationMethod,
 } from '@crowdee/core';
@@ -25,45 +30,26 @@ import { type Actor, recordAudit } from './audit.service.ts';
 import { createSession, deleteSession, type RequestOrigin } from './sessions.service.ts';
 import { enrolledFactors } from './two-factor.service.ts';
 
-/** A WebAuthn ceremony lives this long (the browser's own prompt times out after a minute). */
-export const PASSKEY_CEREMONY_TTL_MS = 5 * 60 * 1000;
-/** How many passkeys one account may register: enough for every device, bounded for the ceremony's lists. */
-export const MAX_PASSKEYS_PER_USER = 20;
-
 type Deps = Pick<AppDeps, 'config' | 'appUrl' | 'clock' | 'invalidation'>;
 
-export interface RelyingParty {
-  rpID: string;
-  rpName: string;
-  origins: string[];
-}
-
-const LOOPBACK_IPS = new Set(['127.0.0.1', '[::1]']);
 /** The transports WebAuthn names; anything else an authenticator reports is not kept. */
 const TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 /** EdDSA, ES256, RS256: what every current authenticator offers (no experimental post-quantum ones). */
 const ALGORITHMS = [-8, -7, -257];
 
 /**
- * Who we are to an authenticator, from configuration: WEBAUTHN_RP_ID / WEBAUTHN_ORIGINS, else the settings app's
- * address (PUBLIC_URL or where we listen; never a request's Host header) and the CSRF allowlist. Browsers refuse an
- * IP address as an RP ID, so an app reached at a loopback IP is the relying party `localhost`.
+ * Who we are to an authenticator (core's rule): WEBAUTHN_RP_ID / WEBAUTHN_ORIGINS, else the settings app's address
+ * (PUBLIC_URL or where we listen; never a request's Host header) and the CSRF allowlist.
  */
 export function relyingParty(deps: Pick<AppDeps, 'config' | 'appUrl'>): RelyingParty {
   const { webauthn, allowedOrigins } = deps.config;
-  const app = new URL(deps.appUrl());
-  const loopback = LOOPBACK_IPS.has(app.hostname);
-  const local = new URL(app.href);
-  local.hostname = 'localhost';
-  const origins =
-    webauthn.origins.length > 0
-      ? webauthn.origins
-      : [app.origin, ...(loopback ? [local.origin] : []), ...allowedOrigins];
-  return {
-    rpID: webauthn.rpId ?? (loopback ? 'localhost' : app.hostname),
+  return relyingPartyFor({
+    appUrl: deps.appUrl(),
     rpName: webauthn.rpName,
-    origins: [...new Set(origins.map((o) => o.replace(/\/$/, '').toLowerCase()))],
-  };
+    rpId: webauthn.rpId,
+    origins: webauthn.origins,
+    allowedOrigins,
+  });
 }
 
 /** The WebAuthn user handle for an account: the 16 bytes of its UUID (no personal data), base64url. */
@@ -444,6 +430,9 @@ async function checkAssertion(
   } catch (error) {
     throw passkeyInvalid(error);
   }
+  if (!counterAdvances(passkey.counter, info.newCounter)) throw passkeyInvalid();
+  // The same rule again, atomically against the row as it is now: of two uses racing with one counter value,
+  // only the first moves it.
   const updated = await em.getConnection().execute<{ id: string }[]>(
     `update passkeys set counter = ?, last_used_at = ?, backed_up = ?
       where id = ? and (counter < ? or (counter = 0 and ? = 0)) returning id`,
