@@ -425,3 +425,102 @@ describe('confirming with a passkey (for sudo mode)', () => {
     expect(await errorCode(uma.browser.trpc.auth.passkeys.sudoOptions.mutate())).toBe('PASSKEY_INVALID');
   });
 });
+
+describe('a passkey as the second factor after the password', () => {
+  async function passwordStep(person: Person) {
+    const browser = new Browser(app.url);
+    const answer = await browser.trpc.auth.signIn.mutate({ email: person.email, password: PASSWORD });
+    if (answer.status !== 'second-factor-required') throw new Error('expected a second step');
+    return { browser, challengeToken: answer.challengeToken, methods: answer.methods };
+  }
+
+  it('asks for the passkey after the password, and signs in with it (password+passkey)', async () => {
+    const vic = await signUpPerson(app, 'Vic');
+    const authenticator = new SoftwareAuthenticator(origin);
+    await register(vic, authenticator);
+    const { browser, challengeToken, methods } = await passwordStep(vic);
+    expect(methods).toEqual(['passkey']);
+    expect(browser.cookie).toBeUndefined();
+    const { ceremonyId, options } = await browser.trpc.auth.passkeys.signInOptions.mutate({ challengeToken });
+    expect(options.allowCredentials?.map((c) => c.id)).toEqual([authenticator.credentials[0]?.id]);
+    expect(options.userVerification).toBe('preferred');
+    // A security key without a PIN is a second factor too: presence is enough after the password.
+    const response = authenticator.authenticate(options, { userVerified: false });
+    const answer = await browser.trpc.auth.passkeys.signIn.mutate({ ceremonyId, response, challengeToken });
+    expect(answer.user.id).toBe(vic.id);
+    expect((await browser.trpc.auth.me.query()).user.id).toBe(vic.id);
+    expect((await sessionRow(vic.id))[0]).toEqual({
+      auth_method: 'password+passkey',
+      verified_method: 'passkey',
+    });
+    // The challenge is spent: it finishes no second sign-in.
+    expect(await errorCode(browser.trpc.auth.passkeys.signInOptions.mutate({ challengeToken }))).toBe(
+      'SIGN_IN_CHALLENGE_INVALID',
+    );
+  });
+
+  it('refuses another account’s passkey, and the challenge dies after five wrong answers', async () => {
+    const wes = await signUpPerson(app, 'Wes');
+    const xan = await signUpPerson(app, 'Xan');
+    const wesKey = new SoftwareAuthenticator(origin);
+    const xanKey = new SoftwareAuthenticator(origin);
+    await register(wes, wesKey);
+    await register(xan, xanKey);
+    const { browser, challengeToken } = await passwordStep(wes);
+    for (let i = 0; i < 5; i++) {
+      const { ceremonyId, options } = await browser.trpc.auth.passkeys.signInOptions.mutate({
+        challengeToken,
+      });
+      // Xan's credential, signed over Wes's ceremony challenge.
+      const response = xanKey.authenticate(options, { credential: xanKey.credentials[0] });
+      expect(
+        await errorCode(browser.trpc.auth.passkeys.signIn.mutate({ ceremonyId, response, challengeToken })),
+      ).toBe('PASSKEY_INVALID');
+    }
+    expect(await errorCode(browser.trpc.auth.passkeys.signInOptions.mutate({ challengeToken }))).toBe(
+      'SIGN_IN_CHALLENGE_INVALID',
+    );
+    const failures = await app.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ n: string }[]>(
+        `select count(*) as n from audit_events where action = 'auth.second_factor_failed' and target_id = ?`,
+        [wes.id],
+      );
+    expect(Number(failures[0]?.n)).toBe(5);
+  });
+
+  it('a passwordless ceremony does not answer the second step, nor the second step’s a passwordless sign-in', async () => {
+    const yui = await signUpPerson(app, 'Yui');
+    const authenticator = new SoftwareAuthenticator(origin);
+    await register(yui, authenticator);
+    const { browser, challengeToken } = await passwordStep(yui);
+    const open = await browser.trpc.auth.passkeys.signInOptions.mutate();
+    expect(
+      await errorCode(
+        browser.trpc.auth.passkeys.signIn.mutate({
+          ceremonyId: open.ceremonyId,
+          response: authenticator.authenticate(open.options),
+          challengeToken,
+        }),
+      ),
+    ).toBe('PASSKEY_INVALID');
+    const bound = await browser.trpc.auth.passkeys.signInOptions.mutate({ challengeToken });
+    expect(
+      await errorCode(
+        browser.trpc.auth.passkeys.signIn.mutate({
+          ceremonyId: bound.ceremonyId,
+          response: authenticator.authenticate(bound.options),
+        }),
+      ),
+    ).toBe('PASSKEY_INVALID');
+    expect(browser.cookie).toBeUndefined();
+  });
+
+  it('a bad or made-up challenge token is SIGN_IN_CHALLENGE_INVALID', async () => {
+    const browser = new Browser(app.url);
+    expect(
+      await errorCode(browser.trpc.auth.passkeys.signInOptions.mutate({ challengeToken: 'made.up' })),
+    ).toBe('SIGN_IN_CHALLENGE_INVALID');
+  });
+});

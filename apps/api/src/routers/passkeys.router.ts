@@ -121,6 +121,8 @@ const passkeyOut = z.object({
   backedUp: z.boolean(),
 });
 const passkeyName = nameSchema(100);
+/** `auth.signIn`'s challenge token (`<id>.<secret>`); its shape is checked where it is looked up. */
+const signInChallengeToken = z.string().min(1).max(200);
 
 export const passkeysRouter = router({
   /** Opens a registration ceremony for this session (5 minutes, single use). */
@@ -182,16 +184,25 @@ export const passkeysRouter = router({
       ),
     ),
 
-  /** Opens a passwordless sign-in ceremony: any passkey of this site, verified on the device. */
+  /**
+   * Opens a sign-in ceremony. Without `challengeToken`: passwordless, any passkey of this site, verified on the
+   * device. With the `challengeToken` of `auth.signIn`'s `second-factor-required`: the second step, one of that
+   * account's passkeys (SIGN_IN_CHALLENGE_INVALID for a bad, expired or used-up token).
+   */
   signInOptions: publicProcedure
     .meta({ rateLimit: 'passkey-sign-in' })
+    .input(z.object({ challengeToken: signInChallengeToken.optional() }).optional())
     .output(z.object({ ceremonyId: z.string(), options: requestOptions }))
-    .mutation(({ ctx }) => signInOptions(ctx.deps, ctx.em)),
+    .mutation(({ ctx, input }) => signInOptions(ctx.deps, ctx.em, input?.challengeToken)),
 
-  /** Answers a sign-in ceremony: the passkey names the account. Sets the session cookie, like `auth.signIn`. */
+  /**
+   * Answers a sign-in ceremony and sets the session cookie, like `auth.signIn`. Without `challengeToken` the
+   * passkey names the account (passwordless); with it, it is the second factor after the password (each answer
+   * spends one of the challenge's five).
+   */
   signIn: publicProcedure
     .meta({ rateLimit: 'passkey-sign-in' })
-    .input(passkeyAssertionInput)
+    .input(passkeyAssertionInput.extend({ challengeToken: signInChallengeToken.optional() }))
     .output(z.object({ status: z.literal('signed-in'), user: userOut }))
     .mutation(async ({ ctx, input }) => {
       const previous =

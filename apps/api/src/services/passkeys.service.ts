@@ -9,6 +9,7 @@ import {
   type RelyingParty,
   relyingPartyFor,
   type SignInMethod,
+  SUDO_WINDOW_MS,
   type VerificationMethod,
 } from '@crowdee/core';
 import { AuthChallenge, type AuthChallengePurpose, Passkey, Session, User } from '@crowdee/db';
@@ -28,7 +29,8 @@ import type { AppDeps } from '../app-deps.ts';
 import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import { createSession, deleteSession, type RequestOrigin } from './sessions.service.ts';
-import { enrolledFactors } from './two-factor.service.ts';
+import { finishSignIn, loadSignInChallenge, spendSignInAttempt } from './sign-in-challenges.ts';
+import { chargeSecondFactorAttempt, enrolledFactors } from './two-factor.service.ts';
 
 type Deps = Pick<AppDeps, 'config' | 'appUrl' | 'clock' | 'invalidation'>;
 
@@ -345,7 +347,7 @@ export async function removePasskey(
       throw new DomainError(
         'REAUTHENTICATION_REQUIRED',
         'This is your last second factor: confirm with it (within the last 10 minutes) before removing it.',
-        { acceptedMethods: acceptedSudoMethods(factors) },
+        { acceptedMethods: acceptedSudoMethods(factors), sudoWindowSeconds: SUDO_WINDOW_MS / 1000 },
       );
     await tem.nativeDelete(Passkey, { id: passkey.id, user: caller.userId });
     const endedSessions = await endOtherSessions(tem, caller.userId, caller.sessionId);
@@ -442,18 +444,25 @@ async function checkAssertion(
   return { passkeyId: passkey.id, userId: ownerId };
 }
 
-/** Options for a passwordless sign-in: any discoverable passkey of this site, the user verified on the device. */
+/**
+ * Options for a sign-in with a passkey. Without a challenge token: passwordless — any discoverable passkey of this
+ * site, the user verified on the device. With the token `auth.signIn` answered after a correct password: the
+ * second step — one of that account's passkeys (presence is enough; the password was the first factor).
+ */
 export async function signInOptions(
   deps: Deps,
   em: EntityManager,
+  challengeToken?: string,
 ): Promise<{ ceremonyId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
-  const options = await authenticationOptionsFor(deps, em, null, 'required');
+  const now = deps.clock();
+  const userId = challengeToken ? (await loadSignInChallenge(em, challengeToken, now)).userId : null;
+  const options = await authenticationOptionsFor(deps, em, userId, userId ? 'preferred' : 'required');
   const ceremonyId = await openCeremony(
     em,
     'passkey-authentication',
     options.challenge,
-    { userId: null, sessionId: null },
-    deps.clock(),
+    { userId, sessionId: null },
+    now,
   );
   return { ceremonyId, options };
 }
@@ -465,17 +474,25 @@ export interface PasskeySignedIn {
 }
 
 /**
- * A passwordless sign-in: the passkey names the account, the device verified its user. A new session (the
- * browser's previous one ends), recorded as signed in and verified by passkey; every attempt is audited.
+ * Signs in with a passkey. Without a challenge token, passwordless: the passkey names the account, the device
+ * verified its user; the session records `passkey`. With one, the second step after a password: the ceremony must
+ * be the one opened for that challenge, the passkey that account's; each answer spends one of the challenge's
+ * answers and a unit of the account's second-factor budget, and the session records `password+passkey`. The
+ * browser's previous session ends; every attempt is audited.
  */
 export async function signInWithPasskey(
   deps: AppDeps,
   em: EntityManager,
-  input: { ceremonyId: string; response: AuthenticationResponseJSON },
+  input: { ceremonyId: string; response: AuthenticationResponseJSON; challengeToken?: string | undefined },
   origin: RequestOrigin,
   previousSession: { id: string; userId: string } | null,
 ): Promise<PasskeySignedIn> {
   const now = deps.clock();
+  if (input.challengeToken !== undefined)
+    return secondStepWithPasskey(deps, em, { ...input, challengeToken: input.challengeToken }, origin, {
+      previousSession,
+      now,
+    });
   let userId: string;
   try {
     const challenge = await spendCeremony(
@@ -499,6 +516,49 @@ export async function signInWithPasskey(
     previousSession,
     now,
   });
+}
+
+async function secondStepWithPasskey(
+  deps: AppDeps,
+  em: EntityManager,
+  input: { ceremonyId: string; response: AuthenticationResponseJSON; challengeToken: string },
+  origin: RequestOrigin,
+  context: { previousSession: { id: string; userId: string } | null; now: Date },
+): Promise<PasskeySignedIn> {
+  const { now } = context;
+  const { challengeId, userId } = await loadSignInChallenge(em, input.challengeToken, now);
+  await spendSignInAttempt(em, challengeId, now);
+  await chargeSecondFactorAttempt(deps, userId);
+  try {
+    const challenge = await spendCeremony(
+      em,
+      input.ceremonyId,
+      'passkey-authentication',
+      { userId, sessionId: null },
+      now,
+    );
+    await checkAssertion(deps, em, challenge, input.response, userId, false);
+  } catch (error) {
+    recordAudit(
+      em,
+      { type: 'anonymous', userId: null, keyId: null, ...origin },
+      {
+        action: 'auth.second_factor_failed',
+        target: { type: 'user', id: userId },
+        metadata: { method: 'passkey', step: 'sign-in' },
+        at: now,
+      },
+    );
+    await em.flush();
+    throw error;
+  }
+  return finishSignIn(
+    deps,
+    em,
+    { challengeId, userId, method: 'password+passkey', verifiedMethod: 'passkey' },
+    origin,
+    context.previousSession,
+  );
 }
 
 async function startPasskeySession(
