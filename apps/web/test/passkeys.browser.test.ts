@@ -1,8 +1,8 @@
 /**
  * Passkeys end to end in Chromium: the DevTools virtual authenticator (a platform authenticator with resident keys
  * and user verification, as a laptop's fingerprint reader is) stands in for the person's device. One story in
- * order: register a passkey in Settings → Security, sign out, sign in with it (no password), remove it, and see
- * the removed passkey refused. The app is opened at `localhost`: browsers refuse an IP address as an RP ID.
+ * order: register a passkey in Settings → Security, sign in with the password and the passkey as the second step,
+ * sign in with the passkey alone, remove it, and see the removed passkey refused. The app is opened at `localhost`: browsers refuse an IP address as an RP ID.
  */
 
 import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
@@ -92,11 +92,32 @@ describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
     await card.getByRole('rowheader', { name: 'MacBook' }).waitFor();
   });
 
+  it('after the password, asks for the passkey as the second step', async () => {
+    const { page } = user;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Email', { exact: true }).fill(person.email);
+    await page.getByLabel('Password', { exact: true }).fill(person.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+    await screenshot(page, 'passkeys-02-second-step');
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    const methods = await server.deps.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ auth_method: string }[]>(
+        'select s.auth_method from sessions s join users u on u.id = s.user_id where u.email = ?',
+        [person.email],
+      );
+    expect(methods.map((s) => s.auth_method)).toEqual(['password+passkey']);
+  });
+
   it('signs out, then signs in with the passkey alone', async () => {
     const { page } = user;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    await screenshot(page, 'passkeys-02-sign-in');
+    await screenshot(page, 'passkeys-03-sign-in');
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
     // The API recorded it as a passkey sign-in, and the passkey as just used.
@@ -124,7 +145,7 @@ describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
     await confirm.getByRole('button', { name: 'Remove passkey' }).click();
     await card.getByText('Passkey “MacBook” removed.').waitFor();
     await card.getByText('No passkeys yet').waitFor();
-    await screenshot(page, 'passkeys-03-removed');
+    await screenshot(page, 'passkeys-04-removed');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -133,7 +154,7 @@ describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     const notice = page.getByRole('alert').filter({ hasText: 'This passkey was not accepted' });
     await notice.waitFor();
-    await screenshot(page, 'passkeys-04-refused');
+    await screenshot(page, 'passkeys-05-refused');
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 });
