@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPasskeyForUser } from '../src/services/passkeys.service.ts';
-import { signUpPerson } from './helpers/fixtures.ts';
-import { Browser, errorCode, PASSWORD } from './helpers/http-client.ts';
+import { keyFor, orgWith, signUpPerson } from './helpers/fixtures.ts';
+import { Browser, errorCode, keyClient, PASSWORD } from './helpers/http-client.ts';
 import { SoftwareAuthenticator } from './helpers/software-authenticator.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
@@ -522,5 +522,28 @@ describe('a passkey as the second factor after the password', () => {
     expect(
       await errorCode(browser.trpc.auth.passkeys.signInOptions.mutate({ challengeToken: 'made.up' })),
     ).toBe('SIGN_IN_CHALLENGE_INVALID');
+  });
+});
+
+describe('the organization two-factor policy sees passkeys at once', () => {
+  it('a member’s key stops without a second factor, acts again once a passkey is added, stops when it is removed', async () => {
+    const owner = await signUpPerson(app, 'Policy Owner');
+    const member = await signUpPerson(app, 'Policy Member');
+    await register(owner, new SoftwareAuthenticator(origin));
+    const org = await orgWith(owner, 'Policy Org', [{ person: member, role: 'member' }]);
+    const { key } = await keyFor(member, org.id, { role: 'viewer' });
+    const projects = () => keyClient(app.url, key).projects.list.query({ orgId: org.id });
+    expect(await errorCode(projects())).toBe('OK');
+    await owner.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: org.id, required: true });
+    expect(await errorCode(projects())).toBe('TWO_FACTOR_REQUIRED');
+
+    const authenticator = new SoftwareAuthenticator(origin);
+    const { passkey } = await register(member, authenticator);
+    // The key was cached without a factor: registering told every node, so it acts on the very next request.
+    expect(await errorCode(projects())).toBe('OK');
+
+    const { browser } = await passkeySignIn(authenticator);
+    await browser.trpc.auth.passkeys.remove.mutate({ id: passkey.id });
+    expect(await errorCode(projects())).toBe('TWO_FACTOR_REQUIRED');
   });
 });

@@ -199,6 +199,11 @@ async function endOtherSessions(em: EntityManager, userId: string, sessionId: st
   return em.nativeDelete(Session, { user: userId, id: { $ne: sessionId } });
 }
 
+/**
+ * After a passkey is added or removed: the user's other sessions ended, and — the same user-wide invalidation — the
+ * cached keys and session tokens that carry "has a second factor" for the org two-factor policy are dropped on
+ * every node (the contract in second-factors.ts).
+ */
 function sessionsEnded(deps: Deps, em: EntityManager, userId: string): Promise<void> {
   return publishInvalidation(deps, em, { cause: 'session.ended', targets: [{ kind: 'user', userId }] });
 }
