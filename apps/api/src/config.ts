@@ -65,6 +65,12 @@ export interface Config {
   };
   /** The address people reach the settings app at, for links in mails; absent = the address we listen on. */
   publicUrl: string | undefined;
+  /**
+   * Passkeys (WebAuthn): the relying party. `rpId` absent = the host of the settings app's address (PUBLIC_URL or
+   * the listen address; `localhost` for a loopback IP, which browsers refuse as an RP ID); `origins` empty = that
+   * address's origin and the CSRF allowlist.
+   */
+  webauthn: { rpId: string | undefined; rpName: string; origins: string[] };
   /** How often this process enforces organizations' "revoke keys unused for N days"; null = never (`off`). */
   staleKeySweepIntervalMs: number | null;
   /** Per-key and per-organization usage counts: `enabled` false only for benchmarks; written every `flushMs`. */
@@ -166,6 +172,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_ANONYMOUS: rate('anonymous'),
   RATE_LIMIT_AUTHENTICATED: rate('authenticated'),
   RATE_LIMIT_SIGN_IN: rate('sign-in'),
+  RATE_LIMIT_PASSKEY_SIGN_IN: rate('passkey-sign-in'),
   RATE_LIMIT_SIGN_UP: rate('sign-up'),
   RATE_LIMIT_LEAK_REPORT: rate('leak-report'),
   RATE_LIMIT_HEALTH: rate('health'),
@@ -198,6 +205,13 @@ const EnvSchema = z.object({
     .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]{1,253}$/i, 'must be a domain name such as example.com')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  WEBAUTHN_RP_NAME: z.string().min(1).max(100).default('Crowdee'),
+  WEBAUTHN_ORIGINS: list,
   WEB_DIST: z.string().optional(),
   STALE_KEY_SWEEP_INTERVAL: z
     .literal('off')
@@ -259,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         anonymous: e.RATE_LIMIT_ANONYMOUS,
         authenticated: e.RATE_LIMIT_AUTHENTICATED,
         'sign-in': e.RATE_LIMIT_SIGN_IN,
+        'passkey-sign-in': e.RATE_LIMIT_PASSKEY_SIGN_IN,
         'sign-up': e.RATE_LIMIT_SIGN_UP,
         'leak-report': e.RATE_LIMIT_LEAK_REPORT,
         health: e.RATE_LIMIT_HEALTH,
@@ -286,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dir: `${e.DATA_DIR ?? `${repoRoot}.data`}/mail`,
     },
     publicUrl: e.PUBLIC_URL,
+    webauthn: { rpId: e.WEBAUTHN_RP_ID, rpName: e.WEBAUTHN_RP_NAME, origins: e.WEBAUTHN_ORIGINS },
     staleKeySweepIntervalMs: e.STALE_KEY_SWEEP_INTERVAL,
     usage: { enabled: e.USAGE_COUNTING === 'on', flushMs: e.USAGE_FLUSH_INTERVAL },
     runs: {

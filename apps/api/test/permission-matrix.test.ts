@@ -16,6 +16,7 @@ import { buildOpenApiDocument } from '../src/rest/openapi.ts';
 import { appRouter } from '../src/routers/index.ts';
 import { invite, orgWith, type Person, people, signUpPerson } from './helpers/fixtures.ts';
 import { PASSWORD, uniqueEmail } from './helpers/http-client.ts';
+import { SoftwareAuthenticator } from './helpers/software-authenticator.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
 /* ---------------------------------------------------------------- the independent statement of who may do what */
@@ -137,6 +138,8 @@ interface World {
   /** Objects that belong to the caller (own) or to another tenant (other). */
   keyId: string;
   sessionId: string;
+  /** One of the caller's passkeys (own), or another tenant's (other). */
+  passkeyId: string;
   /** A dataset of the organization's project, with one item (rows that name them build them), and a queued run. */
   datasetId: string;
   itemId: string;
@@ -158,11 +161,30 @@ interface Row {
   object?: 'org' | 'caller';
   /** Creating a key needs an active organization where the caller may grant the role. */
   creates?: 'key';
-  /** The input names a dataset and an item of the organization's project (`run`: and a queued run over it). */
-  needs?: 'dataset' | 'run';
+  /**
+   * The input names a dataset and an item of the organization's project (`run`: and a queued run over it);
+   * `passkey`: the caller has two passkeys (removing one is then no loss of the last factor).
+   */
+  needs?: 'dataset' | 'run' | 'passkey';
 }
 
 const org = (w: World) => ({ orgId: w.orgId });
+/** A well-formed WebAuthn answer to a ceremony nobody opened: every admitted caller hears PASSKEY_INVALID. */
+const unopenedCeremony = {
+  ceremonyId: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+  response: {
+    id: 'AAAA',
+    rawId: 'AAAA',
+    type: 'public-key',
+    clientExtensionResults: {},
+    response: {
+      clientDataJSON: 'AAAA',
+      authenticatorData: 'AAAA',
+      signature: 'AAAA',
+      attestationObject: 'AAAA',
+    },
+  },
+};
 const dataset = (w: World) => ({ orgId: w.orgId, projectId: w.projectId, datasetId: w.datasetId });
 const ROWS: Record<string, Row> = {
   'meta.status': { input: () => undefined },
@@ -182,6 +204,21 @@ const ROWS: Record<string, Row> = {
   'auth.me': { input: () => undefined },
   'auth.session': { input: () => undefined },
   'auth.createSessionToken': { input: () => ({ audience: 'matrix' }) },
+  'auth.passkeys.registrationOptions': { input: () => undefined },
+  'auth.passkeys.register': {
+    input: () => ({ ...unopenedCeremony, name: 'matrix' }),
+    admitted: 'PASSKEY_INVALID',
+  },
+  'auth.passkeys.list': { input: () => undefined },
+  'auth.passkeys.rename': {
+    input: (w) => ({ id: w.passkeyId, name: 'Renamed' }),
+    object: 'caller',
+    needs: 'passkey',
+  },
+  'auth.passkeys.remove': { input: (w) => ({ id: w.passkeyId }), object: 'caller', needs: 'passkey' },
+  'auth.passkeys.signInOptions': { input: () => undefined },
+  'auth.passkeys.signIn': { input: () => unopenedCeremony, admitted: 'PASSKEY_INVALID' },
+  'auth.passkeys.sudoOptions': { input: () => undefined, needs: 'passkey' },
   'auth.refreshSessionToken': { input: () => undefined },
   'sessions.list': { input: () => undefined },
   'sessions.revoke': { input: (w) => ({ id: w.sessionId }), object: 'caller' },
@@ -365,11 +402,24 @@ let otherWorld: {
   projectId: string;
   keyId: string;
   sessionId: string;
+  passkeyId: string;
   invitationId: string;
   datasetId: string;
   itemId: string;
   runId: string;
 };
+
+/** Registers a passkey for `person` with a software authenticator (real WebAuthn answers) and returns its id. */
+async function passkeyOf(person: Person): Promise<string> {
+  const { ceremonyId, options } = await person.browser.trpc.auth.passkeys.registrationOptions.mutate();
+  const { response } = new SoftwareAuthenticator(app.url.replace('127.0.0.1', 'localhost')).register(options);
+  const made = await person.browser.trpc.auth.passkeys.register.mutate({
+    ceremonyId,
+    name: 'matrix',
+    response,
+  });
+  return made.passkey.id;
+}
 
 /** `datasetWithItem`, and a queued run over it (no worker runs in the matrix). */
 async function datasetWithRun(owner: Person, orgId: string, projectId: string) {
@@ -401,6 +451,7 @@ beforeAll(async () => {
     projectId: project.id,
     keyId: key.apiKey.id,
     sessionId: session?.id ?? '',
+    passkeyId: await passkeyOf(other),
     invitationId: invitation.id,
     ...data,
   };
@@ -447,8 +498,10 @@ async function buildCell(
     role: 'viewer',
   });
   const base = { targetUserId: target.id, newcomerEmail: newcomer.email, founderEmail: founder.email };
-  const ownObjects = (keyId: string, sessionId: string) =>
-    where === 'own' ? { keyId, sessionId } : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId };
+  const ownObjects = (keyId: string, sessionId: string, passkeyId: string = randomUUID()) =>
+    where === 'own'
+      ? { keyId, sessionId, passkeyId }
+      : { keyId: otherWorld.keyId, sessionId: otherWorld.sessionId, passkeyId: otherWorld.passkeyId };
   const ownData =
     where === 'own' && row.needs === 'run'
       ? await datasetWithRun(founder, own.id, project.id)
@@ -495,8 +548,11 @@ async function buildCell(
       await person.browser.trpc.orgs.setActive.mutate({ orgId: home.id });
       keyId = (await person.browser.trpc.keys.create.mutate({ name: 'own', role: 'viewer' })).apiKey.id;
     }
+    // Two passkeys: removing one of them is no loss of the account's last second factor.
+    const passkeyId = row.needs === 'passkey' ? await passkeyOf(person) : undefined;
+    if (row.needs === 'passkey') await passkeyOf(person);
     return {
-      world: { ...base, ...orgIds, ...ownObjects(keyId, session?.id ?? '') },
+      world: { ...base, ...orgIds, ...ownObjects(keyId, session?.id ?? '', passkeyId) },
       credentials: { cookie: person.browser.cookie ?? '' },
     };
   }
@@ -615,6 +671,7 @@ async function expectIdenticalToMissing(
     orgId: w.orgId === otherWorld.orgId ? missing : w.orgId,
     keyId: w.keyId === otherWorld.keyId ? missing : w.keyId,
     sessionId: w.sessionId === otherWorld.sessionId ? missing : w.sessionId,
+    passkeyId: w.passkeyId === otherWorld.passkeyId ? missing : w.passkeyId,
     invitationId: w.invitationId === otherWorld.invitationId ? missing : w.invitationId,
     datasetId: w.datasetId === otherWorld.datasetId ? missing : w.datasetId,
     itemId: w.itemId === otherWorld.itemId ? missing : w.itemId,
@@ -625,6 +682,7 @@ async function expectIdenticalToMissing(
       otherWorld.orgId,
       otherWorld.keyId,
       otherWorld.sessionId,
+      otherWorld.passkeyId,
       otherWorld.invitationId,
       otherWorld.datasetId,
       otherWorld.itemId,

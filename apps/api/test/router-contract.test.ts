@@ -34,6 +34,8 @@ describe('deny by default', () => {
       .sort();
     expect(open).toEqual([
       'auth.completeSignIn',
+      'auth.passkeys.signIn',
+      'auth.passkeys.signInOptions',
       'auth.requestPasswordReset',
       'auth.resetPassword',
       'auth.session',
@@ -53,6 +55,8 @@ describe('deny by default', () => {
     );
     expect(tiers).toEqual({
       'auth.completeSignIn': 'second-factor',
+      'auth.passkeys.signIn': 'passkey-sign-in',
+      'auth.passkeys.signInOptions': 'passkey-sign-in',
       'auth.requestPasswordReset': 'password-reset',
       'auth.resetPassword': 'mailed-link',
       'auth.signIn': 'sign-in',

@@ -307,6 +307,11 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
         await expectNoAxeViolations(page, 'Security (setting up the authenticator app)');
         await section.getByRole('button', { name: 'Cancel' }).click();
         await section.getByRole('button', { name: 'Set up' }).waitFor();
+        await page.getByRole('button', { name: 'Add a passkey' }).click();
+        await dialog(page, 'Add a passkey').waitFor();
+        await expectNoAxeViolations(page, 'Add a passkey dialog');
+        await page.keyboard.press('Escape');
+        await dialog(page, 'Add a passkey').waitFor({ state: 'detached' });
       }
     }
     await goToSettings(page, 'API keys');

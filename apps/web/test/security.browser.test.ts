@@ -67,7 +67,7 @@ describe.skipIf(!chromiumAvailable)('authenticator app in Chromium', () => {
   async function passwordStep(page: Page): Promise<void> {
     await page.getByLabel('Email', { exact: true }).fill(person.email);
     await page.getByLabel('Password', { exact: true }).fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
   }
 
@@ -167,7 +167,7 @@ describe.skipIf(!chromiumAvailable)('authenticator app in Chromium', () => {
     await signOut(page);
     await page.getByLabel('Email', { exact: true }).fill(person.email);
     await page.getByLabel('Password', { exact: true }).fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
   });
 });

@@ -13,6 +13,7 @@ export * from './key-permissions.ts';
 export * from './keys.ts';
 export * from './members.ts';
 export * from './one-time-tokens.ts';
+export * from './passkeys.ts';
 export * from './permissions.ts';
 export * from './rate-limit.ts';
 export * from './rate-limit-counter.ts';

@@ -6,6 +6,7 @@ export const RATE_TIERS = [
   'anonymous',
   'authenticated',
   'sign-in',
+  'passkey-sign-in',
   'sign-up',
   'leak-report',
   'health',
@@ -26,6 +27,7 @@ export type RateTier = (typeof RATE_TIERS)[number];
  */
 export const PROCEDURE_RATE_TIERS = [
   'sign-in',
+  'passkey-sign-in',
   'sign-up',
   'leak-report',
   // Each of these sends mail or checks a password; the API keys them per IP + address or per user.
@@ -50,6 +52,11 @@ export const DEFAULT_RATE_POLICIES: Readonly<Record<RateTier, RatePolicy>> = {
   anonymous: { name: 'anonymous', quota: 60, windowSeconds: 60 },
   authenticated: { name: 'authenticated', quota: 1200, windowSeconds: 60 },
   'sign-in': { name: 'sign-in', quota: 10, windowSeconds: 900 },
+  /**
+   * Passkey sign-in ceremonies (options and answers) per client IP: a signature cannot be guessed, so this only
+   * bounds the ceremonies anyone can make us store; one sign-in is two calls.
+   */
+  'passkey-sign-in': { name: 'passkey-sign-in', quota: 30, windowSeconds: 900 },
   'sign-up': { name: 'sign-up', quota: 10, windowSeconds: 900 },
   'leak-report': { name: 'leak-report', quota: 10, windowSeconds: 60 },
   // Monitors and load balancers poll /healthz from shared addresses: a budget of its own, never the anonymous one.

@@ -108,6 +108,7 @@ function chargesFor(
     if (tier === 'authenticated' && caller) add(caller.policy, caller.key, units);
     else if (tier === 'sign-in')
       add(policies[tier], `signin:${ip}:${signInEmail(callInput(req, calls, planned.call))}`, units);
+    else if (tier === 'passkey-sign-in') add(policies[tier], `passkey-signin:${ip}`, units);
     else if (tier === 'sign-up') add(policies[tier], `signup:${ip}`, units);
     else if (tier === 'leak-report') add(policies[tier], `leak:${ip}`, units);
     else if (tier === 'password-reset') {

@@ -16,6 +16,7 @@ import { createSessionToken, refreshSessionToken } from '../services/session-tok
 import { describeSignedIn, signOut } from '../services/sessions.service.ts';
 import { completeSignIn } from '../services/sign-in-challenges.ts';
 import { publicProcedure, router, sessionProcedure, sessionTokenProcedure } from '../trpc.ts';
+import { passkeysRouter } from './passkeys.router.ts';
 import {
   emailSchema,
   nameSchema,
@@ -64,6 +65,8 @@ const signedInDescription = z.object({
 });
 
 export const authRouter = router({
+  passkeys: passkeysRouter,
+
   signUp: publicProcedure
     .meta({ rateLimit: 'sign-up' })
     .input(z.object({ email: emailSchema, password: passwordSchema, name: nameSchema(200) }))

@@ -7,6 +7,7 @@ import { QuerySection } from '../components/QuerySection.tsx';
 import { fieldError, formLevelError } from '../lib/errors.ts';
 import { formatDate } from '../lib/format.ts';
 import { type RouterOutputs, useTRPC } from '../lib/trpc.ts';
+import { PasskeysSection } from './PasskeysSection.tsx';
 
 type TotpStatus = RouterOutputs['auth']['totp']['status'];
 type Enrolment = RouterOutputs['auth']['totp']['beginEnrolment'];
@@ -21,6 +22,7 @@ export function SecurityPage() {
           password, and so do sensitive actions.
         </p>
       </header>
+      <PasskeysSection />
       <AuthenticatorAppSection />
     </div>
   );

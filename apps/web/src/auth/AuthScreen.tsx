@@ -1,11 +1,14 @@
+import { startAuthentication } from '@simplewebauthn/browser';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { PasskeyError } from '../account/PasskeysSection.tsx';
+import { passkeysSupported } from '../account/passkeys.ts';
 import { Button } from '../components/Button.tsx';
 import { EMAIL, NEW_EMAIL, NEW_PASSWORD, PASSWORD, TextField } from '../components/Field.tsx';
 import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { describeError, fieldError } from '../lib/errors.ts';
 import { Link, usePath } from '../lib/router.tsx';
-import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
+import { ME_QUERY_KEY, useTRPC, useTRPCClient } from '../lib/trpc.ts';
 import { AuthLayout, AuthTitle } from './AuthLayout.tsx';
 
 /** Sign in at any path but /sign-up; after signing in the user stays on the page they asked for. */
@@ -67,31 +70,63 @@ function SignInForm() {
   }
 
   return (
-    <Form
-      className="auth-form"
-      onSubmit={() => {
-        setRestartReason(null);
-        signIn.mutate(form.values);
-      }}
-      // A restarted sign-in says why (the second step's challenge expired or ran out of answers).
-      error={signIn.error ?? restartReason}
-      errorContext="Couldn’t sign in"
-      actions={
-        <>
-          <p className="auth-subtitle">
-            <Link to="/forgot-password">Forgot password?</Link>
-          </p>
-          <SubmitButton block pending={signIn.isPending} label="Sign in" pendingLabel="Signing in…" />
-        </>
-      }
-    >
-      <AuthTitle>Sign in</AuthTitle>
-      <p className="auth-subtitle">
-        New to Crowdee? <Link to="/sign-up">Create an account</Link>
+    <>
+      <Form
+        className="auth-form"
+        onSubmit={() => {
+          setRestartReason(null);
+          signIn.mutate(form.values);
+        }}
+        // A restarted sign-in says why (the second step's challenge expired or ran out of answers).
+        error={signIn.error ?? restartReason}
+        errorContext="Couldn’t sign in"
+        actions={
+          <>
+            <p className="auth-subtitle">
+              <Link to="/forgot-password">Forgot password?</Link>
+            </p>
+            <SubmitButton block pending={signIn.isPending} label="Sign in" pendingLabel="Signing in…" />
+          </>
+        }
+      >
+        <AuthTitle>Sign in</AuthTitle>
+        <p className="auth-subtitle">
+          New to Crowdee? <Link to="/sign-up">Create an account</Link>
+        </p>
+        <TextField label="Email" {...EMAIL} {...form.field('email')} />
+        <TextField label="Password" {...PASSWORD} {...form.field('password')} />
+      </Form>
+      <PasskeySignIn />
+    </>
+  );
+}
+
+/**
+ * Passwordless: the browser offers the passkeys it holds for this site; the one chosen names the account, and
+ * the device verifies its user (fingerprint, face, PIN). No email to type.
+ */
+function PasskeySignIn() {
+  const client = useTRPCClient();
+  const onSignedIn = useSignedIn();
+  const signIn = useMutation({
+    mutationFn: async () => {
+      const { ceremonyId, options } = await client.auth.passkeys.signInOptions.mutate();
+      const response = await startAuthentication({ optionsJSON: options });
+      return client.auth.passkeys.signIn.mutate({ ceremonyId, response });
+    },
+    onSuccess: onSignedIn,
+  });
+  if (!passkeysSupported()) return null;
+  return (
+    <div className="auth-alternative">
+      <p className="auth-divider" aria-hidden="true">
+        or
       </p>
-      <TextField label="Email" {...EMAIL} {...form.field('email')} />
-      <TextField label="Password" {...PASSWORD} {...form.field('password')} />
-    </Form>
+      {signIn.error ? <PasskeyError error={signIn.error} context="Couldn’t sign in with a passkey" /> : null}
+      <Button className="button-block" onClick={() => signIn.mutate()} disabled={signIn.isPending}>
+        {signIn.isPending ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
+      </Button>
+    </div>
   );
 }
 
@@ -135,63 +170,128 @@ function SecondFactorForm({
   };
   const canUseTotp = challenge.methods.includes('totp');
   const canUseRecovery = challenge.methods.includes('recovery-code');
+  const passkey = challenge.methods.includes('passkey') ? (
+    <PasskeySecondStep challenge={challenge} onSignedIn={onSignedIn} onRestart={onRestart} />
+  ) : null;
+
+  if (!canUseTotp && !canUseRecovery) {
+    // Passkeys are this account's only second factor.
+    return (
+      <div className="auth-form">
+        <AuthTitle>Two-step verification</AuthTitle>
+        <p className="auth-subtitle">Confirm it’s you with one of your passkeys.</p>
+        {passkey}
+        <div className="form-actions">
+          <Button variant="ghost" onClick={() => onRestart(null)}>
+            Back to sign in
+          </Button>
+        </div>
+      </div>
+    );
+  }
 
   return (
-    <Form
-      className="auth-form"
-      onSubmit={submit}
-      error={complete.error}
-      errorContext="Couldn’t sign in"
-      actions={
-        <>
-          <SubmitButton block pending={complete.isPending} label="Verify" pendingLabel="Checking…" />
-          <div className="form-actions">
-            {mode === 'totp' && canUseRecovery ? (
-              <Button variant="ghost" onClick={() => switchTo('recovery-code')}>
-                Use a recovery code
+    <>
+      <Form
+        className="auth-form"
+        onSubmit={submit}
+        error={complete.error}
+        errorContext="Couldn’t sign in"
+        actions={
+          <>
+            <SubmitButton block pending={complete.isPending} label="Verify" pendingLabel="Checking…" />
+            <div className="form-actions">
+              {mode === 'totp' && canUseRecovery ? (
+                <Button variant="ghost" onClick={() => switchTo('recovery-code')}>
+                  Use a recovery code
+                </Button>
+              ) : null}
+              {mode === 'recovery-code' && canUseTotp ? (
+                <Button variant="ghost" onClick={() => switchTo('totp')}>
+                  Use your authenticator app
+                </Button>
+              ) : null}
+              <Button variant="ghost" onClick={() => onRestart(null)}>
+                Back to sign in
               </Button>
-            ) : null}
-            {mode === 'recovery-code' && canUseTotp ? (
-              <Button variant="ghost" onClick={() => switchTo('totp')}>
-                Use your authenticator app
-              </Button>
-            ) : null}
-            <Button variant="ghost" onClick={() => onRestart(null)}>
-              Back to sign in
-            </Button>
-          </div>
-        </>
-      }
-    >
-      <AuthTitle>Two-step verification</AuthTitle>
-      {mode === 'totp' ? (
-        <TextField
-          key="totp"
-          label="Enter the 6-digit code from your authenticator app"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          maxLength={9}
-          autoFocus
-          value={code}
-          onChange={(e) => setCode(e.target.value)}
-          required
-          error={fieldError(complete.error, 'totpCode')}
-        />
-      ) : (
-        <TextField
-          key="recovery-code"
-          label="Enter one of your recovery codes"
-          autoComplete="off"
-          spellCheck={false}
-          maxLength={40}
-          autoFocus
-          value={code}
-          onChange={(e) => setCode(e.target.value)}
-          required
-          error={fieldError(complete.error, 'recoveryCode')}
-        />
-      )}
-    </Form>
+            </div>
+          </>
+        }
+      >
+        <AuthTitle>Two-step verification</AuthTitle>
+        {mode === 'totp' ? (
+          <TextField
+            key="totp"
+            label="Enter the 6-digit code from your authenticator app"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            maxLength={9}
+            autoFocus
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            required
+            error={fieldError(complete.error, 'totpCode')}
+          />
+        ) : (
+          <TextField
+            key="recovery-code"
+            label="Enter one of your recovery codes"
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={40}
+            autoFocus
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            required
+            error={fieldError(complete.error, 'recoveryCode')}
+          />
+        )}
+      </Form>
+      {passkey ? (
+        <div className="auth-alternative">
+          <p className="auth-divider" aria-hidden="true">
+            or
+          </p>
+          {passkey}
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+/** The second step answered with one of the account's passkeys (the browser offers only those). */
+function PasskeySecondStep({
+  challenge,
+  onSignedIn,
+  onRestart,
+}: {
+  challenge: SignInChallenge;
+  onSignedIn: () => unknown;
+  onRestart: (reason: unknown) => void;
+}) {
+  const client = useTRPCClient();
+  const verify = useMutation({
+    mutationFn: async () => {
+      const { challengeToken } = challenge;
+      const { ceremonyId, options } = await client.auth.passkeys.signInOptions.mutate({ challengeToken });
+      const response = await startAuthentication({ optionsJSON: options });
+      return client.auth.passkeys.signIn.mutate({ ceremonyId, response, challengeToken });
+    },
+    onSuccess: () => onSignedIn(),
+    onError: (error) => {
+      if (describeError(error).code === 'SIGN_IN_CHALLENGE_INVALID') onRestart(error);
+    },
+  });
+  if (!passkeysSupported()) return <p className="auth-subtitle">This browser cannot use passkeys.</p>;
+  return (
+    <>
+      {verify.error ? (
+        <PasskeyError error={verify.error} context="Couldn’t sign in with the passkey" />
+      ) : null}
+      <Button className="button-block" onClick={() => verify.mutate()} disabled={verify.isPending}>
+        {verify.isPending ? 'Waiting for your passkey…' : 'Use a passkey'}
+      </Button>
+    </>
   );
 }
 

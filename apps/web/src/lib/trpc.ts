@@ -4,7 +4,7 @@ import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 
-export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type RouterInputs = inferRouterInputs<AppRouter>;
@@ -14,6 +14,7 @@ export type ApiKey = RouterOutputs['keys']['list'][number];
 export type OrgApiKey = RouterOutputs['keys']['listForOrg'][number];
 export type Member = RouterOutputs['members']['list'][number];
 export type SessionInfo = RouterOutputs['sessions']['list'][number];
+export type PasskeyInfo = RouterOutputs['auth']['passkeys']['list'][number];
 export type AuditEvent = RouterOutputs['audit']['list']['items'][number];
 export type OrgInvitation = RouterOutputs['members']['invitations'][number];
 export type MyInvitation = RouterOutputs['invitations']['list'][number];

@@ -49,7 +49,7 @@ export async function signInThroughUi(page: Page, user: TestUser): Promise<void>
   await page.goto('/sign-in');
   await page.getByLabel('Email', { exact: true }).fill(user.email);
   await page.getByLabel('Password', { exact: true }).fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
 }
 

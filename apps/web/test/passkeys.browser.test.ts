@@ -1,0 +1,160 @@
+/**
+ * Passkeys end to end in Chromium: the DevTools virtual authenticator (a platform authenticator with resident keys
+ * and user verification, as a laptop's fingerprint reader is) stands in for the person's device. One story in
+ * order: register a passkey in Settings → Security, sign in with the password and the passkey as the second step,
+ * sign in with the passkey alone, remove it, and see the removed passkey refused. The app is opened at `localhost`: browsers refuse an IP address as an RP ID.
+ */
+
+import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { Browser, CDPSession, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goToSettings, signUpThroughUi, testUser } from './helpers/app.ts';
+import {
+  chromiumAvailable,
+  launchBrowser,
+  openUserPage,
+  screenshot,
+  type UserPage,
+  warnIfNoChromium,
+} from './helpers/browser.ts';
+import { webDist } from './helpers/paths.ts';
+
+warnIfNoChromium('passkeys in Chromium');
+
+describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
+  let db: TestDatabase;
+  let server: E2EServer;
+  let browser: Browser;
+  let user: UserPage;
+  let cdp: CDPSession;
+  let authenticatorId = '';
+  const person = testUser('Pat Passkey');
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startE2EServer({ databaseUrl: db.url, config: { webDist }, fastPasswordHashing: true });
+    browser = await launchBrowser();
+    user = await openUserPage(browser, server.url.replace('127.0.0.1', 'localhost'));
+    cdp = await user.context.newCDPSession(user.page);
+    await cdp.send('WebAuthn.enable');
+    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await db?.drop();
+  });
+
+  const passkeysCard = (page: Page): Locator => page.getByRole('region', { name: 'Passkeys' });
+  const credentials = async () =>
+    (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+
+  it('registers a named passkey in Settings → Security', async () => {
+    const { page } = user;
+    await signUpThroughUi(page, person);
+    await goToSettings(page, 'Security');
+    const card = passkeysCard(page);
+    await card.getByText('No passkeys yet').waitFor();
+    await card.getByRole('button', { name: 'Add a passkey' }).click();
+    const add = page.getByRole('dialog', { name: 'Add a passkey' });
+    await add.getByLabel('Passkey name', { exact: true }).fill('Work laptop');
+    await add.getByRole('button', { name: 'Continue' }).click();
+    await card.getByText('Passkey “Work laptop” added.').waitFor();
+    const row = card.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'Work laptop' }) });
+    expect(await row.getByRole('cell').nth(1).textContent()).toBe('Never');
+    await screenshot(page, 'passkeys-01-registered');
+    // The authenticator now holds one discoverable credential for this site, for this account.
+    const made = await credentials();
+    expect(made).toHaveLength(1);
+    expect(made[0]?.rpId).toBe('localhost');
+    expect(made[0]?.isResidentCredential).toBe(true);
+  });
+
+  it('renames it', async () => {
+    const { page } = user;
+    const card = passkeysCard(page);
+    await card.getByRole('button', { name: 'Rename' }).click();
+    const rename = page.getByRole('dialog', { name: 'Rename passkey' });
+    await rename.getByLabel('Passkey name', { exact: true }).fill('MacBook');
+    await rename.getByRole('button', { name: 'Save' }).click();
+    await card.getByText('Passkey renamed to “MacBook”.').waitFor();
+    await card.getByRole('rowheader', { name: 'MacBook' }).waitFor();
+  });
+
+  it('after the password, asks for the passkey as the second step', async () => {
+    const { page } = user;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Email', { exact: true }).fill(person.email);
+    await page.getByLabel('Password', { exact: true }).fill(person.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+    await screenshot(page, 'passkeys-02-second-step');
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    const methods = await server.deps.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ auth_method: string }[]>(
+        'select s.auth_method from sessions s join users u on u.id = s.user_id where u.email = ?',
+        [person.email],
+      );
+    expect(methods.map((s) => s.auth_method)).toEqual(['password+passkey']);
+  });
+
+  it('signs out, then signs in with the passkey alone', async () => {
+    const { page } = user;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await screenshot(page, 'passkeys-03-sign-in');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    // The API recorded it as a passkey sign-in, and the passkey as just used.
+    const signIns = await server.deps.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ auth_method: string }[]>(
+        'select s.auth_method from sessions s join users u on u.id = s.user_id where u.email = ?',
+        [person.email],
+      );
+    expect(signIns.map((s) => s.auth_method)).toEqual(['passkey']);
+    await goToSettings(page, 'Security');
+    const row = passkeysCard(page)
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: 'MacBook' }) });
+    await expect.poll(() => row.getByRole('cell').nth(1).textContent()).not.toBe('Never');
+    expect((await credentials())[0]?.signCount).toBeGreaterThan(0);
+  });
+
+  it('removes it (fresh from the passkey sign-in), and the removed passkey no longer signs in', async () => {
+    const { page } = user;
+    const card = passkeysCard(page);
+    await card.getByRole('button', { name: 'Remove' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Remove passkey' });
+    await confirm.getByRole('button', { name: 'Remove passkey' }).click();
+    await card.getByText('Passkey “MacBook” removed.').waitFor();
+    await card.getByText('No passkeys yet').waitFor();
+    await screenshot(page, 'passkeys-04-removed');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    // The device still offers its credential; the API no longer knows it.
+    expect(await credentials()).toHaveLength(1);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    const notice = page.getByRole('alert').filter({ hasText: 'This passkey was not accepted' });
+    await notice.waitFor();
+    await screenshot(page, 'passkeys-05-refused');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  });
+});
