@@ -11,7 +11,7 @@ import { TextField } from '../components/Field.tsx';
 import { DialogForm, useFormFields } from '../components/Form.tsx';
 import { QuerySection } from '../components/QuerySection.tsx';
 import { RelativeTime } from '../components/RelativeTime.tsx';
-import { ActionStatus, Badge, useDialogStatus } from '../components/Status.tsx';
+import { Badge, useDialogStatus } from '../components/Status.tsx';
 import { formatDate, formatDateTime } from '../lib/format.ts';
 import { type PasskeyInfo, useTRPC, useTRPCClient } from '../lib/trpc.ts';
 import { passkeyPromptProblem, passkeysSupported } from './passkeys.ts';
@@ -43,8 +43,8 @@ export function PasskeysSection() {
           Add a passkey
         </Button>
       }
+      status={done}
     >
-      <ActionStatus message={done} inCard />
       <QuerySection
         query={passkeys}
         items={passkeys.data}

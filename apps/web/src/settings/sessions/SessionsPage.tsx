@@ -7,7 +7,7 @@ import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Page } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { RelativeTime } from '../../components/RelativeTime.tsx';
-import { ActionStatus, Badge, useDialogStatus } from '../../components/Status.tsx';
+import { Badge, useDialogStatus } from '../../components/Status.tsx';
 import { describeUserAgent, formatDate, formatDateTime } from '../../lib/format.ts';
 import { type SessionInfo, useTRPC } from '../../lib/trpc.ts';
 
@@ -55,8 +55,8 @@ export function SessionsPage() {
             Sign out other sessions
           </Button>
         }
+        status={done}
       >
-        <ActionStatus message={done} inCard />
         <QuerySection
           query={sessions}
           items={sessions.data}
