@@ -1,15 +1,17 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { useId } from 'react';
+import { Button } from '../components/Button.tsx';
+import { Card } from '../components/Card.tsx';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { ACTIONS_COLUMN, DataTable } from '../components/DataTable.tsx';
-import { Dialog, FormFooter } from '../components/Dialog.tsx';
+import { Dialog } from '../components/Dialog.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { TextField } from '../components/Field.tsx';
+import { DialogForm, useFormFields } from '../components/Form.tsx';
 import { QuerySection } from '../components/QuerySection.tsx';
 import { RelativeTime } from '../components/RelativeTime.tsx';
-import { Badge } from '../components/Status.tsx';
-import { fieldError, formLevelError } from '../lib/errors.ts';
+import { Badge, useDialogStatus } from '../components/Status.tsx';
 import { formatDate, formatDateTime } from '../lib/format.ts';
 import { type PasskeyInfo, useTRPC, useTRPCClient } from '../lib/trpc.ts';
 import { passkeyPromptProblem, passkeysSupported } from './passkeys.ts';
@@ -26,49 +28,23 @@ type PasskeyDialog =
 export function PasskeysSection() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const passkeys = useQuery(trpc.auth.passkeys.list.queryOptions());
-  const [dialog, setDialog] = useState<PasskeyDialog | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  const refresh = () => queryClient.invalidateQueries(trpc.auth.passkeys.list.pathFilter());
-  const finished = async (message: string) => {
-    await refresh();
-    setDone(message);
-    setDialog(null);
-  };
-  const open = (next: PasskeyDialog) => {
-    setDone(null);
-    setDialog(next);
-  };
+  const { dialog, done, open, close, finish } = useDialogStatus<PasskeyDialog>(() =>
+    queryClient.invalidateQueries(trpc.auth.passkeys.list.pathFilter()),
+  );
   const supported = passkeysSupported();
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Passkeys
-          </h2>
-          <p className="card-description">
-            Sign in without a password, or confirm it’s you, with your device’s fingerprint, face or screen
-            lock, or a security key. A passkey is also a second factor after your password.
-            {supported ? '' : ' This browser cannot use passkeys.'}
-          </p>
-        </div>
-        <button
-          type="button"
-          className="button button-secondary"
-          disabled={!supported}
-          onClick={() => open({ kind: 'add' })}
-        >
+    <Card
+      title="Passkeys"
+      description={`Sign in without a password, or confirm it’s you, with your device’s fingerprint, face or screen lock, or a security key. A passkey is also a second factor after your password.${supported ? '' : ' This browser cannot use passkeys.'}`}
+      actions={
+        <Button disabled={!supported} onClick={() => open({ kind: 'add' })}>
           Add a passkey
-        </button>
-      </div>
-      {done ? (
-        <output className="card-body form-status" aria-live="polite">
-          {done}
-        </output>
-      ) : null}
+        </Button>
+      }
+      status={done}
+    >
       <QuerySection
         query={passkeys}
         items={passkeys.data}
@@ -91,29 +67,30 @@ export function PasskeysSection() {
       </QuerySection>
       {dialog?.kind === 'add' ? (
         <AddPasskeyDialog
-          onClose={() => setDialog(null)}
-          onAdded={(name, ended) => void finished(`Passkey “${name}” added.${signedOut(ended)}`)}
+          onClose={close}
+          onAdded={(name, ended) => void finish(`Passkey “${name}” added.${signedOut(ended)}`)}
         />
       ) : null}
       {dialog?.kind === 'rename' ? (
         <RenamePasskeyDialog
           passkey={dialog.passkey}
-          onClose={() => setDialog(null)}
-          onRenamed={(name) => void finished(`Passkey renamed to “${name}”.`)}
+          onClose={close}
+          onRenamed={(name) => void finish(`Passkey renamed to “${name}”.`)}
         />
       ) : null}
       {dialog?.kind === 'remove' ? (
         <RemovePasskeyDialog
           passkey={dialog.passkey}
-          onClose={() => setDialog(null)}
-          onRemoved={(ended) => void finished(`Passkey “${dialog.passkey.name}” removed.${signedOut(ended)}`)}
+          onClose={close}
+          onRemoved={(ended) => void finish(`Passkey “${dialog.passkey.name}” removed.${signedOut(ended)}`)}
         />
       ) : null}
-    </section>
+    </Card>
   );
 }
 
-function signedOut(ended: number): string {
+/** The end of a message about a change that signed out the account's other sessions. */
+export function signedOut(ended: number): string {
   if (ended === 0) return '';
   return ` ${ended} other ${ended === 1 ? 'session was' : 'sessions were'} signed out.`;
 }
@@ -151,22 +128,12 @@ function PasskeyRow({
         )}
       </td>
       <td className="cell-actions">
-        <button
-          type="button"
-          className="button button-ghost button-small"
-          aria-describedby={nameId}
-          onClick={onRename}
-        >
+        <Button variant="ghost" small aria-describedby={nameId} onClick={onRename}>
           Rename
-        </button>
-        <button
-          type="button"
-          className="button button-danger-quiet button-small"
-          aria-describedby={nameId}
-          onClick={onRemove}
-        >
+        </Button>
+        <Button variant="danger-quiet" small aria-describedby={nameId} onClick={onRemove}>
           Remove
-        </button>
+        </Button>
       </td>
     </tr>
   );
@@ -194,7 +161,6 @@ function AddPasskeyDialog({
   onAdded: (name: string, endedSessions: number) => void;
 }) {
   const client = useTRPCClient();
-  const [name, setName] = useState('');
   const add = useMutation({
     mutationFn: async (label: string) => {
       const { ceremonyId, options } = await client.auth.passkeys.registrationOptions.mutate();
@@ -203,11 +169,7 @@ function AddPasskeyDialog({
     },
     onSuccess: (result) => onAdded(result.passkey.name, result.endedSessions),
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    add.mutate(name.trim());
-  };
-  const formError = formLevelError(add.error);
+  const form = useFormFields({ name: '' }, add.error);
   return (
     <Dialog
       title="Add a passkey"
@@ -215,25 +177,23 @@ function AddPasskeyDialog({
       onClose={onClose}
       busy={add.isPending}
     >
-      <form className="form-stack" onSubmit={submit} noValidate>
+      <DialogForm
+        mutation={add}
+        onCancel={onClose}
+        onSubmit={() => add.mutate(form.values.name.trim())}
+        errorContext="Couldn’t add the passkey"
+        errorNotice={PasskeyError}
+        submit={['Continue', 'Waiting for your passkey…']}
+      >
         <TextField
           label="Passkey name"
           placeholder="e.g. MacBook, YubiKey"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
           maxLength={100}
           required
           data-autofocus
-          error={fieldError(add.error, 'name')}
+          {...form.field('name')}
         />
-        {formError ? <PasskeyError error={formError} context="Couldn’t add the passkey" /> : null}
-        <FormFooter
-          onCancel={onClose}
-          pending={add.isPending}
-          submitLabel="Continue"
-          pendingLabel="Waiting for your passkey…"
-        />
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }
@@ -248,30 +208,21 @@ function RenamePasskeyDialog({
   onRenamed: (name: string) => void;
 }) {
   const trpc = useTRPC();
-  const [name, setName] = useState(passkey.name);
   const rename = useMutation(
     trpc.auth.passkeys.rename.mutationOptions({ onSuccess: (p) => onRenamed(p.name) }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    rename.mutate({ id: passkey.id, name });
-  };
-  const formError = formLevelError(rename.error);
+  const form = useFormFields({ name: passkey.name }, rename.error);
   return (
     <Dialog title="Rename passkey" onClose={onClose} busy={rename.isPending} size="small">
-      <form className="form-stack" onSubmit={submit} noValidate>
-        <TextField
-          label="Passkey name"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          maxLength={100}
-          required
-          data-autofocus
-          error={fieldError(rename.error, 'name')}
-        />
-        {formError ? <ErrorNotice error={formError} compact context="Couldn’t rename the passkey" /> : null}
-        <FormFooter onCancel={onClose} pending={rename.isPending} submitLabel="Save" pendingLabel="Saving…" />
-      </form>
+      <DialogForm
+        mutation={rename}
+        onCancel={onClose}
+        onSubmit={() => rename.mutate({ id: passkey.id, ...form.values })}
+        errorContext="Couldn’t rename the passkey"
+        submit={['Save', 'Saving…']}
+      >
+        <TextField label="Passkey name" maxLength={100} required data-autofocus {...form.field('name')} />
+      </DialogForm>
     </Dialog>
   );
 }

@@ -1,30 +1,31 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useRef, useState } from 'react';
+import { useId, useRef, useState } from 'react';
+import { Button } from '../components/Button.tsx';
+import { Card } from '../components/Card.tsx';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
+import { CopyStatus, useCopy } from '../components/Copy.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
-import { TextField } from '../components/Field.tsx';
+import { ONE_TIME_CODE, TextField } from '../components/Field.tsx';
+import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
+import { Page } from '../components/Page.tsx';
 import { QuerySection } from '../components/QuerySection.tsx';
-import { fieldError, formLevelError } from '../lib/errors.ts';
+import { ActionStatus } from '../components/Status.tsx';
 import { formatDate } from '../lib/format.ts';
 import { type RouterOutputs, useTRPC } from '../lib/trpc.ts';
-import { PasskeysSection } from './PasskeysSection.tsx';
+import { PasskeysSection, signedOut } from './PasskeysSection.tsx';
 
 type TotpStatus = RouterOutputs['auth']['totp']['status'];
 type Enrolment = RouterOutputs['auth']['totp']['beginEnrolment'];
 
 export function SecurityPage() {
   return (
-    <div className="page">
-      <header className="page-header">
-        <h1 tabIndex={-1}>Security</h1>
-        <p className="page-description">
-          A second factor keeps your account safe even if your password leaks: sign-in asks for it after the
-          password, and so do sensitive actions.
-        </p>
-      </header>
+    <Page
+      title="Security"
+      description="A second factor keeps your account safe even if your password leaks: sign-in asks for it after the password, and so do sensitive actions."
+    >
       <PasskeysSection />
       <AuthenticatorAppSection />
-    </div>
+    </Page>
   );
 }
 
@@ -37,7 +38,6 @@ type Step = { kind: 'enrolling'; enrolment: Enrolment } | { kind: 'codes'; codes
 function AuthenticatorAppSection() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const headingId = useId();
   const status = useQuery(trpc.auth.totp.status.queryOptions());
   const [step, setStep] = useState<Step>(null);
   const [confirmOff, setConfirmOff] = useState(false);
@@ -69,27 +69,17 @@ function AuthenticatorAppSection() {
       onSuccess: async (result) => {
         setConfirmOff(false);
         setStep(null);
-        setDone(
-          `Authenticator app turned off.${result.endedSessions > 0 ? ` ${result.endedSessions} other ${result.endedSessions === 1 ? 'session was' : 'sessions were'} signed out.` : ''}`,
-        );
+        setDone(`Authenticator app turned off.${signedOut(result.endedSessions)}`);
         await refresh();
       },
     }),
   );
 
   return (
-    <section className="card" aria-labelledby={headingId}>
-      <div className="card-header">
-        <div>
-          <h2 id={headingId} className="card-title">
-            Authenticator app
-          </h2>
-          <p className="card-description">
-            Use an app such as Google Authenticator, 1Password or Authy to get a new 6-digit code every 30
-            seconds. Turning it on, off or making new recovery codes signs out your other sessions.
-          </p>
-        </div>
-      </div>
+    <Card
+      title="Authenticator app"
+      description="Use an app such as Google Authenticator, 1Password or Authy to get a new 6-digit code every 30 seconds. Turning it on, off or making new recovery codes signs out your other sessions."
+    >
       <div className="card-body form-stack">
         <QuerySection
           query={status}
@@ -135,9 +125,7 @@ function AuthenticatorAppSection() {
         {regenerate.error ? (
           <ErrorNotice error={regenerate.error} compact context="Couldn’t make new recovery codes" />
         ) : null}
-        <output className="form-status" aria-live="polite">
-          {done ?? ''}
-        </output>
+        <ActionStatus message={done} reserve />
       </div>
       {confirmOff ? (
         <ConfirmDialog
@@ -152,7 +140,7 @@ function AuthenticatorAppSection() {
           are signed out.
         </ConfirmDialog>
       ) : null}
-    </section>
+    </Card>
   );
 }
 
@@ -176,9 +164,9 @@ function StatusView({
       <>
         <p>Not set up: sign-in asks only for your password.</p>
         <div>
-          <button type="button" className="button button-primary" onClick={onSetUp} disabled={settingUp}>
+          <Button variant="primary" onClick={onSetUp} disabled={settingUp}>
             {settingUp ? 'Starting…' : 'Set up'}
-          </button>
+          </Button>
         </div>
       </>
     );
@@ -192,17 +180,12 @@ function StatusView({
         {left === 1 ? 'code' : 'codes'} left.
       </p>
       <div className="form-actions">
-        <button
-          type="button"
-          className="button button-secondary"
-          onClick={onRegenerate}
-          disabled={regenerating}
-        >
+        <Button onClick={onRegenerate} disabled={regenerating}>
           {regenerating ? 'Making codes…' : 'Regenerate recovery codes'}
-        </button>
-        <button type="button" className="button button-danger" onClick={onTurnOff}>
+        </Button>
+        <Button variant="danger" onClick={onTurnOff}>
           Turn off
-        </button>
+        </Button>
       </div>
     </>
   );
@@ -219,20 +202,28 @@ function EnrolmentForm({
 }) {
   const trpc = useTRPC();
   const secretId = useId();
-  const [code, setCode] = useState('');
   const confirm = useMutation(
     trpc.auth.totp.confirmEnrolment.mutationOptions({
       gcTime: 0,
       onSuccess: (result) => onConfirmed(result.recoveryCodes),
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    confirm.mutate({ code });
-  };
-  const formError = formLevelError(confirm.error);
+  const form = useFormFields({ code: '' }, confirm.error);
   return (
-    <form className="form-stack" onSubmit={submit} noValidate>
+    <Form
+      className="form-stack"
+      onSubmit={() => confirm.mutate(form.values)}
+      error={confirm.error}
+      errorContext="Couldn’t turn it on"
+      actions={
+        <div className="form-actions">
+          <SubmitButton pending={confirm.isPending} label="Turn on" pendingLabel="Checking…" />
+          <Button onClick={onCancel} disabled={confirm.isPending}>
+            Cancel
+          </Button>
+        </div>
+      }
+    >
       <p>1. Scan this QR code with your authenticator app.</p>
       <img
         className="totp-qr"
@@ -255,54 +246,21 @@ function EnrolmentForm({
           onFocus={(e) => e.currentTarget.select()}
         />
       </div>
-      <TextField
-        label="2. Enter the 6-digit code the app shows"
-        inputMode="numeric"
-        autoComplete="one-time-code"
-        maxLength={9}
-        value={code}
-        onChange={(e) => setCode(e.target.value)}
-        required
-        error={fieldError(confirm.error, 'code')}
-      />
-      {formError ? <ErrorNotice error={formError} compact context="Couldn’t turn it on" /> : null}
-      <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={confirm.isPending}>
-          {confirm.isPending ? 'Checking…' : 'Turn on'}
-        </button>
-        <button
-          type="button"
-          className="button button-secondary"
-          onClick={onCancel}
-          disabled={confirm.isPending}
-        >
-          Cancel
-        </button>
-      </div>
-    </form>
+      <TextField label="2. Enter the 6-digit code the app shows" {...ONE_TIME_CODE} {...form.field('code')} />
+    </Form>
   );
 }
-
-type CopyState = 'idle' | 'copied' | 'manual';
 
 /** The one time recovery codes are in the page: copied, downloaded, then dropped with "I saved them". */
 function RecoveryCodes({ codes, onSaved }: { codes: string[]; onSaved: () => void }) {
   const listRef = useRef<HTMLOListElement>(null);
   const warningId = useId();
-  const [copy, setCopy] = useState<CopyState>('idle');
   const text = `${codes.join('\n')}\n`;
-  const copyCodes = async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      setCopy('copied');
-    } catch {
-      // Clipboard refused: select the list for a manual copy.
-      const list = listRef.current;
-      const selection = window.getSelection();
-      if (list && selection) selection.selectAllChildren(list);
-      setCopy('manual');
-    }
-  };
+  const copy = useCopy(text, () => {
+    const list = listRef.current;
+    const selection = window.getSelection();
+    if (list && selection) selection.selectAllChildren(list);
+  });
   const download = () => {
     const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
     const link = document.createElement('a');
@@ -330,23 +288,13 @@ function RecoveryCodes({ codes, onSaved }: { codes: string[]; onSaved: () => voi
         ))}
       </ol>
       <div className="form-actions">
-        <button type="button" className="button button-secondary" onClick={copyCodes}>
-          {copy === 'copied' ? 'Copied' : 'Copy'}
-        </button>
-        <button type="button" className="button button-secondary" onClick={download}>
-          Download
-        </button>
-        <button type="button" className="button button-primary" onClick={onSaved}>
+        <Button onClick={copy.copy}>{copy.label}</Button>
+        <Button onClick={download}>Download</Button>
+        <Button variant="primary" onClick={onSaved}>
           I saved them
-        </button>
+        </Button>
       </div>
-      <output className="field-hint" aria-live="polite">
-        {copy === 'copied'
-          ? 'Copied to the clipboard.'
-          : copy === 'manual'
-            ? 'The codes are selected: press Ctrl+C (⌘C on a Mac) to copy them.'
-            : ''}
-      </output>
+      <CopyStatus state={copy.state} what="codes" />
     </div>
   );
 }

@@ -37,3 +37,15 @@ export function AuthTitle({ children }: { children: ReactNode }) {
     </h1>
   );
 }
+
+/** Another way to go on, under the card's form and a divider: "or" Sign in with a passkey. */
+export function AuthAlternative({ children }: { children: ReactNode }) {
+  return (
+    <div className="auth-alternative">
+      <p className="auth-divider" aria-hidden="true">
+        or
+      </p>
+      {children}
+    </div>
+  );
+}

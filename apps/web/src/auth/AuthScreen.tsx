@@ -4,12 +4,20 @@ import { useState } from 'react';
 import { PasskeyError } from '../account/PasskeysSection.tsx';
 import { passkeysSupported } from '../account/passkeys.ts';
 import { Button } from '../components/Button.tsx';
-import { EMAIL, NEW_EMAIL, NEW_PASSWORD, PASSWORD, TextField } from '../components/Field.tsx';
+import {
+  EMAIL,
+  NEW_EMAIL,
+  NEW_PASSWORD,
+  ONE_TIME_CODE,
+  PASSWORD,
+  RECOVERY_CODE,
+  TextField,
+} from '../components/Field.tsx';
 import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { describeError, fieldError } from '../lib/errors.ts';
 import { Link, usePath } from '../lib/router.tsx';
 import { ME_QUERY_KEY, useTRPC, useTRPCClient } from '../lib/trpc.ts';
-import { AuthLayout, AuthTitle } from './AuthLayout.tsx';
+import { AuthAlternative, AuthLayout, AuthTitle } from './AuthLayout.tsx';
 
 /** Sign in at any path but /sign-up; after signing in the user stays on the page they asked for. */
 export function AuthScreen() {
@@ -118,31 +126,56 @@ function PasskeySignIn() {
   });
   if (!passkeysSupported()) return null;
   return (
-    <div className="auth-alternative">
-      <p className="auth-divider" aria-hidden="true">
-        or
-      </p>
-      {signIn.error ? <PasskeyError error={signIn.error} context="Couldn’t sign in with a passkey" /> : null}
-      <Button className="button-block" onClick={() => signIn.mutate()} disabled={signIn.isPending}>
-        {signIn.isPending ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
-      </Button>
-    </div>
+    <AuthAlternative>
+      <PasskeyAction
+        mutation={signIn}
+        label="Sign in with a passkey"
+        errorContext="Couldn’t sign in with a passkey"
+      />
+    </AuthAlternative>
   );
+}
+
+/** A passkey ceremony's button, and above it why the last attempt failed. */
+function PasskeyAction({
+  mutation,
+  label,
+  errorContext,
+}: {
+  mutation: { mutate: () => void; isPending: boolean; error: unknown };
+  label: string;
+  errorContext: string;
+}) {
+  return (
+    <>
+      {mutation.error ? <PasskeyError error={mutation.error} context={errorContext} /> : null}
+      <Button className="button-block" onClick={() => mutation.mutate()} disabled={mutation.isPending}>
+        {mutation.isPending ? 'Waiting for your passkey…' : label}
+      </Button>
+    </>
+  );
+}
+
+/** The second step's forms: the password's challenge, and where they go next. */
+interface SecondStepProps {
+  challenge: SignInChallenge;
+  onSignedIn: () => unknown;
+  /** Back to the password, with the reason (null when the user chose to). */
+  onRestart: (reason: unknown) => void;
+}
+
+/** A challenge that expired or took too many answers cannot be answered again: start over from the password. */
+function restartWhenChallengeEnds(onRestart: SecondStepProps['onRestart']) {
+  return (error: unknown) => {
+    if (describeError(error).code === 'SIGN_IN_CHALLENGE_INVALID') onRestart(error);
+  };
 }
 
 /**
  * The second step: a code from the authenticator app, or one of the recovery codes. A challenge that expired or
  * took too many answers sends the user back to the password with the reason.
  */
-function SecondFactorForm({
-  challenge,
-  onSignedIn,
-  onRestart,
-}: {
-  challenge: SignInChallenge;
-  onSignedIn: () => unknown;
-  onRestart: (reason: unknown) => void;
-}) {
+function SecondFactorForm({ challenge, onSignedIn, onRestart }: SecondStepProps) {
   const trpc = useTRPC();
   const [mode, setMode] = useState<'totp' | 'recovery-code'>(
     challenge.methods.includes('totp') ? 'totp' : 'recovery-code',
@@ -151,9 +184,7 @@ function SecondFactorForm({
   const complete = useMutation(
     trpc.auth.completeSignIn.mutationOptions({
       onSuccess: () => onSignedIn(),
-      onError: (error) => {
-        if (describeError(error).code === 'SIGN_IN_CHALLENGE_INVALID') onRestart(error);
-      },
+      onError: restartWhenChallengeEnds(onRestart),
     }),
   );
   const submit = () => {
@@ -219,56 +250,25 @@ function SecondFactorForm({
         }
       >
         <AuthTitle>Two-step verification</AuthTitle>
-        {mode === 'totp' ? (
-          <TextField
-            key="totp"
-            label="Enter the 6-digit code from your authenticator app"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            maxLength={9}
-            autoFocus
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            required
-            error={fieldError(complete.error, 'totpCode')}
-          />
-        ) : (
-          <TextField
-            key="recovery-code"
-            label="Enter one of your recovery codes"
-            autoComplete="off"
-            spellCheck={false}
-            maxLength={40}
-            autoFocus
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            required
-            error={fieldError(complete.error, 'recoveryCode')}
-          />
-        )}
+        <TextField
+          // A new field per mode: it starts empty and takes the focus.
+          key={mode}
+          {...(mode === 'totp'
+            ? { label: 'Enter the 6-digit code from your authenticator app', ...ONE_TIME_CODE }
+            : { label: 'Enter one of your recovery codes', ...RECOVERY_CODE })}
+          autoFocus
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+          error={fieldError(complete.error, mode === 'totp' ? 'totpCode' : 'recoveryCode')}
+        />
       </Form>
-      {passkey ? (
-        <div className="auth-alternative">
-          <p className="auth-divider" aria-hidden="true">
-            or
-          </p>
-          {passkey}
-        </div>
-      ) : null}
+      {passkey ? <AuthAlternative>{passkey}</AuthAlternative> : null}
     </>
   );
 }
 
 /** The second step answered with one of the account's passkeys (the browser offers only those). */
-function PasskeySecondStep({
-  challenge,
-  onSignedIn,
-  onRestart,
-}: {
-  challenge: SignInChallenge;
-  onSignedIn: () => unknown;
-  onRestart: (reason: unknown) => void;
-}) {
+function PasskeySecondStep({ challenge, onSignedIn, onRestart }: SecondStepProps) {
   const client = useTRPCClient();
   const verify = useMutation({
     mutationFn: async () => {
@@ -278,20 +278,11 @@ function PasskeySecondStep({
       return client.auth.passkeys.signIn.mutate({ ceremonyId, response, challengeToken });
     },
     onSuccess: () => onSignedIn(),
-    onError: (error) => {
-      if (describeError(error).code === 'SIGN_IN_CHALLENGE_INVALID') onRestart(error);
-    },
+    onError: restartWhenChallengeEnds(onRestart),
   });
   if (!passkeysSupported()) return <p className="auth-subtitle">This browser cannot use passkeys.</p>;
   return (
-    <>
-      {verify.error ? (
-        <PasskeyError error={verify.error} context="Couldn’t sign in with the passkey" />
-      ) : null}
-      <Button className="button-block" onClick={() => verify.mutate()} disabled={verify.isPending}>
-        {verify.isPending ? 'Waiting for your passkey…' : 'Use a passkey'}
-      </Button>
-    </>
+    <PasskeyAction mutation={verify} label="Use a passkey" errorContext="Couldn’t sign in with the passkey" />
   );
 }
 

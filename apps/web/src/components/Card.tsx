@@ -1,4 +1,5 @@
 import { type ReactNode, useId } from 'react';
+import { ActionStatus } from './Status.tsx';
 
 /**
  * A settings card: a region named by its heading (tests and screen readers find it by that name), an optional
@@ -10,6 +11,7 @@ export function Card({
   actions,
   label,
   danger = false,
+  status = null,
   children,
 }: {
   title: ReactNode;
@@ -18,6 +20,8 @@ export function Card({
   /** Names the region instead of the heading, where the heading varies (e.g. holds the organization's name). */
   label?: string;
   danger?: boolean;
+  /** What the card's last action did ("Passkey removed."), read out politely under the header. */
+  status?: string | null;
   children?: ReactNode;
 }) {
   const headingId = useId();
@@ -36,6 +40,7 @@ export function Card({
         </div>
         {actions}
       </div>
+      <ActionStatus message={status} inCard />
       {children}
     </section>
   );

@@ -174,6 +174,20 @@ export const EMAIL = { type: 'email', autoComplete: 'username', required: true }
 export const NEW_EMAIL = { type: 'email', autoComplete: 'email', required: true } as const;
 export const PASSWORD = { type: 'password', autoComplete: 'current-password', required: true } as const;
 export const NEW_PASSWORD = { type: 'password', autoComplete: 'new-password', required: true } as const;
+/** A code from an authenticator app: the numeric keyboard, and the one-time-code autofill (room for spaces). */
+export const ONE_TIME_CODE = {
+  inputMode: 'numeric',
+  autoComplete: 'one-time-code',
+  maxLength: 9,
+  required: true,
+} as const;
+/** A recovery code: typed or pasted as it was saved, never autocorrected. */
+export const RECOVERY_CODE = {
+  autoComplete: 'off',
+  spellCheck: false,
+  maxLength: 40,
+  required: true,
+} as const;
 /** A count: a number field with the numeric keyboard on phones (the form checks the range itself). */
 export const WHOLE_NUMBER = { type: 'number', inputMode: 'numeric', className: 'field-narrow' } as const;
 

@@ -1,4 +1,4 @@
-import { type ChangeEvent, type ReactNode, useState } from 'react';
+import { type ChangeEvent, type ComponentType, type ReactNode, useState } from 'react';
 import { fieldError, formLevelError } from '../lib/errors.ts';
 import { FormFooter } from './Dialog.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
@@ -14,6 +14,8 @@ interface FormProps {
   showAllErrors?: boolean;
   /** What failed, e.g. "Couldn’t change the password". */
   errorContext: string;
+  /** Shows the error; a form whose submission also runs a browser prompt (a passkey) explains that prompt's failures. */
+  errorNotice?: ComponentType<{ error: unknown; context: string }>;
   children: ReactNode;
   /** The submit button and whatever sits beside it, after the error. */
   actions: ReactNode;
@@ -30,6 +32,7 @@ export function Form({
   error,
   showAllErrors = false,
   errorContext,
+  errorNotice: Notice = CompactErrorNotice,
   children,
   actions,
   'aria-label': ariaLabel,
@@ -46,10 +49,14 @@ export function Form({
       noValidate
     >
       {children}
-      {shown ? <ErrorNotice error={shown} compact context={errorContext} /> : null}
+      {shown ? <Notice error={shown} context={errorContext} /> : null}
       {actions}
     </form>
   );
+}
+
+function CompactErrorNotice({ error, context }: { error: unknown; context: string }) {
+  return <ErrorNotice error={error} compact context={context} />;
 }
 
 /** A form's submit button: disabled and relabelled while the submission is in flight. */

@@ -1,5 +1,6 @@
-import { useId, useRef, useState } from 'react';
+import { useId, useRef } from 'react';
 import { useSession } from '../../app/session.tsx';
+import { CopyStatus, useCopy } from '../../components/Copy.tsx';
 import { Dialog, DialogFooter } from '../../components/Dialog.tsx';
 import { formatDate, formatDateTime, relativeTime, roleLabel } from '../../lib/format.ts';
 import type { ApiKey } from '../../lib/trpc.ts';
@@ -13,8 +14,6 @@ interface RevealKeyDialogProps {
   onClose: () => void;
 }
 
-type CopyState = 'idle' | 'copied' | 'manual';
-
 /**
  * The one time the full key is in the page. It lives in the parent's state only while this panel is open;
  * closing drops it, and nothing else (table, cache, reload) can bring it back.
@@ -24,18 +23,7 @@ export function RevealKeyDialog({ secret, apiKey, replaced, onClose }: RevealKey
   const inputRef = useRef<HTMLInputElement>(null);
   const inputId = useId();
   const warningId = useId();
-  const [copy, setCopy] = useState<CopyState>('idle');
-
-  const copyKey = async () => {
-    try {
-      await navigator.clipboard.writeText(secret);
-      setCopy('copied');
-    } catch {
-      // Clipboard access refused (permissions, insecure context): select it for a manual copy instead.
-      inputRef.current?.select();
-      setCopy('manual');
-    }
-  };
+  const copy = useCopy(secret, () => inputRef.current?.select());
 
   const replacedStops = replaced?.revokedAt ?? null;
 
@@ -93,17 +81,11 @@ export function RevealKeyDialog({ secret, apiKey, replaced, onClose }: RevealKey
               aria-describedby={warningId}
               onFocus={(e) => e.currentTarget.select()}
             />
-            <button type="button" className="button button-primary" onClick={copyKey} data-autofocus>
-              {copy === 'copied' ? 'Copied' : 'Copy'}
+            <button type="button" className="button button-primary" onClick={copy.copy} data-autofocus>
+              {copy.label}
             </button>
           </div>
-          <output className="field-hint" aria-live="polite">
-            {copy === 'copied'
-              ? 'Copied to the clipboard.'
-              : copy === 'manual'
-                ? 'The key is selected: press Ctrl+C (⌘C on a Mac) to copy it.'
-                : ''}
-          </output>
+          <CopyStatus state={copy.state} what="key" />
         </div>
         <dl className="summary-list">
           <div>

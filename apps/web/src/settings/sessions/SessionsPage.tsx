@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useId } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
@@ -7,7 +7,7 @@ import { ACTIONS_COLUMN, DataTable } from '../../components/DataTable.tsx';
 import { Page } from '../../components/Page.tsx';
 import { QuerySection } from '../../components/QuerySection.tsx';
 import { RelativeTime } from '../../components/RelativeTime.tsx';
-import { Badge } from '../../components/Status.tsx';
+import { Badge, useDialogStatus } from '../../components/Status.tsx';
 import { describeUserAgent, formatDate, formatDateTime } from '../../lib/format.ts';
 import { type SessionInfo, useTRPC } from '../../lib/trpc.ts';
 
@@ -17,35 +17,28 @@ export function SessionsPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const sessions = useQuery(trpc.sessions.list.queryOptions());
-  const [dialog, setDialog] = useState<SessionDialog | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  const refresh = () => queryClient.invalidateQueries(trpc.sessions.pathFilter());
+  const { dialog, done, open, finish, ...dialogs } = useDialogStatus<SessionDialog>(() =>
+    queryClient.invalidateQueries(trpc.sessions.pathFilter()),
+  );
   const revoke = useMutation(
     trpc.sessions.revoke.mutationOptions({
-      onSuccess: async () => {
-        await refresh();
-        setDone('The session was signed out.');
-        setDialog(null);
-      },
+      onSuccess: () => finish('The session was signed out.'),
     }),
   );
   const revokeOthers = useMutation(
     trpc.sessions.revokeOthers.mutationOptions({
-      onSuccess: async (result) => {
-        await refresh();
-        setDone(
+      onSuccess: (result) =>
+        finish(
           result.revoked === 0
             ? 'No other sessions were signed in.'
             : `Signed out ${result.revoked} other ${result.revoked === 1 ? 'session' : 'sessions'}.`,
-        );
-        setDialog(null);
-      },
+        ),
     }),
   );
   const close = () => {
     revoke.reset();
     revokeOthers.reset();
-    setDialog(null);
+    dialogs.close();
   };
   const others = (sessions.data ?? []).filter((s) => !s.current);
 
@@ -58,22 +51,12 @@ export function SessionsPage() {
         title="Active sessions"
         description="Sessions end after a period of inactivity, and always after their expiry."
         actions={
-          <Button
-            disabled={others.length === 0}
-            onClick={() => {
-              setDone(null);
-              setDialog({ kind: 'others' });
-            }}
-          >
+          <Button disabled={others.length === 0} onClick={() => open({ kind: 'others' })}>
             Sign out other sessions
           </Button>
         }
+        status={done}
       >
-        {done ? (
-          <output className="card-body form-status" aria-live="polite">
-            {done}
-          </output>
-        ) : null}
         <QuerySection
           query={sessions}
           items={sessions.data}
@@ -90,10 +73,7 @@ export function SessionsPage() {
                 <SessionRow
                   key={session.id}
                   session={session}
-                  onRevoke={() => {
-                    setDone(null);
-                    setDialog({ kind: 'one', session });
-                  }}
+                  onRevoke={() => open({ kind: 'one', session })}
                 />
               ))}
             </DataTable>
