@@ -63,8 +63,8 @@ const PASSWORD_ONLY = {
   sudoWindowSeconds: 600,
 };
 
-async function auditOf(userId: string, action: string) {
-  return app.orm.em
+async function auditOf(userId: string, action: string, on: TestApp = app) {
+  return on.orm.em
     .fork()
     .find(AuditEvent, { actorUserId: userId, action }, { orderBy: { createdAt: 'asc' } });
 }
@@ -367,6 +367,22 @@ describe('auth.confirmSudo', () => {
       });
       // Per account: someone else's confirmation is not affected.
       expect(await errorCode(other.browser.trpc.auth.confirmSudo.mutate({ password: PASSWORD }))).toBe('OK');
+      // A batch pays one unit per call: four guesses in one request against a budget of three are one clean 429.
+      const batcher = await signUpPerson(limited, 'Batcher');
+      const body = Object.fromEntries([0, 1, 2, 3].map((i) => [i, { password: `batched guess ${i}` }]));
+      const batch = await raw(
+        limited.url,
+        'POST',
+        `/trpc/${Array(4).fill('auth.confirmSudo').join(',')}?batch=1`,
+        {
+          headers: { cookie: batcher.browser.cookie ?? '', 'sec-fetch-site': 'same-origin' },
+          body,
+        },
+      );
+      expect(batch.status).toBe(429);
+      // Refused before any procedure ran: not one guess was checked.
+      expect(await auditOf(batcher.id, 'auth.sudo_failed', limited)).toEqual([]);
+      expect(await auditOf(guesser.id, 'auth.sudo_failed', limited)).toHaveLength(3);
     } finally {
       await limited.close();
     }
