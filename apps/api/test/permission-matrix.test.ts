@@ -366,11 +366,15 @@ function expected(
   target: Target,
   transport: 'trpc' | 'rest',
 ): string {
+  const stale = transport === 'trpc' && caller.kind === 'session' && caller.stale === true;
+  // A session procedure looks its object up in the service, after the sudo check: a session past its window hears
+  // of the window first, for its own object, another tenant's or a missing one alike (so it learns nothing).
+  if (SUDO.has(path) && access === 'session' && stale) return 'REAUTHENTICATION_REQUIRED';
   let outcome = accessOutcome(access, row, caller, target, transport);
-  // Sudo comes after every other check: only a caller who could otherwise act hears of it.
+  // An organization's sudo procedures check sudo after the permission: only a caller who could act hears of it.
   if (outcome === 'OK' && SUDO.has(path)) {
     if (caller.kind === 'key' || caller.kind === 'token') outcome = 'SESSION_REQUIRED';
-    else if (caller.kind === 'session' && caller.stale) outcome = 'REAUTHENTICATION_REQUIRED';
+    else if (stale) outcome = 'REAUTHENTICATION_REQUIRED';
   }
   return outcome === 'OK' ? (row.admitted ?? 'OK') : outcome;
 }
