@@ -5,8 +5,8 @@
  * action, whatever else is attached. Tests here turn the test browsers' automatic confirmation off to see refusals.
  */
 import { randomUUID } from 'node:crypto';
-import { DomainError, SUDO_WINDOW_MS } from '@crowdee/core';
-import { AuditEvent, Passkey, UserTotp } from '@crowdee/db';
+import { DomainError, SUDO_WINDOW_MS, totpCodeForStep, totpStep } from '@crowdee/core';
+import { AuditEvent, Passkey } from '@crowdee/db';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemDetails, trpcErrorShape } from '../src/errors.ts';
@@ -23,6 +23,8 @@ let app: TestApp;
 
 beforeAll(async () => {
   app = await startTestApp();
+  // Pinned, so authenticator codes are computed for the step the server will see, however loaded the machine.
+  app.clock.pin(new Date());
 });
 afterAll(async () => {
   await app?.close();
@@ -301,20 +303,13 @@ describe('auth.confirmSudo', () => {
     expect(await auditOf(owner.id, 'auth.sudo_confirmed')).toEqual([]);
   });
 
-  it('refuses the password once the account has a second factor, even the right one, and names what it takes', async () => {
+  it('with an authenticator app the password no longer confirms, even the right one; a code or a recovery code does, each once', async () => {
     const owner = await person('Enrolled');
     const org = await orgWith(owner, 'Enrolled');
-    // Enrolment itself is the TOTP and passkey work's; the state it leaves is what matters here.
-    const em = app.orm.em.fork();
-    em.create(UserTotp, {
-      id: randomUUID(),
-      user: owner.id,
-      secretCiphertext: 'v1.not-a-real-seed',
-      lastUsedStep: null,
-      confirmedAt: app.clock.now(),
-      createdAt: app.clock.now(),
+    const { secret } = await owner.browser.trpc.auth.totp.beginEnrolment.mutate();
+    const { recoveryCodes } = await owner.browser.trpc.auth.totp.confirmEnrolment.mutate({
+      code: totpCodeForStep(secret, totpStep(app.clock.now())),
     });
-    await em.flush();
     expect((await owner.browser.trpc.auth.me.query()).twoFactor).toEqual({
       enabled: true,
       methods: ['totp'],
@@ -326,10 +321,57 @@ describe('auth.confirmSudo', () => {
       needs,
     );
     expect(await refusal(owner.browser.trpc.orgs.setKeyPolicy.mutate(policy(org.id)))).toMatchObject(needs);
-    expect((await auditOf(owner.id, 'auth.sudo_failed')).map((e) => e.metadata)).toEqual([
-      { method: 'password', reason: 'method-not-accepted' },
-    ]);
 
+    const code = totpCodeForStep(secret, totpStep(app.clock.now()));
+    const wrong = code === '000000' ? '111111' : '000000';
+    expect(await errorCode(owner.browser.trpc.auth.confirmSudo.mutate({ totpCode: wrong }))).toBe(
+      'SECOND_FACTOR_INVALID',
+    );
+    const byCode = await owner.browser.trpc.auth.confirmSudo.mutate({ totpCode: code });
+    expect(byCode.method).toBe('totp');
+    expect(await refusal(owner.browser.trpc.orgs.setKeyPolicy.mutate(policy(org.id)))).toBe('OK');
+    // A code works once, here as at sign-in.
+    expect(await errorCode(owner.browser.trpc.auth.confirmSudo.mutate({ totpCode: code }))).toBe(
+      'SECOND_FACTOR_INVALID',
+    );
+
+    closeWindow();
+    const recoveryCode = recoveryCodes[0] ?? '';
+    const byRecovery = await owner.browser.trpc.auth.confirmSudo.mutate({ recoveryCode });
+    expect(byRecovery.method).toBe('recovery-code');
+    expect(await refusal(owner.browser.trpc.orgs.delete.mutate({ orgId: org.id }))).toBe('OK');
+    expect(await errorCode(owner.browser.trpc.auth.confirmSudo.mutate({ recoveryCode }))).toBe(
+      'SECOND_FACTOR_INVALID',
+    );
+    // A second factor confirmed here also counts for weakening the account's own protection.
+    expect(await errorCode(owner.browser.trpc.auth.totp.regenerateRecoveryCodes.mutate())).toBe('OK');
+
+    // The clock is pinned, so events of one moment share a time: compared as sets.
+    const failures = (await auditOf(owner.id, 'auth.sudo_failed')).map((e) => JSON.stringify(e.metadata));
+    expect(failures.sort()).toEqual(
+      [
+        { method: 'password', reason: 'method-not-accepted' },
+        { method: 'totp', reason: 'wrong-code' },
+        { method: 'totp', reason: 'wrong-code' },
+        { method: 'recovery-code', reason: 'wrong-code' },
+      ]
+        .map((m) => JSON.stringify(m))
+        .sort(),
+    );
+    expect((await auditOf(owner.id, 'auth.sudo_confirmed')).map((e) => e.metadata)).toEqual([
+      { method: 'totp' },
+      { method: 'recovery-code' },
+    ]);
+    const recorded = JSON.stringify(await app.orm.em.fork().find(AuditEvent, { actorUserId: owner.id }));
+    for (const secretish of [secret, code, recoveryCode]) expect(recorded).not.toContain(secretish);
+    expect(app.logs.text).not.toContain(secret);
+    expect(app.logs.text).not.toContain(recoveryCode);
+  });
+
+  it('a passkey joins the accepted methods (first, as the strongest)', async () => {
+    const owner = await person('Passkey holder');
+    // Registering one is the passkeys work's; the row it leaves is what matters here.
+    const em = app.orm.em.fork();
     em.create(Passkey, {
       id: randomUUID(),
       user: owner.id,
@@ -340,14 +382,19 @@ describe('auth.confirmSudo', () => {
       createdAt: app.clock.now(),
     });
     await em.flush();
+    closeWindow();
     expect(await refusal(owner.browser.trpc.keys.create.mutate({ name: 'x', role: 'viewer' }))).toMatchObject(
       {
-        acceptedMethods: ['passkey', 'totp', 'recovery-code'],
+        acceptedMethods: ['passkey'],
       },
     );
+    expect(await refusal(owner.browser.trpc.auth.confirmSudo.mutate({ password: PASSWORD }))).toMatchObject({
+      code: 'REAUTHENTICATION_REQUIRED',
+      acceptedMethods: ['passkey'],
+    });
     expect((await owner.browser.trpc.auth.me.query()).twoFactor).toEqual({
       enabled: true,
-      methods: ['totp', 'passkey'],
+      methods: ['passkey'],
     });
   });
 

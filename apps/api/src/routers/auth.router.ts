@@ -84,7 +84,11 @@ const signedInDescription = z.object({
 });
 
 /** Exactly one proof per confirmation (a stray second field is refused, never silently ignored). */
-const sudoProofInput = z.union([z.strictObject({ password: passwordSchema })]);
+const sudoProofInput = z.union([
+  z.strictObject({ password: passwordSchema }),
+  z.strictObject({ totpCode: z.string().min(1).max(20) }),
+  z.strictObject({ recoveryCode: z.string().min(1).max(40) }),
+]);
 
 export const authRouter = router({
   passkeys: passkeysRouter,

@@ -1,6 +1,7 @@
 import {
   acceptedSudoMethods,
   DomainError,
+  isDomainError,
   isSudoFresh,
   SUDO_WINDOW_MS,
   sudoExpiresAt,
@@ -11,7 +12,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import type { ActiveSession } from './sessions.service.ts';
-import { enrolledFactors } from './two-factor.service.ts';
+import { enrolledFactors, type SecondFactorAnswer, verifySecondFactorAnswer } from './two-factor.service.ts';
 
 /** The sudo window, in the unit clients read (`sudoWindowSeconds` of REAUTHENTICATION_REQUIRED). */
 export const SUDO_WINDOW_SECONDS = SUDO_WINDOW_MS / 1000;
@@ -50,7 +51,7 @@ export async function sudoRefusal(
 }
 
 /** The proofs `auth.confirmSudo` takes (exactly one per call). */
-export type SudoProof = { password: string };
+export type SudoProof = { password: string } | SecondFactorAnswer;
 
 export interface SudoConfirmed {
   verifiedAt: string;
@@ -60,7 +61,8 @@ export interface SudoConfirmed {
 
 function methodOf(proof: SudoProof): VerificationMethod {
   if ('password' in proof) return 'password';
-  throw new DomainError('BAD_REQUEST');
+  if ('totpCode' in proof) return 'totp';
+  return 'recovery-code';
 }
 
 /**
@@ -69,7 +71,7 @@ function methodOf(proof: SudoProof): VerificationMethod {
  * Every attempt is audited; attempts are rate-limited per account by the `reauthentication` tier.
  */
 export async function confirmSudo(
-  deps: Pick<AppDeps, 'passwords' | 'clock'>,
+  deps: AppDeps,
   em: EntityManager,
   actor: Actor,
   session: Pick<ActiveSession, 'id' | 'userId'>,
@@ -99,14 +101,26 @@ export async function confirmSudo(
       ),
     );
   }
-  const user = await em.findOne(User, { id: userId }, { populate: ['passwordHash'] });
-  if (!user || !(await deps.passwords.verify(user.passwordHash.$, proof.password))) {
-    return failed(
-      'wrong-password',
-      new DomainError('VALIDATION_FAILED', 'The password is incorrect.', {
-        fieldErrors: [{ path: 'password', message: 'Incorrect password.' }],
-      }),
-    );
+  if ('password' in proof) {
+    const user = await em.findOne(User, { id: userId }, { populate: ['passwordHash'] });
+    if (!user || !(await deps.passwords.verify(user.passwordHash.$, proof.password))) {
+      return failed(
+        'wrong-password',
+        new DomainError('VALIDATION_FAILED', 'The password is incorrect.', {
+          fieldErrors: [{ path: 'password', message: 'Incorrect password.' }],
+        }),
+      );
+    }
+  } else {
+    // Consumes the code (the TOTP step, or the recovery code) atomically, and spends the account's second-factor
+    // budget wherever the answer comes from.
+    try {
+      await verifySecondFactorAnswer(deps, em, userId, proof, now);
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'SECOND_FACTOR_INVALID') return failed('wrong-code', error);
+      if (isDomainError(error) && error.code === 'RATE_LIMITED') return failed('rate-limited', error);
+      throw error;
+    }
   }
   await em.transactional(async (tem) => {
     await tem.nativeUpdate(

@@ -2,11 +2,11 @@ import { createTRPCClient, httpLink, TRPCClientError, type TRPCLink } from '@trp
 import { observable } from '@trpc/server/observable';
 import type { AppRouter } from '../../src/routers/index.ts';
 
-function isReauthenticationRequired(error: unknown): boolean {
-  return (
-    error instanceof TRPCClientError &&
-    (error.data as { code?: string } | undefined)?.code === 'REAUTHENTICATION_REQUIRED'
-  );
+/** A refusal the password can answer: sudo mode, for an account without a second factor. */
+function passwordWouldConfirm(error: unknown): boolean {
+  if (!(error instanceof TRPCClientError)) return false;
+  const data = error.data as { code?: string; acceptedMethods?: string[] } | undefined;
+  return data?.code === 'REAUTHENTICATION_REQUIRED' && data.acceptedMethods?.includes('password') === true;
 }
 
 /**
@@ -44,7 +44,7 @@ export class Browser {
               op.type === 'mutation' &&
               op.path !== 'auth.confirmSudo' &&
               password !== null &&
-              isReauthenticationRequired(error);
+              passwordWouldConfirm(error);
             if (!retry || password === null) {
               observer.error(error);
               return;
