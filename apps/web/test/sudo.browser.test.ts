@@ -5,6 +5,7 @@
  */
 
 import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import { totpCodeForStep, totpStep } from '@crowdee/core';
 import { SUDO_WINDOW_MS } from '@crowdee/core/two-factor';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -157,6 +158,56 @@ describe.skipIf(!chromiumAvailable)('sudo mode in Chromium', () => {
     await policy.getByRole('button', { name: 'Save key policy' }).click();
     const prompt = dialog(page, SUDO_DIALOG);
     await prompt.getByLabel('Password', { exact: true }).fill(ownerUser.password);
+    await prompt.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await prompt.waitFor({ state: 'detached' });
+    await policy.getByText('Saved.', { exact: true }).waitFor();
+  });
+
+  it('with an authenticator app, the dialog asks for its code (or a recovery code) instead of the password', async () => {
+    const { page, context } = owner;
+    // Set up through the API with this browser's session (Settings → Security is the TOTP story's to drive).
+    const call = async <T>(path: string, input?: unknown): Promise<T> => {
+      const res = await context.request.post(`/trpc/${path}`, {
+        headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+        ...(input === undefined ? {} : { data: input }),
+      });
+      expect(res.status(), await res.text()).toBe(200);
+      return ((await res.json()) as { result: { data: T } }).result.data;
+    };
+    const serverNow = () => new Date(Date.now() + offset);
+    const { secret } = await call<{ secret: string }>('auth.totp.beginEnrolment');
+    const { recoveryCodes } = await call<{ recoveryCodes: string[] }>('auth.totp.confirmEnrolment', {
+      code: totpCodeForStep(secret, totpStep(serverNow())),
+    });
+    await page.reload();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+
+    offset += SUDO_WINDOW_MS;
+    const create = await openCreateKey(page, 'Two-factor bot');
+    await create.getByRole('button', { name: 'Create key' }).click();
+    const prompt = dialog(page, SUDO_DIALOG);
+    const code = prompt.getByLabel('Authentication code', { exact: true });
+    await code.waitFor();
+    expect(await prompt.getByLabel('Password', { exact: true }).count()).toBe(0);
+    const current = totpCodeForStep(secret, totpStep(serverNow()));
+    await code.fill(current === '000000' ? '111111' : '000000');
+    await prompt.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await prompt.getByText('That code or passkey was not accepted', { exact: false }).waitFor();
+    await screenshot(page, 'sudo-03-authentication-code');
+    await code.fill(totpCodeForStep(secret, totpStep(serverNow())));
+    await prompt.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await prompt.waitFor({ state: 'detached' });
+    const panel = dialog(page, 'New API key');
+    const key = await panel.getByRole('textbox', { name: 'Secret key' }).inputValue();
+    await panel.getByRole('button', { name: 'Done' }).click();
+    expect((await callMe(server.url, key)).status).toBe(200);
+
+    offset += SUDO_WINDOW_MS;
+    const policy = page.getByRole('region', { name: 'Key policy' });
+    await policy.getByLabel('Maximum lifetime (days)', { exact: true }).fill('90');
+    await policy.getByRole('button', { name: 'Save key policy' }).click();
+    await prompt.getByRole('button', { name: 'Use a recovery code' }).click();
+    await prompt.getByLabel('Recovery code', { exact: true }).fill(recoveryCodes[0] ?? '');
     await prompt.getByRole('button', { name: 'Confirm', exact: true }).click();
     await prompt.waitFor({ state: 'detached' });
     await policy.getByText('Saved.', { exact: true }).waitFor();

@@ -1,3 +1,4 @@
+import type { VerificationMethod } from '@crowdee/core/two-factor';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState, useSyncExternalStore } from 'react';
 import { Dialog, FormFooter } from '../components/Dialog.tsx';
@@ -5,13 +6,28 @@ import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { TextField } from '../components/Field.tsx';
 import { fieldError, formLevelError } from '../lib/errors.ts';
 import type { SudoGate, SudoRequest } from '../lib/sudo.ts';
-import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
+import { ME_QUERY_KEY, type RouterInputs, useTRPC } from '../lib/trpc.ts';
 
 /** Shows the "Confirm it’s you" dialog whenever a mutation waits at the gate (see `sudoLink`). */
 export function SudoDialogHost({ gate }: { gate: SudoGate }) {
   const request = useSyncExternalStore(gate.subscribe, gate.current);
   if (!request) return null;
   return <SudoDialog request={request} onSettled={(confirmed) => gate.settle(confirmed)} />;
+}
+
+/** The typed ways of confirming: the API offers a passkey too, which the dialog asks for with its own button. */
+type TypedMethod = Exclude<VerificationMethod, 'passkey'>;
+
+function firstTypedMethod(accepted: readonly VerificationMethod[]): TypedMethod | null {
+  for (const method of ['password', 'totp', 'recovery-code'] as const)
+    if (accepted.includes(method)) return method;
+  return null;
+}
+
+function proofOf(method: TypedMethod, value: string): RouterInputs['auth']['confirmSudo'] {
+  if (method === 'password') return { password: value };
+  if (method === 'totp') return { totpCode: value };
+  return { recoveryCode: value };
 }
 
 function SudoDialog({
@@ -23,7 +39,9 @@ function SudoDialog({
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [password, setPassword] = useState('');
+  const accepted = request.acceptedMethods;
+  const [method, setMethod] = useState<TypedMethod | null>(() => firstTypedMethod(accepted));
+  const [value, setValue] = useState('');
   const confirm = useMutation(
     trpc.auth.confirmSudo.mutationOptions({
       onSuccess: () => {
@@ -33,10 +51,14 @@ function SudoDialog({
       },
     }),
   );
-  const usesPassword = request.acceptedMethods.includes('password');
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (usesPassword) confirm.mutate({ password });
+    if (method) confirm.mutate(proofOf(method, value));
+  };
+  const switchTo = (next: TypedMethod) => {
+    setMethod(next);
+    setValue('');
+    confirm.reset();
   };
   const formError = formLevelError(confirm.error);
   return (
@@ -48,17 +70,64 @@ function SudoDialog({
       size="small"
     >
       <form onSubmit={submit} noValidate className="form-stack">
-        {usesPassword ? (
+        {method === 'password' ? (
           <TextField
+            key="password"
             label="Password"
             type="password"
             autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
             required
             data-autofocus
             error={fieldError(confirm.error, 'password')}
           />
+        ) : null}
+        {method === 'totp' ? (
+          <TextField
+            key="totp"
+            label="Authentication code"
+            hint="The 6-digit code your authenticator app shows now."
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            maxLength={9}
+            autoFocus
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            required
+            data-autofocus
+            error={fieldError(confirm.error, 'totpCode')}
+          />
+        ) : null}
+        {method === 'recovery-code' ? (
+          <TextField
+            key="recovery-code"
+            label="Recovery code"
+            hint="One of the codes you saved when you set up the authenticator app. Each works once."
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={40}
+            autoFocus
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            required
+            data-autofocus
+            error={fieldError(confirm.error, 'recoveryCode')}
+          />
+        ) : null}
+        {method === 'totp' && accepted.includes('recovery-code') ? (
+          <div>
+            <button type="button" className="button button-ghost" onClick={() => switchTo('recovery-code')}>
+              Use a recovery code
+            </button>
+          </div>
+        ) : null}
+        {method === 'recovery-code' && accepted.includes('totp') ? (
+          <div>
+            <button type="button" className="button button-ghost" onClick={() => switchTo('totp')}>
+              Use your authenticator app
+            </button>
+          </div>
         ) : null}
         {formError ? <ErrorNotice error={formError} compact context="Couldn’t confirm" /> : null}
         <FormFooter
