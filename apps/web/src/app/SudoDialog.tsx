@@ -1,10 +1,10 @@
 import type { VerificationMethod } from '@crowdee/core/two-factor';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState, useSyncExternalStore } from 'react';
-import { Dialog, FormFooter } from '../components/Dialog.tsx';
-import { ErrorNotice } from '../components/ErrorNotice.tsx';
+import { useState, useSyncExternalStore } from 'react';
+import { Dialog } from '../components/Dialog.tsx';
 import { TextField } from '../components/Field.tsx';
-import { fieldError, formLevelError } from '../lib/errors.ts';
+import { DialogForm } from '../components/Form.tsx';
+import { fieldError } from '../lib/errors.ts';
 import type { SudoGate, SudoRequest } from '../lib/sudo.ts';
 import { ME_QUERY_KEY, type RouterInputs, useTRPC } from '../lib/trpc.ts';
 
@@ -51,8 +51,7 @@ function SudoDialog({
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (method) confirm.mutate(proofOf(method, value));
   };
   const switchTo = (next: TypedMethod) => {
@@ -60,7 +59,6 @@ function SudoDialog({
     setValue('');
     confirm.reset();
   };
-  const formError = formLevelError(confirm.error);
   return (
     <Dialog
       title="Confirm it’s you"
@@ -69,7 +67,13 @@ function SudoDialog({
       busy={confirm.isPending}
       size="small"
     >
-      <form onSubmit={submit} noValidate className="form-stack">
+      <DialogForm
+        onSubmit={submit}
+        errorContext="Couldn’t confirm"
+        mutation={confirm}
+        onCancel={() => onSettled(false)}
+        submit={['Confirm', 'Confirming…']}
+      >
         {method === 'password' ? (
           <TextField
             key="password"
@@ -129,14 +133,7 @@ function SudoDialog({
             </button>
           </div>
         ) : null}
-        {formError ? <ErrorNotice error={formError} compact context="Couldn’t confirm" /> : null}
-        <FormFooter
-          onCancel={() => onSettled(false)}
-          pending={confirm.isPending}
-          submitLabel="Confirm"
-          pendingLabel="Confirming…"
-        />
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }
