@@ -69,6 +69,7 @@ const SUDO = new Set<string>([
   'members.invite',
   'members.updateRole',
   'orgs.setKeyPolicy',
+  'orgs.setTwoFactorPolicy',
   'orgs.delete',
 ]);
 /** Procedures the session past its window is tried on besides the sudo ones: actions that must stay open to it. */

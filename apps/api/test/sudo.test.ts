@@ -85,10 +85,14 @@ interface World {
  * Each sensitive action: how to call it, and how to see that a refused call changed nothing. The world is built
  * while the owner's sign-in is fresh.
  */
-const ACTIONS: Record<
-  string,
-  { call: (w: World) => Promise<unknown>; unchanged: (w: World) => Promise<void> }
-> = {
+interface Action {
+  call: (w: World) => Promise<unknown>;
+  unchanged: (w: World) => Promise<void>;
+  /** The owner needs an authenticator app for it (switching the two-factor policy on): confirmed with a code. */
+  needsSecondFactor?: true;
+}
+
+const ACTIONS: Record<string, Action> = {
   'keys.create': {
     call: (w) => w.owner.browser.trpc.keys.create.mutate({ name: 'minted', role: 'viewer' }),
     unchanged: async (w) => {
@@ -142,6 +146,14 @@ const ACTIONS: Record<
       expect(org.keyPolicy).toMatchObject({ requireExpiry: false, maxLifetimeDays: null });
     },
   },
+  'orgs.setTwoFactorPolicy': {
+    needsSecondFactor: true,
+    call: (w) => w.owner.browser.trpc.orgs.setTwoFactorPolicy.mutate({ orgId: w.orgId, required: true }),
+    unchanged: async (w) => {
+      const org = await w.owner.browser.trpc.orgs.get.query({ orgId: w.orgId });
+      expect(org.twoFactorRequired).toBe(false);
+    },
+  },
   'orgs.delete': {
     call: (w) => w.owner.browser.trpc.orgs.delete.mutate({ orgId: w.orgId }),
     unchanged: async (w) => {
@@ -180,18 +192,32 @@ describe('the sudo procedures', () => {
   });
 });
 
+/** Sets up an authenticator app for `who` (while their sign-in is fresh); returns its secret. */
+async function enrolTotp(who: Person): Promise<string> {
+  const { secret } = await who.browser.trpc.auth.totp.beginEnrolment.mutate();
+  await who.browser.trpc.auth.totp.confirmEnrolment.mutate({
+    code: totpCodeForStep(secret, totpStep(app.clock.now())),
+  });
+  return secret;
+}
+
 describe.each(Object.keys(ACTIONS))('%s', (name) => {
-  const action = ACTIONS[name] as (typeof ACTIONS)[string];
+  const action = ACTIONS[name] as Action;
 
   it('runs right after sign-in, is refused once the window closed (nothing changes), runs after confirmSudo', async () => {
     const w = await world();
+    const secret = action.needsSecondFactor ? await enrolTotp(w.owner) : null;
     closeWindow();
     const refused = await refusal(action.call(w));
-    expect(refused).toMatchObject(PASSWORD_ONLY);
+    expect(refused).toMatchObject(
+      secret ? { ...PASSWORD_ONLY, acceptedMethods: ['totp', 'recovery-code'] } : PASSWORD_ONLY,
+    );
     await action.unchanged(w);
 
-    const confirmed = await w.owner.browser.trpc.auth.confirmSudo.mutate({ password: PASSWORD });
-    expect(confirmed.method).toBe('password');
+    const confirmed = await w.owner.browser.trpc.auth.confirmSudo.mutate(
+      secret ? { totpCode: totpCodeForStep(secret, totpStep(app.clock.now())) } : { password: PASSWORD },
+    );
+    expect(confirmed.method).toBe(secret ? 'totp' : 'password');
     expect(Date.parse(confirmed.sudoExpiresAt) - Date.parse(confirmed.verifiedAt)).toBe(SUDO_WINDOW_MS);
     expect(await refusal(action.call(w))).toBe('OK');
   });
@@ -463,7 +489,7 @@ describe('bearer credentials never reach a sudo action', () => {
               ? { id: w.keyId, gracePeriod: 'now', allowedIps: ['10.0.0.0/8'] }
               : path === 'members.invite'
                 ? { orgId: w.orgId, email: uniqueEmail('both'), role: 'admin' }
-                : policy(w.orgId);
+                : { ...policy(w.orgId), required: true };
       const res = await raw(app.url, 'POST', `/trpc/${path}`, {
         headers: {
           cookie: w.owner.browser.cookie ?? '',

@@ -92,6 +92,7 @@ export const organizationsRouter = router({
    * (TWO_FACTOR_NOT_ENROLLED).
    */
   setTwoFactorPolicy: orgProcedure('org:two-factor-policy')
+    .meta({ sudo: true })
     .input(z.object({ required: z.boolean() }))
     .output(organizationOut)
     .mutation(({ ctx, input }) =>
