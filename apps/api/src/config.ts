@@ -182,6 +182,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_VERIFICATION_EMAIL: rate('verification-email'),
   RATE_LIMIT_INVITATION: rate('invitation'),
   RATE_LIMIT_PASSWORD_CHANGE: rate('password-change'),
+  RATE_LIMIT_REAUTHENTICATION: rate('reauthentication'),
   RATE_LIMIT_MAILED_LINK: rate('mailed-link'),
   RATE_LIMIT_SECOND_FACTOR: rate('second-factor'),
   SECRETS_ENCRYPTION_KEY: z
@@ -282,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'verification-email': e.RATE_LIMIT_VERIFICATION_EMAIL,
         invitation: e.RATE_LIMIT_INVITATION,
         'password-change': e.RATE_LIMIT_PASSWORD_CHANGE,
+        reauthentication: e.RATE_LIMIT_REAUTHENTICATION,
         'mailed-link': e.RATE_LIMIT_MAILED_LINK,
         'second-factor': e.RATE_LIMIT_SECOND_FACTOR,
       },

@@ -142,7 +142,7 @@ export interface ClientErrorFields {
   requiredPermission?: string;
   /** REAUTHENTICATION_REQUIRED: the ways this account may confirm who it is (`auth.confirmSudo`). */
   acceptedMethods?: string[];
-  /** REAUTHENTICATION_REQUIRED: how long a confirmation lasts. */
+  /** REAUTHENTICATION_REQUIRED: how long a confirmation keeps sensitive actions open, in seconds. */
   sudoWindowSeconds?: number;
 }
 
@@ -202,7 +202,7 @@ export function problemDetails(error: DomainError, instance?: string): Record<st
   if (violatedPolicies) body['violated-policies'] = violatedPolicies;
   if (requiredRole !== undefined) body.requiredRole = requiredRole;
   if (requiredPermission !== undefined) body.requiredPermission = requiredPermission;
-  if (acceptedMethods !== undefined) body.acceptedMethods = acceptedMethods;
+  if (acceptedMethods) body.acceptedMethods = acceptedMethods;
   if (sudoWindowSeconds !== undefined) body.sudoWindowSeconds = sudoWindowSeconds;
   return body;
 }

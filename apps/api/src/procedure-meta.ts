@@ -13,4 +13,10 @@ export interface Meta extends OpenApiMeta {
    * per-IP budget, whatever credentials come with it. Without it a call costs the caller's budget.
    */
   rateLimit?: ProcedureRateTier;
+  /**
+   * Sudo mode: a sensitive action (minting or widening a key, granting access to people, changing the org's key
+   * policy, deleting an org). Only a signed-in session whose last proof of identity lies within the sudo window may
+   * call it; the procedure kinds enforce this in one place, for both transports.
+   */
+  sudo?: boolean;
 }

@@ -12,6 +12,7 @@ import { toDomainError, toTrpcError, trpcErrorShape } from './errors.ts';
 import { lazyFork } from './http/lazy-entity-manager.ts';
 import type { Access, Meta } from './procedure-meta.ts';
 import { requireOrgPermission } from './services/access.service.ts';
+import { sudoRefusal } from './services/sudo.service.ts';
 
 const t = initTRPC
   .context<Context>()
@@ -27,6 +28,27 @@ const t = initTRPC
 export const router = t.router;
 
 /**
+ * Sudo mode, the one check: a procedure declaring `meta({ sudo: true })` runs only for a signed-in session whose last
+ * proof of identity (sign-in or `auth.confirmSudo`) lies within the sudo window, read at the server's clock. A key or
+ * session token never reaches one (it cannot confirm anything): SESSION_REQUIRED, even where the permission would let
+ * keys through. Runs after the kind's own admission, so only a caller who may otherwise act is asked to confirm.
+ */
+async function requireSudo(ctx: Context, em: Context['em']): Promise<void> {
+  const caller = callerOf(ctx.auth);
+  if (!caller) throw toTrpcError(new DomainError('UNAUTHENTICATED'));
+  if (caller.kind !== 'session') throw toTrpcError(new DomainError('SESSION_REQUIRED'));
+  let refusal: DomainError | null;
+  try {
+    refusal = await sudoRefusal(em, caller.session, ctx.deps.clock());
+  } catch (error) {
+    throw toTrpcError(toDomainError(error));
+  }
+  if (refusal) throw toTrpcError(refusal);
+}
+
+const isOrgAccess = (access: Access | undefined) => access?.startsWith('org:') === true;
+
+/**
  * A procedure kind: one middleware (each tRPC middleware hop copies the call's options and context, so the checks
  * every call needs run in one) that, in this order,
  *   - refuses calls whose credentials were presented and are bad (every procedure, even public ones);
@@ -39,7 +61,7 @@ export const router = t.router;
  *     would leave its entities in the shared unit of work, and the next call's flush would retry them forever.
  */
 function procedureKind<TAdmitted extends object>(access: Access, admit: (ctx: Context) => TAdmitted) {
-  return t.procedure.meta({ access }).use(async ({ ctx, getRawInput, next }) => {
+  return t.procedure.meta({ access }).use(async ({ ctx, getRawInput, meta, next }) => {
     if (ctx.auth.kind === 'rejected') throw toTrpcError(ctx.auth.error);
     const problem = findInputProblem(await getRawInput());
     if (problem) {
@@ -50,7 +72,11 @@ function procedureKind<TAdmitted extends object>(access: Access, admit: (ctx: Co
         }),
       );
     }
-    return next({ ctx: { ...admit(ctx), em: lazyFork(ctx.deps) } });
+    const admitted = admit(ctx);
+    const em = lazyFork(ctx.deps);
+    // An organization's procedures check sudo after the permission (see orgProcedure); all others here.
+    if (meta?.sudo && !isOrgAccess(meta.access)) await requireSudo(ctx, em);
+    return next({ ctx: { ...admitted, em } });
   });
 }
 
@@ -98,7 +124,7 @@ export function orgProcedure(permission: Permission) {
   return authenticatedProcedure
     .meta({ access: `org:${permission}` })
     .input(orgInput)
-    .use(async ({ ctx, input, next }) => {
+    .use(async ({ ctx, input, meta, next }) => {
       let role: Role;
       try {
         role = await requireOrgPermission(
@@ -110,6 +136,7 @@ export function orgProcedure(permission: Permission) {
       } catch (error) {
         throw toTrpcError(toDomainError(error));
       }
+      if (meta?.sudo) await requireSudo(ctx, ctx.em);
       return next({ ctx: { org: { id: input.orgId, role } } });
     });
 }

@@ -75,6 +75,7 @@ describe('deny by default', () => {
     expect(tiers).toEqual({
       'auth.changeEmail': 'verification-email',
       'auth.changePassword': 'password-change',
+      'auth.confirmSudo': 'reauthentication',
       'auth.resendVerification': 'verification-email',
       'auth.totp.confirmEnrolment': 'second-factor',
       'members.invite': 'invitation',

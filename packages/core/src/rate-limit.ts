@@ -15,6 +15,7 @@ export const RATE_TIERS = [
   'verification-email',
   'invitation',
   'password-change',
+  'reauthentication',
   'mailed-link',
   'second-factor',
 ] as const;
@@ -35,6 +36,7 @@ export const PROCEDURE_RATE_TIERS = [
   'verification-email',
   'invitation',
   'password-change',
+  'reauthentication',
   'mailed-link',
   // Answers to a second-factor question (authenticator code, recovery code): per account, and per IP at sign-in.
   'second-factor',
@@ -72,6 +74,8 @@ export const DEFAULT_RATE_POLICIES: Readonly<Record<RateTier, RatePolicy>> = {
   invitation: { name: 'invitation', quota: 50, windowSeconds: 3600 },
   /** Password changes per signed-in user: guessing the current password from a borrowed session stays slow. */
   'password-change': { name: 'password-change', quota: 10, windowSeconds: 900 },
+  /** Sudo confirmations (`auth.confirmSudo`) per signed-in user: a borrowed session cannot guess its way in. */
+  reauthentication: { name: 'reauthentication', quota: 10, windowSeconds: 900 },
   /** Following a mailed link (verify an address, reset a password) per client IP. */
   'mailed-link': { name: 'mailed-link', quota: 30, windowSeconds: 900 },
   /**

@@ -121,7 +121,12 @@ function chargesFor(
       // The signed-in steps (enrolment) per user; the anonymous sign-in step per IP. The per-account budget every
       // answer also pays is charged by the service, once it knows whose challenge it is.
       add(policies[tier], `${tier}:${auth?.kind === 'session' ? `user:${auth.user.id}` : `ip:${ip}`}`, units);
-    else if (tier === 'verification-email' || tier === 'invitation' || tier === 'password-change')
+    else if (
+      tier === 'verification-email' ||
+      tier === 'invitation' ||
+      tier === 'password-change' ||
+      tier === 'reauthentication'
+    )
       // Session procedures: per user (an anonymous caller is refused anyway, and pays per IP here).
       add(policies[tier], `${tier}:${auth?.kind === 'session' ? `user:${auth.user.id}` : `ip:${ip}`}`, units);
     else add(policies.anonymous, `ip:${ip}`, units);

@@ -1,4 +1,4 @@
-import { DomainError, ERROR_CODES, ERROR_TABLE, type ErrorCode } from '@crowdee/core';
+import { DomainError, ERROR_CODES, ERROR_TABLE, type ErrorCode, VERIFICATION_METHODS } from '@crowdee/core';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { API_VERSION } from '../api-version.ts';
 import { PROBLEM_CONTENT_TYPE, problemDetails } from '../errors.ts';
@@ -41,12 +41,14 @@ const problemSchema = {
     },
     acceptedMethods: {
       type: 'array',
-      items: { type: 'string', enum: ['password', 'totp', 'recovery-code', 'passkey'] },
-      description: 'How the account may confirm who it is (403 REAUTHENTICATION_REQUIRED)',
+      items: { type: 'string', enum: VERIFICATION_METHODS },
+      description:
+        'How the signed-in user may confirm who they are (403 REAUTHENTICATION_REQUIRED, sudo mode): the password only when the account has no second factor',
     },
     sudoWindowSeconds: {
       type: 'integer',
-      description: 'How long a confirmation lasts (403 REAUTHENTICATION_REQUIRED)',
+      description:
+        'How long a confirmation keeps sensitive actions open, in seconds (403 REAUTHENTICATION_REQUIRED)',
     },
   },
 } as const;

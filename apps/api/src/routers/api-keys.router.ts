@@ -41,7 +41,9 @@ const tags = ['keys'];
  * be able to mint more). A key may only look at and revoke itself; anyone may report leaked keys.
  */
 export const apiKeysRouter = router({
+  /** Sudo mode: minting a key needs a recent confirmation of who is signed in. */
   create: sessionProcedure
+    .meta({ sudo: true })
     .input(
       z.object({
         name: nameSchema(100),
@@ -86,11 +88,13 @@ export const apiKeysRouter = router({
 
   /** The owner changes where a key may be used from; an empty list lifts the restriction. Every node, at once. */
   updateAllowedIps: sessionProcedure
+    .meta({ sudo: true })
     .input(z.object({ id: uuid, allowedIps: allowedIpsInput }))
     .output(apiKeyOut)
     .mutation(({ ctx, input }) => updateAllowedIps(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, input)),
 
   rotate: sessionProcedure
+    .meta({ sudo: true })
     .input(z.object({ id: uuid, gracePeriod: graceSchema }))
     .output(createdOut.extend({ previous: apiKeyOut }))
     .mutation(({ ctx, input }) => rotateKey(ctx.deps, ctx.em, actorOf(ctx), ctx.user.id, input)),

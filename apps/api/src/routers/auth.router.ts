@@ -2,6 +2,8 @@ import {
   SECOND_FACTOR_METHODS,
   SESSION_TOKEN_MAX_TTL_SECONDS,
   SESSION_TOKEN_MIN_TTL_SECONDS,
+  SIGN_IN_METHODS,
+  VERIFICATION_METHODS,
 } from '@crowdee/core';
 import { z } from 'zod';
 import { actorOf, type Context } from '../context.ts';
@@ -15,6 +17,7 @@ import { changePassword, requestPasswordReset, resetPassword } from '../services
 import { createSessionToken, refreshSessionToken } from '../services/session-tokens.service.ts';
 import { describeSignedIn, signOut } from '../services/sessions.service.ts';
 import { completeSignIn } from '../services/sign-in-challenges.ts';
+import { confirmSudo } from '../services/sudo.service.ts';
 import { publicProcedure, router, sessionProcedure, sessionTokenProcedure } from '../trpc.ts';
 import { passkeysRouter } from './passkeys.router.ts';
 import {
@@ -60,9 +63,32 @@ const signedInDescription = z.object({
   user: userOut,
   /** An address the account asked to move to, waiting for its verification link. */
   pendingEmail: z.string().nullable(),
-  session: z.object({ createdAt: z.string(), expiresAt: z.string() }),
+  session: z.object({
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    authMethod: z.enum(SIGN_IN_METHODS).describe('How this sign-in was proven'),
+    verifiedAt: z.string().nullable().describe('When the holder last proved who they are (sign-in or sudo)'),
+    sudoExpiresAt: z
+      .string()
+      .nullable()
+      .describe(
+        'When the open sudo window closes (server clock); null when sensitive actions need a confirmation',
+      ),
+  }),
   activeOrganization: z.object({ id: uuid, name: z.string(), role: roleSchema }).nullable(),
+  twoFactor: z.object({
+    enabled: z.boolean(),
+    /** The second factors the account has enrolled. */
+    methods: z.array(z.enum(['totp', 'passkey'])),
+  }),
 });
+
+/** Exactly one proof per confirmation (a stray second field is refused, never silently ignored). */
+const sudoProofInput = z.union([
+  z.strictObject({ password: passwordSchema }),
+  z.strictObject({ totpCode: z.string().min(1).max(20) }),
+  z.strictObject({ recoveryCode: z.string().min(1).max(40) }),
+]);
 
 export const authRouter = router({
   passkeys: passkeysRouter,
@@ -133,6 +159,23 @@ export const authRouter = router({
         ? describeSignedIn(ctx.em, ctx.auth.user, ctx.auth.session, ctx.deps.clock())
         : null,
     ),
+
+  /**
+   * Sudo mode: confirms who holds this session, so sensitive actions (`meta({ sudo: true })`) are open for the next
+   * 10 minutes. Takes what the account accepts (REAUTHENTICATION_REQUIRED's `acceptedMethods`): the password only
+   * when no second factor is enrolled. Rate-limited per user; every attempt audited.
+   */
+  confirmSudo: sessionProcedure
+    .meta({ rateLimit: 'reauthentication' })
+    .input(sudoProofInput)
+    .output(
+      z.object({
+        verifiedAt: z.string(),
+        sudoExpiresAt: z.string(),
+        method: z.enum(VERIFICATION_METHODS),
+      }),
+    )
+    .mutation(({ ctx, input }) => confirmSudo(ctx.deps, ctx.em, actorOf(ctx), ctx.session, input)),
 
   /**
    * A short-lived bearer token (`cds_…`) bound to this sign-in, for a first-party service that acts for the user

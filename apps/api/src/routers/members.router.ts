@@ -22,7 +22,7 @@ export const membersRouter = router({
    * account uses the address. Session-only: a leaked admin key must not be able to invite its holder in.
    */
   invite: orgProcedure('members:invite')
-    .meta({ rateLimit: 'invitation' })
+    .meta({ rateLimit: 'invitation', sudo: true })
     .input(z.object({ email: emailSchema, role: roleSchema }))
     .output(invitationOut)
     .mutation(({ ctx, input }) =>
@@ -56,7 +56,12 @@ export const membersRouter = router({
       return { ok: true as const };
     }),
 
+  /**
+   * Sudo mode, and so a signed-in session only: any role change (a promotion grants access; demoting the admins who
+   * would notice is the other half of a takeover), which a key can no longer do.
+   */
   updateRole: orgProcedure('members:manage')
+    .meta({ sudo: true })
     .input(z.object({ userId: uuid, role: roleSchema }))
     .output(memberOut)
     .mutation(({ ctx, input }) =>

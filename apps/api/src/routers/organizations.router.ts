@@ -40,7 +40,9 @@ export const organizationsRouter = router({
       renameOrganization(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id, ctx.org.role, input.name),
     ),
 
+  /** Sudo mode: deleting an organization needs a recent confirmation of who is signed in. */
   delete: orgProcedure('org:delete')
+    .meta({ sudo: true })
     .output(okOut)
     .mutation(async ({ ctx }) => {
       await deleteOrganization(ctx.deps, ctx.em, actorOf(ctx), ctx.org.id);
@@ -56,7 +58,9 @@ export const organizationsRouter = router({
       return { ok: true as const };
     }),
 
+  /** Sudo mode: the key policy bounds every key of the organization. */
   setKeyPolicy: orgProcedure('keys:manage-org')
+    .meta({ sudo: true })
     .input(
       z.object({
         requireExpiry: z.boolean(),
@@ -88,6 +92,7 @@ export const organizationsRouter = router({
    * (TWO_FACTOR_NOT_ENROLLED).
    */
   setTwoFactorPolicy: orgProcedure('org:two-factor-policy')
+    .meta({ sudo: true })
     .input(z.object({ required: z.boolean() }))
     .output(organizationOut)
     .mutation(({ ctx, input }) =>

@@ -38,6 +38,9 @@ export const AUDIT_ACTIONS = [
   'auth.passkey_added',
   'auth.passkey_renamed',
   'auth.passkey_removed',
+  /** Sudo mode: the holder of a session confirmed who they are (or failed to). */
+  'auth.sudo_confirmed',
+  'auth.sudo_failed',
   'session.revoked',
   'session_token.created',
   'session_token.refreshed',

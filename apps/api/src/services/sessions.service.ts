@@ -1,13 +1,16 @@
 import {
   DomainError,
   generateSessionToken,
+  isSudoFresh,
   parseSessionToken,
   type Role,
+  type SecondFactorKind,
   type SessionTimeouts,
   type SignInMethod,
   sessionExpiresAt,
   sessionState,
   shouldTouchSession,
+  sudoExpiresAt,
   type VerificationMethod,
   verifySessionSecret,
 } from '@crowdee/core';
@@ -19,6 +22,7 @@ import { type Actor, recordAudit } from './audit.service.ts';
 import { pendingEmailChange } from './email-verification.service.ts';
 import { sessionTokensBySession } from './session-tokens.service.ts';
 import { sqlDate } from './sql.ts';
+import { enrolledFactors } from './two-factor.service.ts';
 
 export interface SessionUser {
   id: string;
@@ -156,8 +160,17 @@ export interface SignedIn {
   user: SessionUser;
   /** An address the account asked to move to, waiting for its verification link. */
   pendingEmail: string | null;
-  session: { createdAt: string; expiresAt: string };
+  session: {
+    createdAt: string;
+    expiresAt: string;
+    authMethod: SignInMethod;
+    /** When the holder last proved who they are (sign-in or sudo confirmation). */
+    verifiedAt: string | null;
+    /** When the open sudo window closes, by the server's clock; null when none is open. */
+    sudoExpiresAt: string | null;
+  };
   activeOrganization: { id: string; name: string; role: Role } | null;
+  twoFactor: { enabled: boolean; methods: SecondFactorKind[] };
 }
 
 /** Who is signed in with this session, and in which organization it acts (only while still a member of it). */
@@ -179,11 +192,21 @@ export async function describeSignedIn(
     const org = membership ? await em.findOne(Organization, { id: orgId }, { fields: ['name'] }) : null;
     if (membership && org) activeOrganization = { id: orgId, name: org.name, role: membership.role };
   }
+  const factors = await enrolledFactors(em, user.id);
+  const { verifiedAt } = session;
   return {
     user,
     pendingEmail: await pendingEmailChange(em, user, now),
-    session: { createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
+    session: {
+      createdAt: session.createdAt.toISOString(),
+      expiresAt: session.expiresAt.toISOString(),
+      authMethod: session.authMethod,
+      verifiedAt: verifiedAt?.toISOString() ?? null,
+      sudoExpiresAt:
+        verifiedAt && isSudoFresh(verifiedAt, now) ? sudoExpiresAt(verifiedAt).toISOString() : null,
+    },
     activeOrganization,
+    twoFactor: { enabled: factors.length > 0, methods: factors },
   };
 }
 

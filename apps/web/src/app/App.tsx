@@ -1,8 +1,10 @@
 import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useState } from 'react';
 import { describeError, shouldRetry } from '../lib/errors.ts';
+import { SudoGate } from '../lib/sudo.ts';
 import { createApiClient, ME_QUERY_KEY, TRPCProvider } from '../lib/trpc.ts';
 import { Root } from './Root.tsx';
+import { SudoDialogHost } from './SudoDialog.tsx';
 
 function createQueryClient(): QueryClient {
   const client: QueryClient = new QueryClient({
@@ -26,11 +28,13 @@ function createQueryClient(): QueryClient {
 
 export function App() {
   const [queryClient] = useState(createQueryClient);
-  const [trpcClient] = useState(createApiClient);
+  const [sudo] = useState(() => new SudoGate());
+  const [trpcClient] = useState(() => createApiClient(sudo));
   return (
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
         <Root />
+        <SudoDialogHost gate={sudo} />
       </TRPCProvider>
     </QueryClientProvider>
   );

@@ -139,6 +139,9 @@ export function describeError(error: unknown): ErrorInfo {
           : message,
       };
     }
+    case 'REAUTHENTICATION_REQUIRED':
+      // Reached only when the "Confirm it’s you" dialog was cancelled: the action did not run.
+      return { ...info, kind: 'forbidden', title: 'Confirm it’s you to continue' };
     case 'EMAIL_NOT_VERIFIED':
       return { ...info, kind: 'forbidden', title: 'Verify your email address first' };
     case 'TWO_FACTOR_REQUIRED':
@@ -167,8 +170,6 @@ export function describeError(error: unknown): ErrorInfo {
       return { ...info, kind: 'validation', title: 'Code not accepted' };
     case 'SIGN_IN_CHALLENGE_INVALID':
       return { ...info, kind: 'unauthenticated', title: 'Sign in again' };
-    case 'REAUTHENTICATION_REQUIRED':
-      return { ...info, kind: 'forbidden', title: 'Confirm it’s you' };
     case 'NOT_FOUND':
       return { ...info, kind: 'not-found', title: 'Not found' };
     case 'VALIDATION_FAILED':

@@ -3,6 +3,7 @@ import { MAX_BATCH_CALLS } from '@crowdee/core/input-boundary';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
+import { type SudoGate, sudoLink } from './sudo.ts';
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
@@ -22,11 +23,13 @@ export type OrgRun = RouterOutputs['runs']['listForOrg']['items'][number];
 
 /**
  * Same-origin only: the API serves this app in production and Vite proxies /trpc in development, so the session
- * cookie travels and the browser's `Sec-Fetch-Site: same-origin` satisfies the API's CSRF check.
+ * cookie travels and the browser's `Sec-Fetch-Site: same-origin` satisfies the API's CSRF check. Mutations the API
+ * refuses for sudo mode ask `sudo` (the "Confirm it’s you" dialog) and are sent again once confirmed.
  */
-export function createApiClient(): TRPCClient<AppRouter> {
+export function createApiClient(sudo: SudoGate): TRPCClient<AppRouter> {
   return createTRPCClient<AppRouter>({
     links: [
+      sudoLink(sudo),
       httpBatchLink({
         url: '/trpc',
         // The API refuses larger batches (413 BATCH_TOO_LARGE): split them here instead.

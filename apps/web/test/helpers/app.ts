@@ -15,6 +15,44 @@ export function testUser(name: string): TestUser {
   return { name, email: `${local}.${Date.now().toString(36)}@example.com`, password: PASSWORD };
 }
 
+/** The app's sudo-mode prompt (`REAUTHENTICATION_REQUIRED` on a sensitive action). */
+export const SUDO_DIALOG = 'Confirm it’s you';
+
+/** Per page: the password of whoever signed in last on it, and how many prompts it answered. */
+const answering = new WeakMap<Page, { password: string; answered: number }>();
+
+/**
+ * Answers the "Confirm it’s you" dialog with the signed-in user's password whenever it shows up during a story, as
+ * the person would: a story that outlives the 10-minute sudo window in real time (a loaded machine) then reads the
+ * same. Sign-up and sign-in through the UI register it; tests of the dialog itself turn it off
+ * (`stopAnsweringSudoPrompts`).
+ */
+export async function answerSudoPrompts(page: Page, user: TestUser): Promise<void> {
+  const state = answering.get(page);
+  if (state) {
+    state.password = user.password;
+    return;
+  }
+  answering.set(page, { password: user.password, answered: 0 });
+  const prompt = page.getByRole('dialog', { name: SUDO_DIALOG, exact: true });
+  await page.addLocatorHandler(prompt, async () => {
+    const current = answering.get(page);
+    if (!current) return;
+    await prompt.getByLabel('Password', { exact: true }).fill(current.password);
+    await prompt.getByRole('button', { name: 'Confirm', exact: true }).click();
+    current.answered++;
+  });
+}
+
+export async function stopAnsweringSudoPrompts(page: Page): Promise<void> {
+  await page.removeLocatorHandler(page.getByRole('dialog', { name: SUDO_DIALOG, exact: true }));
+  answering.delete(page);
+}
+
+export function sudoPromptsAnswered(page: Page): number {
+  return answering.get(page)?.answered ?? 0;
+}
+
 /** Signs up through the UI, starting from the sign-in page a signed-out visitor sees first. */
 export async function signUpThroughUi(page: Page, user: TestUser, screenshotName?: string): Promise<void> {
   await page.goto('/');
@@ -26,6 +64,7 @@ export async function signUpThroughUi(page: Page, user: TestUser, screenshotName
   if (screenshotName) await screenshot(page, screenshotName);
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+  await answerSudoPrompts(page, user);
 }
 
 /**
@@ -51,6 +90,7 @@ export async function signInThroughUi(page: Page, user: TestUser): Promise<void>
   await page.getByLabel('Password', { exact: true }).fill(user.password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+  await answerSudoPrompts(page, user);
 }
 
 export async function goToSettings(
