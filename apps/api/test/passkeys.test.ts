@@ -4,6 +4,7 @@
  * passwordless sign-in, the confirmation SUDO builds on, and the attacks: wrong challenge, replayed or foreign
  * ceremonies, another account's credential, a counter that goes back, a removed passkey.
  */
+import { SUDO_WINDOW_MS } from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPasskeyForUser } from '../src/services/passkeys.service.ts';
 import { keyFor, orgWith, signUpPerson } from './helpers/fixtures.ts';
@@ -420,6 +421,38 @@ describe('confirming with a passkey (for sudo mode)', () => {
     );
   });
 
+  it('auth.confirmSudo({ passkey }) opens the window for a passkey-only account; the ceremony works once', async () => {
+    const vic = await signUpPerson(app, 'Vic');
+    const org = await orgWith(vic, 'Vic Org');
+    await vic.browser.trpc.orgs.setActive.mutate({ orgId: org.id });
+    const vicKey = new SoftwareAuthenticator(origin);
+    await register(vic, vicKey);
+    app.clock.advance(SUDO_WINDOW_MS);
+    const refused = await vic.browser.trpc.keys.create.mutate({ name: 'late', role: 'viewer' }).then(
+      () => null,
+      (error: { data?: { code?: string; acceptedMethods?: string[] } }) => error.data,
+    );
+    expect(refused).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', acceptedMethods: ['passkey'] });
+    // The password is no proof once a passkey is enrolled.
+    expect(await errorCode(vic.browser.trpc.auth.confirmSudo.mutate({ password: PASSWORD }))).toBe(
+      'REAUTHENTICATION_REQUIRED',
+    );
+    const { ceremonyId, options } = await vic.browser.trpc.auth.passkeys.sudoOptions.mutate();
+    const response = vicKey.authenticate(options);
+    const confirmed = await vic.browser.trpc.auth.confirmSudo.mutate({ passkey: { ceremonyId, response } });
+    expect(confirmed.method).toBe('passkey');
+    expect(Date.parse(confirmed.sudoExpiresAt) - Date.parse(confirmed.verifiedAt)).toBe(SUDO_WINDOW_MS);
+    expect((await vic.browser.trpc.keys.create.mutate({ name: 'now', role: 'viewer' })).key).toMatch(/^cdk_/);
+    expect((await sessionRow(vic.id))[0]?.verified_method).toBe('passkey');
+    // The same answer again: the ceremony is spent.
+    expect(
+      await errorCode(vic.browser.trpc.auth.confirmSudo.mutate({ passkey: { ceremonyId, response } })),
+    ).toBe('PASSKEY_INVALID');
+    expect(await auditActions(vic.id)).toEqual(
+      expect.arrayContaining(['auth.sudo_confirmed', 'auth.sudo_failed']),
+    );
+  });
+
   it('sudoOptions without any passkey is PASSKEY_INVALID', async () => {
     const uma = await signUpPerson(app, 'Uma');
     expect(await errorCode(uma.browser.trpc.auth.passkeys.sudoOptions.mutate())).toBe('PASSKEY_INVALID');
@@ -436,6 +469,7 @@ describe('a passkey as the second factor after the password', () => {
 
   it('asks for the passkey after the password, and signs in with it (password+passkey)', async () => {
     const vic = await signUpPerson(app, 'Vic');
+    await orgWith(vic, 'Vic Org');
     const authenticator = new SoftwareAuthenticator(origin);
     await register(vic, authenticator);
     const { browser, challengeToken, methods } = await passwordStep(vic);

@@ -9,7 +9,13 @@ import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
 import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
 import type { Browser, CDPSession, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goToSettings, signUpThroughUi, testUser } from './helpers/app.ts';
+import {
+  goToSettings,
+  SUDO_DIALOG,
+  signUpThroughUi,
+  stopAnsweringSudoPrompts,
+  testUser,
+} from './helpers/app.ts';
 import {
   chromiumAvailable,
   launchBrowser,
@@ -137,15 +143,44 @@ describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
     expect((await credentials())[0]?.signCount).toBeGreaterThan(0);
   });
 
-  it('removes it (fresh from the passkey sign-in), and the removed passkey no longer signs in', async () => {
+  it('removing it past the sudo window asks “Confirm it’s you”, a passkey confirms, and the removal goes ahead', async () => {
     const { page } = user;
+    // This story answers the prompt itself, with the passkey (the account has no password-only way to confirm).
+    await stopAnsweringSudoPrompts(page);
+    // The sign-in was a proof of identity 11 minutes ago, as far as the server can tell.
+    await server.deps.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        "update sessions set verified_at = verified_at - interval '11 minutes' where user_id = (select id from users where email = ?)",
+        [person.email],
+      );
     const card = passkeysCard(page);
     await card.getByRole('button', { name: 'Remove' }).click();
     const confirm = page.getByRole('alertdialog', { name: 'Remove passkey' });
     await confirm.getByRole('button', { name: 'Remove passkey' }).click();
+    const prompt = page.getByRole('dialog', { name: SUDO_DIALOG, exact: true });
+    await prompt.waitFor();
+    // Only a passkey is accepted here: no password field to type into.
+    expect(await prompt.getByLabel('Password', { exact: true }).count()).toBe(0);
+    await screenshot(page, 'passkeys-04-confirm-with-passkey');
+    await prompt.getByRole('button', { name: 'Use a passkey' }).click();
+    await prompt.waitFor({ state: 'detached' });
     await card.getByText('Passkey “MacBook” removed.').waitFor();
     await card.getByText('No passkeys yet').waitFor();
-    await screenshot(page, 'passkeys-04-removed');
+    await screenshot(page, 'passkeys-05-removed');
+    const confirmations = await server.deps.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ metadata: { method: string } }[]>(
+        "select metadata from audit_events where action = 'auth.sudo_confirmed' and actor_user_id = (select id from users where email = ?)",
+        [person.email],
+      );
+    expect(confirmations.map((c) => c.metadata.method)).toEqual(['passkey']);
+  });
+
+  it('the removed passkey no longer signs in', async () => {
+    const { page } = user;
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -154,7 +189,7 @@ describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     const notice = page.getByRole('alert').filter({ hasText: 'This passkey was not accepted' });
     await notice.waitFor();
-    await screenshot(page, 'passkeys-05-refused');
+    await screenshot(page, 'passkeys-06-refused');
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 });

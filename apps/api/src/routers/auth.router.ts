@@ -19,7 +19,7 @@ import { describeSignedIn, signOut } from '../services/sessions.service.ts';
 import { completeSignIn } from '../services/sign-in-challenges.ts';
 import { confirmSudo } from '../services/sudo.service.ts';
 import { publicProcedure, router, sessionProcedure, sessionTokenProcedure } from '../trpc.ts';
-import { passkeysRouter } from './passkeys.router.ts';
+import { passkeyAssertionInput, passkeysRouter } from './passkeys.router.ts';
 import {
   emailSchema,
   nameSchema,
@@ -88,6 +88,7 @@ const sudoProofInput = z.union([
   z.strictObject({ password: passwordSchema }),
   z.strictObject({ totpCode: z.string().min(1).max(20) }),
   z.strictObject({ recoveryCode: z.string().min(1).max(40) }),
+  z.strictObject({ passkey: passkeyAssertionInput }),
 ]);
 
 export const authRouter = router({

@@ -9,8 +9,10 @@ import {
 } from '@crowdee/core';
 import { Session, User } from '@crowdee/db';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { AppDeps } from '../app-deps.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
+import { verifyPasskeyForUser } from './passkeys.service.ts';
 import type { ActiveSession } from './sessions.service.ts';
 import { enrolledFactors, type SecondFactorAnswer, verifySecondFactorAnswer } from './two-factor.service.ts';
 
@@ -51,7 +53,10 @@ export async function sudoRefusal(
 }
 
 /** The proofs `auth.confirmSudo` takes (exactly one per call). */
-export type SudoProof = { password: string } | SecondFactorAnswer;
+export type SudoProof =
+  | { password: string }
+  | SecondFactorAnswer
+  | { passkey: { ceremonyId: string; response: AuthenticationResponseJSON } };
 
 export interface SudoConfirmed {
   verifiedAt: string;
@@ -61,6 +66,7 @@ export interface SudoConfirmed {
 
 function methodOf(proof: SudoProof): VerificationMethod {
   if ('password' in proof) return 'password';
+  if ('passkey' in proof) return 'passkey';
   if ('totpCode' in proof) return 'totp';
   return 'recovery-code';
 }
@@ -110,6 +116,15 @@ export async function confirmSudo(
           fieldErrors: [{ path: 'password', message: 'Incorrect password.' }],
         }),
       );
+    }
+  } else if ('passkey' in proof) {
+    // The ceremony must be this session's own `auth.passkeys.sudoOptions` one (single use, 5 minutes), answered by
+    // one of this account's passkeys with user verification and an advancing counter.
+    try {
+      await verifyPasskeyForUser(deps, em, { ...proof.passkey, userId, sessionId: session.id }, now);
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'PASSKEY_INVALID') return failed('wrong-passkey', error);
+      throw error;
     }
   } else {
     // Consumes the code (the TOTP step, or the recovery code) atomically, and spends the account's second-factor

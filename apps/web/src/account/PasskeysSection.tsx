@@ -153,6 +153,26 @@ export function PasskeyError({ error, context }: { error: unknown; context: stri
   );
 }
 
+/** A passkey ceremony's button, and above it why the last attempt failed. */
+export function PasskeyAction({
+  mutation,
+  label,
+  errorContext,
+}: {
+  mutation: { mutate: () => void; isPending: boolean; error: unknown };
+  label: string;
+  errorContext: string;
+}) {
+  return (
+    <>
+      {mutation.error ? <PasskeyError error={mutation.error} context={errorContext} /> : null}
+      <Button className="button-block" onClick={() => mutation.mutate()} disabled={mutation.isPending}>
+        {mutation.isPending ? 'Waiting for your passkey…' : label}
+      </Button>
+    </>
+  );
+}
+
 function AddPasskeyDialog({
   onClose,
   onAdded,

@@ -1,7 +1,7 @@
 import { startAuthentication } from '@simplewebauthn/browser';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { PasskeyError } from '../account/PasskeysSection.tsx';
+import { PasskeyAction } from '../account/PasskeysSection.tsx';
 import { passkeysSupported } from '../account/passkeys.ts';
 import { Button } from '../components/Button.tsx';
 import {
@@ -133,26 +133,6 @@ function PasskeySignIn() {
         errorContext="Couldn’t sign in with a passkey"
       />
     </AuthAlternative>
-  );
-}
-
-/** A passkey ceremony's button, and above it why the last attempt failed. */
-function PasskeyAction({
-  mutation,
-  label,
-  errorContext,
-}: {
-  mutation: { mutate: () => void; isPending: boolean; error: unknown };
-  label: string;
-  errorContext: string;
-}) {
-  return (
-    <>
-      {mutation.error ? <PasskeyError error={mutation.error} context={errorContext} /> : null}
-      <Button className="button-block" onClick={() => mutation.mutate()} disabled={mutation.isPending}>
-        {mutation.isPending ? 'Waiting for your passkey…' : label}
-      </Button>
-    </>
   );
 }
 
