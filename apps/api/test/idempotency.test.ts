@@ -115,6 +115,30 @@ describe('Idempotency-Key', () => {
     expect(later.body).toMatchObject({ created: 0, existing: 1 });
   });
 
+  it('has stored the answer (or released the key) by the time the client has it: an instant retry never meets its own claim', async () => {
+    // Regression: the answer used to be stored after the response had gone out, so a retry sent the moment the
+    // answer arrived could find the claim still open (409 IDEMPOTENCY_KEY_IN_USE) on a busy machine.
+    for (let i = 0; i < 10; i++) {
+      const k = freshKey();
+      const first = await rest(app.url, key, 'POST', base, { name: `instant-${i}` }, withKey(k));
+      const { rows } = await adminQuery(app.dbUrl, 'select status from idempotency_records where key = $1', [
+        k,
+      ]);
+      expect([first.status, (rows[0] as { status: number | null } | undefined)?.status]).toEqual([201, 201]);
+      const again = await rest(second.url, key, 'POST', base, { name: `instant-${i}` }, withKey(k));
+      expect([again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 'true']);
+
+      const refusedKey = freshKey();
+      expect((await rest(app.url, key, 'POST', base, { name: '' }, withKey(refusedKey))).status).toBe(400);
+      const { rows: left } = await adminQuery(
+        app.dbUrl,
+        'select count(*)::int as n from idempotency_records where key = $1',
+        [refusedKey],
+      );
+      expect((left[0] as { n: number }).n).toBe(0);
+    }
+  });
+
   it('refuses malformed keys with 400', async () => {
     for (const bad of ['', 'x'.repeat(256)]) {
       const res = await rest<Problem>(app.url, key, 'POST', base, { name: 'bad-key' }, withKey(bad));

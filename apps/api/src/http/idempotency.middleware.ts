@@ -194,7 +194,11 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions): Request
     }
   }
 
-  /** Stores the 2xx answer of the request holding record `id`, or releases the key for any other outcome. */
+  /**
+   * Stores the 2xx answer of the request holding record `id`, or releases the key for any other outcome — before the
+   * answer's last byte leaves: a client that retries the moment it has the answer (or fixes a refused request and
+   * sends it again) must find the stored answer or the released key, never its own claim still "in use" (409).
+   */
   function capture(req: Request, res: Response, id: string): void {
     const chunks: Buffer[] = [];
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;
@@ -204,17 +208,9 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions): Request
         chunks.push(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
       else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
     };
-    res.write = ((...args: unknown[]) => {
-      keep(args[0], args[1]);
-      return write(...args);
-    }) as Response['write'];
-    res.end = ((...args: unknown[]) => {
-      if (typeof args[0] !== 'function') keep(args[0], args[1]);
-      return end(...args);
-    }) as Response['end'];
     let settled = false;
-    const settle = (finished: boolean) => {
-      if (settled) return;
+    const settle = (finished: boolean): Promise<unknown> => {
+      if (settled) return Promise.resolve();
       settled = true;
       const ok = finished && res.statusCode >= 200 && res.statusCode < 300;
       const work = ok
@@ -230,12 +226,22 @@ export function idempotency(deps: AppDeps, options: IdempotencyOptions): Request
             ],
           )
         : db().execute('delete from idempotency_records where id = ? and status is null', [id]);
-      work.catch((error: unknown) =>
+      return work.catch((error: unknown) =>
         deps.logger.error({ err: error }, 'storing an idempotent answer failed'),
       );
     };
-    res.on('finish', () => settle(true));
-    res.on('close', () => settle(res.writableFinished));
+    res.write = ((...args: unknown[]) => {
+      keep(args[0], args[1]);
+      return write(...args);
+    }) as Response['write'];
+    res.end = ((...args: unknown[]) => {
+      if (typeof args[0] !== 'function') keep(args[0], args[1]);
+      // The whole answer is known here: record it (or release the key), then let it go out.
+      void settle(true).finally(() => end(...args));
+      return res;
+    }) as Response['end'];
+    // A connection that dies before the answer is complete releases the key.
+    res.on('close', () => void settle(false));
   }
 
   return async (req, res, next) => {
