@@ -3,10 +3,10 @@
  * two-factor policy), over raw HTTP against real PostgreSQL. Each attack that found a hole stays here as its
  * regression test; a few that found nothing stay too, as cheap guards of the seams between the parts.
  */
-import { TOTP_PERIOD_SECONDS, totpCodeForStep, totpStep } from '@crowdee/core';
+import { SUDO_WINDOW_MS, TOTP_PERIOD_SECONDS, totpCodeForStep, totpStep } from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenOf } from '../src/mail/test-mailbox.ts';
-import { type Person, signUpPerson } from './helpers/fixtures.ts';
+import { orgWith, type Person, signUpPerson } from './helpers/fixtures.ts';
 import { Browser, errorCode, PASSWORD } from './helpers/http-client.ts';
 import { startTestApp, type TestApp } from './helpers/test-app.ts';
 
@@ -99,6 +99,38 @@ describe('a sign-in challenge is a proof of the password it was made with', () =
       recoveryCode: victim.recoveryCodes[0] ?? '',
     });
     expect(owner.cookie).toBeTruthy();
+  });
+});
+
+describe('enrolling a factor is no proof of identity', () => {
+  // FOUND: confirming an authenticator app stamped the session "verified with the app, just now", which opened the
+  // sudo window — a stolen session long past its sign-in enrolled an app of the thief's own and minted keys (and
+  // could then remove the owner's factors), never knowing the password.
+  it('an app set up from a session whose sudo window closed leaves the window closed', async () => {
+    const victim = await signUpPerson(app, 'StaleSession');
+    // This browser does not confirm on its own (with the password it does not know, the thief could not either).
+    victim.browser.sudoPassword = null;
+    const org = await orgWith(victim, 'Stale', []);
+    await victim.browser.trpc.orgs.setActive.mutate({ orgId: org.id });
+    app.clock.advance(SUDO_WINDOW_MS);
+    expect(await errorCode(victim.browser.trpc.keys.create.mutate({ name: 'stolen', role: 'viewer' }))).toBe(
+      'REAUTHENTICATION_REQUIRED',
+    );
+    // The thief sets up an authenticator app of their own.
+    const { secret } = await victim.browser.trpc.auth.totp.beginEnrolment.mutate();
+    await victim.browser.trpc.auth.totp.confirmEnrolment.mutate({ code: code(secret) });
+    app.clock.advance(STEP_MS);
+    expect(await errorCode(victim.browser.trpc.keys.create.mutate({ name: 'stolen', role: 'viewer' }))).toBe(
+      'REAUTHENTICATION_REQUIRED',
+    );
+    expect(await victim.browser.trpc.keys.list.query()).toEqual([]);
+    const me = await victim.browser.trpc.auth.me.query();
+    expect(me.session?.sudoExpiresAt ?? null).toBeNull();
+    // The app's own code (a real confirmation, audited) opens it as ever.
+    await victim.browser.trpc.auth.confirmSudo.mutate({ totpCode: code(secret) });
+    expect(await errorCode(victim.browser.trpc.keys.create.mutate({ name: 'mine', role: 'viewer' }))).toBe(
+      'OK',
+    );
   });
 });
 
