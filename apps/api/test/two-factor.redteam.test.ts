@@ -106,26 +106,43 @@ describe('enrolling a factor is no proof of identity', () => {
   // FOUND: confirming an authenticator app stamped the session "verified with the app, just now", which opened the
   // sudo window — a stolen session long past its sign-in enrolled an app of the thief's own and minted keys (and
   // could then remove the owner's factors), never knowing the password.
-  it('an app set up from a session whose sudo window closed leaves the window closed', async () => {
-    const victim = await signUpPerson(app, 'StaleSession');
-    // This browser does not confirm on its own (with the password it does not know, the thief could not either).
+  // FOUND: a stolen session long past its sign-in could set up an app (or a passkey) of the thief's own: the
+  // owner's other sessions ended, and their next sign-in — even after a password reset — asked for the thief's code.
+  it('a session whose sudo window closed must confirm before it adds a factor', async () => {
+    const victim = await signUpPerson(app, 'Takeover');
     victim.browser.sudoPassword = null;
-    const org = await orgWith(victim, 'Stale', []);
-    await victim.browser.trpc.orgs.setActive.mutate({ orgId: org.id });
     app.clock.advance(SUDO_WINDOW_MS);
-    expect(await errorCode(victim.browser.trpc.keys.create.mutate({ name: 'stolen', role: 'viewer' }))).toBe(
+    expect(await errorCode(victim.browser.trpc.auth.totp.beginEnrolment.mutate())).toBe(
       'REAUTHENTICATION_REQUIRED',
     );
-    // The thief sets up an authenticator app of their own.
+    expect(await errorCode(victim.browser.trpc.auth.passkeys.registrationOptions.mutate())).toBe(
+      'REAUTHENTICATION_REQUIRED',
+    );
+    expect((await victim.browser.trpc.auth.totp.status.query()).enabled).toBe(false);
+    // The owner, who knows the password, confirms and goes on.
+    await victim.browser.trpc.auth.confirmSudo.mutate({ password: PASSWORD });
     const { secret } = await victim.browser.trpc.auth.totp.beginEnrolment.mutate();
     await victim.browser.trpc.auth.totp.confirmEnrolment.mutate({ code: code(secret) });
     app.clock.advance(STEP_MS);
+    expect((await victim.browser.trpc.auth.passkeys.registrationOptions.mutate()).ceremonyId).toBeTruthy();
+  });
+
+  it('an app set up late in the window does not extend it', async () => {
+    const victim = await signUpPerson(app, 'LateEnrolment');
+    victim.browser.sudoPassword = null;
+    const org = await orgWith(victim, 'Late', []);
+    await victim.browser.trpc.orgs.setActive.mutate({ orgId: org.id });
+    // Nine minutes after the sign-in, an app is set up (still inside the window: allowed).
+    app.clock.advance(SUDO_WINDOW_MS - 60_000);
+    const { secret } = await victim.browser.trpc.auth.totp.beginEnrolment.mutate();
+    await victim.browser.trpc.auth.totp.confirmEnrolment.mutate({ code: code(secret) });
+    // Two minutes later the sign-in is more than ten minutes old: the window is closed, enrolment or not.
+    app.clock.advance(2 * 60_000);
     expect(await errorCode(victim.browser.trpc.keys.create.mutate({ name: 'stolen', role: 'viewer' }))).toBe(
       'REAUTHENTICATION_REQUIRED',
     );
     expect(await victim.browser.trpc.keys.list.query()).toEqual([]);
-    const me = await victim.browser.trpc.auth.me.query();
-    expect(me.session?.sudoExpiresAt ?? null).toBeNull();
+    expect((await victim.browser.trpc.auth.me.query()).session?.sudoExpiresAt ?? null).toBeNull();
     // The app's own code (a real confirmation, audited) opens it as ever.
     await victim.browser.trpc.auth.confirmSudo.mutate({ totpCode: code(secret) });
     expect(await errorCode(victim.browser.trpc.keys.create.mutate({ name: 'mine', role: 'viewer' }))).toBe(

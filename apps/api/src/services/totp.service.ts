@@ -19,6 +19,7 @@ import type { ActiveSession, SessionUser } from './sessions.service.ts';
 import {
   chargeSecondFactorAttempt,
   requireFreshSecondFactor,
+  requireRecentProof,
   totpSealContext,
 } from './two-factor.service.ts';
 
@@ -55,8 +56,10 @@ export async function beginTotpEnrolment(
   deps: AppDeps,
   em: EntityManager,
   user: SessionUser,
+  session: Pick<ActiveSession, 'verifiedAt'>,
 ): Promise<{ secret: string; otpauthUri: string; qrCodeDataUrl: string }> {
   const now = deps.clock();
+  await requireRecentProof(em, user.id, session, now);
   const existing = await em.findOne(UserTotp, { user: user.id }, { fields: ['confirmedAt'] });
   if (existing?.confirmedAt)
     throw new DomainError(
