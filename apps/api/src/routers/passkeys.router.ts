@@ -132,6 +132,7 @@ export const passkeysRouter = router({
       registrationOptions(ctx.deps, ctx.em, {
         userId: ctx.user.id,
         sessionId: ctx.session.id,
+        verifiedAt: ctx.session.verifiedAt,
         email: ctx.user.email,
         name: ctx.user.name,
       }),

@@ -42,7 +42,7 @@ export const totpRouter = router({
         qrCodeDataUrl: z.string(),
       }),
     )
-    .mutation(({ ctx }) => beginTotpEnrolment(ctx.deps, ctx.em, ctx.user)),
+    .mutation(({ ctx }) => beginTotpEnrolment(ctx.deps, ctx.em, ctx.user, ctx.session)),
 
   /** A code from the app turns it on and returns the recovery codes, once. */
   confirmEnrolment: sessionProcedure

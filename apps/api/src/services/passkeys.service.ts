@@ -30,7 +30,7 @@ import { publishInvalidation } from '../invalidation/index.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import { createSession, deleteSession, type RequestOrigin } from './sessions.service.ts';
 import { finishSignIn, loadSignInChallenge, spendSignInAttempt } from './sign-in-challenges.ts';
-import { chargeSecondFactorAttempt, enrolledFactors } from './two-factor.service.ts';
+import { chargeSecondFactorAttempt, enrolledFactors, requireRecentProof } from './two-factor.service.ts';
 
 type Deps = Pick<AppDeps, 'config' | 'appUrl' | 'clock' | 'invalidation'>;
 
@@ -142,8 +142,9 @@ export interface PasskeyOwner {
 export async function registrationOptions(
   deps: Deps,
   em: EntityManager,
-  owner: PasskeyOwner,
+  owner: PasskeyOwner & { verifiedAt: Date | null },
 ): Promise<{ ceremonyId: string; options: PublicKeyCredentialCreationOptionsJSON }> {
+  await requireRecentProof(em, owner.userId, owner, deps.clock());
   const rp = relyingParty(deps);
   const existing = await em.find(Passkey, { user: owner.userId }, { fields: ['credentialId', 'transports'] });
   if (existing.length >= MAX_PASSKEYS_PER_USER)

@@ -6,6 +6,7 @@ import { publishInvalidation } from '../invalidation/index.ts';
 import { passwordResetMail, tokenLink } from '../mail/messages.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
 import { issueAccountToken, spendAccountToken } from './one-time-tokens.ts';
+import { endSignInChallenges } from './sign-in-challenges.ts';
 
 function assertGoodPassword(password: string, path: string): void {
   const problem = passwordProblem(password);
@@ -18,7 +19,7 @@ function assertGoodPassword(password: string, path: string): void {
 /**
  * A signed-in user changes their password, proving the current one. Every other session ends (whoever else was
  * signed in, perhaps with the old password, is out); this one stays. API keys are separate credentials and keep
- * working. Outstanding reset links die too.
+ * working. Outstanding reset links and sign-in challenges (second steps begun with the old password) die too.
  */
 export async function changePassword(
   deps: AppDeps,
@@ -39,6 +40,8 @@ export async function changePassword(
   const result = await em.transactional(async (tem) => {
     await tem.nativeUpdate(User, { id: userId }, { passwordHash });
     await tem.nativeDelete(AccountToken, { user: userId, purpose: 'password-reset', usedAt: null });
+    // A second step begun with the old password must not finish.
+    await endSignInChallenges(tem, userId);
     // In the same transaction as the new hash; the other nodes hear of it once it commits (below).
     const endedSessions = await tem.nativeDelete(Session, { user: userId, id: { $ne: sessionId } });
     recordAudit(tem, actor, {
@@ -79,7 +82,8 @@ export async function requestPasswordReset(
 }
 
 /**
- * Sets a new password from a reset link (single use, one hour) and ends every session of the account. Following
+ * Sets a new password from a reset link (single use, one hour) and ends every session and every open sign-in
+ * challenge of the account (it signs nobody in: the next sign-in asks for the second factor as ever). Following
  * the link also proves the account owns its address, so an unverified one becomes verified.
  */
 export async function resetPassword(
@@ -108,6 +112,8 @@ export async function resetPassword(
       },
     );
     const endedSessions = await tem.nativeDelete(Session, { user: user.id });
+    // A second step begun with the old password (perhaps the leaked one this reset is for) must not finish.
+    await endSignInChallenges(tem, user.id);
     recordAudit(
       tem,
       { ...actor, type: 'user', userId: user.id },

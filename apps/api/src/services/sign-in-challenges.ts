@@ -57,6 +57,15 @@ export async function createSignInChallenge(
   return { challengeToken: token, expiresAt };
 }
 
+/**
+ * Ends every open sign-in challenge of the account. A challenge stands for "the password was right": when the
+ * password changes (changed, or reset from a mailed link) that proof is of the old one, and whoever held it must not
+ * finish signing in with it. Call in the transaction that stores the new password hash.
+ */
+export async function endSignInChallenges(em: EntityManager, userId: string): Promise<number> {
+  return em.nativeDelete(AuthChallenge, { user: userId, purpose: 'sign-in' });
+}
+
 const invalid = () => new DomainError('SIGN_IN_CHALLENGE_INVALID');
 
 /** A live sign-in challenge for `token` (not expired, answers left), or SIGN_IN_CHALLENGE_INVALID. Reads only. */

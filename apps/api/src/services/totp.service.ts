@@ -19,6 +19,7 @@ import type { ActiveSession, SessionUser } from './sessions.service.ts';
 import {
   chargeSecondFactorAttempt,
   requireFreshSecondFactor,
+  requireRecentProof,
   totpSealContext,
 } from './two-factor.service.ts';
 
@@ -55,8 +56,10 @@ export async function beginTotpEnrolment(
   deps: AppDeps,
   em: EntityManager,
   user: SessionUser,
+  session: Pick<ActiveSession, 'verifiedAt'>,
 ): Promise<{ secret: string; otpauthUri: string; qrCodeDataUrl: string }> {
   const now = deps.clock();
+  await requireRecentProof(em, user.id, session, now);
   const existing = await em.findOne(UserTotp, { user: user.id }, { fields: ['confirmedAt'] });
   if (existing?.confirmedAt)
     throw new DomainError(
@@ -133,7 +136,8 @@ async function factorChange<T>(
 /**
  * Confirms the set-up with a code from the app (±1 step; it counts as used): the app becomes a second factor, ten
  * recovery codes are made and returned this once, other sessions end, and this session counts as verified with
- * the app just now. NOT_FOUND without a set-up in progress; SECOND_FACTOR_INVALID for a wrong code.
+ * the app as of its last proof of identity (the sudo window is not moved: see below). NOT_FOUND without a set-up
+ * in progress; SECOND_FACTOR_INVALID for a wrong code.
  */
 export async function confirmTotpEnrolment(
   deps: AppDeps,
@@ -163,7 +167,10 @@ export async function confirmTotpEnrolment(
     if (confirmed !== 1)
       throw new DomainError('NOT_FOUND', 'No authenticator app is being set up: start the set-up again.');
     const recoveryCodes = await replaceRecoveryCodes(tem, userId, now);
-    await tem.nativeUpdate(Session, { id: session.id }, { verifiedAt: now, verifiedMethod: 'totp' });
+    // The app now answers for this session, but from the session's last proof of identity on: entering a code of a
+    // seed this session was just shown proves only that its holder set the app up, not who they are, so it must
+    // not open (or extend) the sudo window — a stolen session long past its sign-in would mint keys otherwise.
+    await tem.nativeUpdate(Session, { id: session.id }, { verifiedMethod: 'totp' });
     return { recoveryCodes };
   });
 }

@@ -2,6 +2,7 @@ import {
   acceptedSudoMethods,
   DomainError,
   hasFreshSecondFactor,
+  isSudoFresh,
   openSecret,
   recoveryCodeHash,
   retryAfterSeconds,
@@ -135,6 +136,24 @@ export async function requireFreshSecondFactor(
   now: Date,
 ): Promise<void> {
   if (hasFreshSecondFactor(session.verifiedAt, session.verifiedMethod, now)) return;
+  throw new DomainError('REAUTHENTICATION_REQUIRED', undefined, {
+    acceptedMethods: acceptedSudoMethods(await enrolledFactors(em, userId)),
+    sudoWindowSeconds: SUDO_WINDOW_MS / 1000,
+  });
+}
+
+/**
+ * Adding a second factor (an authenticator app, a passkey) needs a proof of identity in this session within the sudo
+ * window, as the sudo actions do: a factor added from a stolen session would sign the thief in for good (it ends the
+ * owner's other sessions, and a password reset does not remove it). 403 REAUTHENTICATION_REQUIRED otherwise.
+ */
+export async function requireRecentProof(
+  em: EntityManager,
+  userId: string,
+  session: { verifiedAt: Date | null },
+  now: Date,
+): Promise<void> {
+  if (isSudoFresh(session.verifiedAt, now)) return;
   throw new DomainError('REAUTHENTICATION_REQUIRED', undefined, {
     acceptedMethods: acceptedSudoMethods(await enrolledFactors(em, userId)),
     sudoWindowSeconds: SUDO_WINDOW_MS / 1000,
