@@ -448,6 +448,17 @@ describe('confirming with a passkey (for sudo mode)', () => {
     expect(
       await errorCode(vic.browser.trpc.auth.confirmSudo.mutate({ passkey: { ceremonyId, response } })),
     ).toBe('PASSKEY_INVALID');
+    // A sudo confirmation stands in for the password: a touch without user verification (PIN, biometric) is refused.
+    const touch = await vic.browser.trpc.auth.passkeys.sudoOptions.mutate();
+    expect(touch.options.userVerification).toBe('required');
+    const presenceOnly = vicKey.authenticate(touch.options, { userVerified: false });
+    expect(
+      await errorCode(
+        vic.browser.trpc.auth.confirmSudo.mutate({
+          passkey: { ceremonyId: touch.ceremonyId, response: presenceOnly },
+        }),
+      ),
+    ).toBe('PASSKEY_INVALID');
     expect(await auditActions(vic.id)).toEqual(
       expect.arrayContaining(['auth.sudo_confirmed', 'auth.sudo_failed']),
     );

@@ -609,7 +609,9 @@ export async function sudoOptions(
   em: EntityManager,
   caller: { userId: string; sessionId: string },
 ): Promise<{ ceremonyId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
-  const options = await authenticationOptionsFor(deps, em, caller.userId, 'preferred');
+  // A sudo confirmation stands in for the password: the device must verify its user (biometric or PIN), as for a
+  // passwordless sign-in — mere presence (a touch) would let anyone at an unlocked machine with a key plugged in.
+  const options = await authenticationOptionsFor(deps, em, caller.userId, 'required');
   const ceremonyId = await openCeremony(
     em,
     'passkey-authentication',
@@ -637,6 +639,6 @@ export async function verifyPasskeyForUser(
     { userId: input.userId, sessionId: input.sessionId },
     now,
   );
-  const { passkeyId } = await checkAssertion(deps, em, challenge, input.response, input.userId, false);
+  const { passkeyId } = await checkAssertion(deps, em, challenge, input.response, input.userId, true);
   return { passkeyId };
 }
