@@ -134,10 +134,11 @@ export interface KeyWindowTally {
 export function tallyKeyWindows(api: Api): KeyWindowTally {
   const store = api.server.deps.limits?.store;
   if (!store) throw new Error('rate limits are off in this API');
-  const consumeAll = store.consumeAll.bind(store);
   const tally: KeyWindowTally = { admitted: 0, refused: 0, windows: 0 };
-  store.consumeAll = async (charges) => {
-    const result = await consumeAll(charges);
+  const count = (
+    charges: Parameters<typeof store.consumeAll>[0],
+    result: Awaited<ReturnType<typeof store.consumeAll>>,
+  ) => {
     charges.forEach((charge, i) => {
       const decision = result.decisions[i];
       if (!decision || (charge.policy.name !== 'user' && charge.policy.name !== 'key')) return;
@@ -148,6 +149,14 @@ export function tallyKeyWindows(api: Api): KeyWindowTally {
       }
     });
     return result;
+  };
+  // Both ways the limiter decides: in process without a promise (memory store), and asked (Redis).
+  const consumeAll = store.consumeAll.bind(store);
+  const consumeNow = store.consumeNow.bind(store);
+  store.consumeAll = async (charges) => count(charges, await consumeAll(charges));
+  store.consumeNow = (charges) => {
+    const result = consumeNow(charges);
+    return result === undefined ? undefined : count(charges, result);
   };
   return tally;
 }
