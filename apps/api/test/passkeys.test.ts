@@ -6,7 +6,7 @@
  */
 import { SUDO_WINDOW_MS } from '@crowdee/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyPasskeyForUser } from '../src/services/passkeys.service.ts';
+import { registrationOptions, verifyPasskeyForUser } from '../src/services/passkeys.service.ts';
 import { keyFor, orgWith, signUpPerson } from './helpers/fixtures.ts';
 import { Browser, errorCode, keyClient, PASSWORD } from './helpers/http-client.ts';
 import { SoftwareAuthenticator } from './helpers/software-authenticator.ts';
@@ -462,6 +462,23 @@ describe('confirming with a passkey (for sudo mode)', () => {
     expect(await auditActions(vic.id)).toEqual(
       expect.arrayContaining(['auth.sudo_confirmed', 'auth.sudo_failed']),
     );
+  });
+
+  it('a ceremony for a session that ended mid-request is UNAUTHENTICATED, never a server error', async () => {
+    // Found by the fuzz under load: another request signed the session out while this one opened a ceremony, and the
+    // insert failed on the session's foreign key (500).
+    const wes = await signUpPerson(app, 'Wes');
+    const outcome = await registrationOptions(app.deps, app.orm.em.fork(), {
+      userId: wes.id,
+      sessionId: 'a-session-that-has-ended',
+      verifiedAt: app.deps.clock(),
+      email: wes.email,
+      name: 'Wes',
+    }).then(
+      () => 'OK',
+      (error: { code?: string }) => error.code ?? String(error),
+    );
+    expect(outcome).toBe('UNAUTHENTICATED');
   });
 
   it('sudoOptions without any passkey is PASSKEY_INVALID', async () => {

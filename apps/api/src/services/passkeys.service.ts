@@ -12,8 +12,12 @@ import {
   SUDO_WINDOW_MS,
   type VerificationMethod,
 } from '@crowdee/core';
-import { AuthChallenge, type AuthChallengePurpose, Passkey, Session, User } from '@crowdee/db';
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { type AuthChallengePurpose, Passkey, Session, User } from '@crowdee/db';
+import {
+  ForeignKeyConstraintViolationException,
+  LockMode,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   type AuthenticationResponseJSON,
@@ -76,22 +80,39 @@ async function openCeremony(
   now: Date,
 ): Promise<string> {
   const id = randomBytes(24).toString('base64url');
-  // Dead ceremonies and sign-in challenges go on the way: nobody can answer them any more.
-  await em.nativeDelete(AuthChallenge, { expiresAt: { $lte: now } });
-  // No secret half: the challenge itself is what the authenticator signs (the entity's typing insists on one).
+  // Dead ceremonies and sign-in challenges go on the way: nobody can answer them any more. Rows another request is
+  // already sweeping are skipped, so two sweeps never wait on (or deadlock with) each other.
   await em.getConnection().execute(
-    `insert into auth_challenges (id, purpose, user_id, session_id, webauthn_challenge, attempts, created_at, expires_at)
-     values (?, ?, ?, ?, ?, 0, ?, ?)`,
-    [
-      id,
-      purpose,
-      binding.userId,
-      binding.sessionId,
-      challenge,
-      now,
-      new Date(now.getTime() + PASSKEY_CEREMONY_TTL_MS),
-    ],
+    `delete from auth_challenges where id in
+       (select id from auth_challenges where expires_at <= ? limit 500 for update skip locked)`,
+    [now],
   );
+  // No secret half: the challenge itself is what the authenticator signs (the entity's typing insists on one).
+  try {
+    await em.getConnection().execute(
+      `insert into auth_challenges (id, purpose, user_id, session_id, webauthn_challenge, attempts, created_at, expires_at)
+       values (?, ?, ?, ?, ?, 0, ?, ?)`,
+      [
+        id,
+        purpose,
+        binding.userId,
+        binding.sessionId,
+        challenge,
+        now,
+        new Date(now.getTime() + PASSKEY_CEREMONY_TTL_MS),
+      ],
+    );
+  } catch (error) {
+    // The session (or account) it binds to ended while this request ran (signed out or revoked elsewhere):
+    // the caller is no longer signed in — a 401, not a server error.
+    // (A raw statement surfaces the driver's error: SQLSTATE 23503 is a foreign-key violation.)
+    if (
+      error instanceof ForeignKeyConstraintViolationException ||
+      (error as { code?: unknown } | null)?.code === '23503'
+    )
+      throw new DomainError('UNAUTHENTICATED', undefined, undefined, { cause: error });
+    throw error;
+  }
   return id;
 }
 
