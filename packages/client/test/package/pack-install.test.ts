@@ -21,16 +21,33 @@ const project = join(work, 'project');
 let tarball = '';
 let files: string[] = [];
 
+/**
+ * The environment of someone outside the repository: this process's, less what pnpm, npm scripts and vitest set
+ * for the workspace (npm_config_*, npm_package_*, INIT_CWD, NODE_OPTIONS, …), so npm and npx find neither this
+ * workspace's node_modules nor its pnpm settings. What the machine itself configures stays — above all its trusted
+ * certificates (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE) and proxy: with only PATH and HOME, npm behind a TLS-inspecting
+ * proxy retried SELF_SIGNED_CERT_IN_CHAIN until the hook timed out, ten silent minutes in CI.
+ */
+const WORKSPACE_ENV = /^(npm_|pnpm_|PNPM_|INIT_CWD$|NODE_OPTIONS$|NODE_PATH$|VITEST|TURBO_|TEST$|COREPACK_)/i;
+const outsideEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !WORKSPACE_ENV.test(key)),
+) as NodeJS.ProcessEnv;
+/** Each step's own limit, so a stalled registry fails with npm's words instead of a bare hook timeout. */
+const STEP_TIMEOUT_MS = 240_000;
+
 function run(command: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
-      // npm and npx must not find this workspace's node_modules or pnpm settings from here.
-      { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, maxBuffer: 16 * 1024 * 1024 },
+      { cwd, env: outsideEnv, maxBuffer: 16 * 1024 * 1024, timeout: STEP_TIMEOUT_MS, killSignal: 'SIGKILL' },
       (error, stdout, stderr) =>
         error
-          ? reject(new Error(`${command} ${args.join(' ')}: ${error.message}\n${stderr}`))
+          ? reject(
+              new Error(
+                `${command} ${args.join(' ')}: ${error.killed ? `no answer within ${STEP_TIMEOUT_MS / 1000} s` : error.message}\n${stderr.slice(-4000)}`,
+              ),
+            )
           : resolve({ stdout, stderr }),
     );
   });
@@ -57,7 +74,18 @@ beforeAll(async () => {
   // The versions TypeScript users of the package would have; the client's own dependencies come with it.
   await run(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'typescript@5.9.3', '@types/node@22'],
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--fetch-retries=2',
+      '--fetch-timeout=60000',
+      '--loglevel=http',
+      tarball,
+      'typescript@5.9.3',
+      '@types/node@22',
+    ],
     project,
   );
   // Packing builds (esbuild and tsc) and npm installs: minutes on a loaded machine. A hang detector only.
