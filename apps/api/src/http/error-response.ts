@@ -8,6 +8,7 @@ import {
   trpcErrorShape,
 } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { requestSlot } from './request-slot.ts';
 
 /** The tRPC error envelope for an error raised before the tRPC adapter ran (CSRF, body, rate limit). */
 export function trpcErrorEnvelope(error: DomainError, path: string | null) {
@@ -138,7 +139,7 @@ export const notFound: RequestHandler = (req, res) => {
   sendError(req, res, new DomainError('NOT_FOUND', `No route for ${req.method} ${req.path}.`));
 };
 
-const heldErrors = new WeakMap<Request, unknown>();
+const heldErrors = requestSlot<{ error: unknown }>('crowdee.heldError');
 
 /**
  * Runs `handlers` (body checks and parsing) in order, but holds back an error they raise until `raiseHeldError`:
@@ -155,7 +156,7 @@ export function holdErrors(...handlers: RequestHandler[]): RequestHandler {
       }
       const done = (error?: unknown) => {
         if (error !== undefined && error !== 'route' && error !== 'router') {
-          heldErrors.set(req, error);
+          heldErrors.set(req, { error });
           next();
           return;
         }
@@ -173,9 +174,9 @@ export function holdErrors(...handlers: RequestHandler[]): RequestHandler {
 
 /** Raises the error `holdErrors` kept back, once the request has been authenticated and rate-limited. */
 export const raiseHeldError: RequestHandler = (req, _res, next) => {
-  if (!heldErrors.has(req)) return next();
-  const error = heldErrors.get(req);
-  heldErrors.delete(req);
+  const held = heldErrors.take(req);
+  if (!held) return next();
+  const { error } = held;
   next(error);
 };
 

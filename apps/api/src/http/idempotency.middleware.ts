@@ -12,6 +12,7 @@ import { normalizePath } from 'trpc-to-openapi';
 import type { AppDeps } from '../app-deps.ts';
 import type { Auth } from '../context.ts';
 import { sqlDate } from '../services/sql.ts';
+import { requestSlot } from './request-slot.ts';
 import { getRequestState } from './request-state.ts';
 import { discardUnreadBody } from './unread-body.ts';
 
@@ -33,7 +34,7 @@ const EMPTY_BODY = createHash('sha256').update('').digest('hex');
 const SWEEP_EVERY = 100;
 const SWEEP_BATCH = 1000;
 
-const fingerprints = new WeakMap<IncomingMessage, string>();
+const fingerprints = requestSlot<string>('crowdee.bodyFingerprint');
 
 /** Called by the JSON body parser with the raw bytes it read. */
 export function recordBodyFingerprint(req: IncomingMessage, body: Buffer): void {

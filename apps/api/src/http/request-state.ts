@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Request, Response } from 'express';
 import type { Auth, RequestInfo, SessionCookieWriter } from '../context.ts';
+import { requestSlot } from './request-slot.ts';
 
 /** What the authentication middleware learned about a request, for tRPC contexts and the rate limiter. */
 export interface RequestState {
@@ -12,7 +13,7 @@ export interface RequestState {
   actedIn: Set<string>;
 }
 
-const states = new WeakMap<Request, RequestState>();
+const states = requestSlot<RequestState>('crowdee.requestState');
 
 export function setRequestState(req: Request, state: RequestState): void {
   states.set(req, state);

@@ -13,6 +13,7 @@ import {
 import type { Request, RequestHandler, Response } from 'express';
 import type { Auth } from '../context.ts';
 import { sendError } from '../http/error-response.ts';
+import { requestSlot } from '../http/request-slot.ts';
 import { getRequestState } from '../http/request-state.ts';
 import type { CallResolver, ResolvedCalls } from './call-resolver.ts';
 import type { Charge, ConsumeResult, LimitDecision } from './rate-limit.store.ts';
@@ -20,7 +21,7 @@ import type { RateLimiting } from './rate-limiting.ts';
 
 const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
 
-const resolved = new WeakMap<Request, ResolvedCalls>();
+const resolved = requestSlot<ResolvedCalls>('crowdee.resolvedCalls');
 
 /** The procedure paths a request resolved to (empty before `resolveCalls` ran or for an unknown path). */
 export function resolvedProcedures(req: Request): readonly string[] {
