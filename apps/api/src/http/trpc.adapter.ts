@@ -16,6 +16,7 @@ import { callProcedure } from './call-procedure.ts';
 import { createContextFromRequest } from './trpc-context.ts';
 
 type CallType = 'query' | 'mutation';
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 type CallResult = { error: TRPCError; data?: undefined } | { error?: undefined; data: unknown };
 
 /** The methods each procedure type takes (tRPC 11.22's TYPE_ACCEPTED_METHOD_MAP, no method override). */
@@ -40,7 +41,12 @@ function queryInput(req: Request): string | null {
  * tRPC's memoised input reader: every call of a request shares one parse of the inputs; a failure is the same
  * BAD_REQUEST (with the parser's message) for each of them, raised when the call reads its input.
  */
+const NO_INPUT: Promise<unknown> = Promise.resolve(undefined);
+const noInput = (): Promise<unknown> => NO_INPUT;
+
 function inputReader(req: Request, calls: ResolvedCalls): (index: number) => Promise<unknown> {
+  // A GET without a query string has no input (and, without `batch=1`, is one call): nothing to parse or remember.
+  if (req.method === 'GET' && !req.url.includes('?')) return noInput;
   let inputs: Promise<Record<number, unknown>> | undefined;
   const parse = async (): Promise<Record<number, unknown>> => {
     const raw = req.method === 'GET' ? queryInput(req) : null;
@@ -167,7 +173,8 @@ export function trpcAdapter(deps: AppDeps, router: AnyRouter, options: TrpcAdapt
     if (res.statusCode === 200) res.statusCode = status;
     res.setHeader('Vary', 'trpc-accept, accept');
     res.setHeader('Content-Type', 'application/json');
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    if (headers !== NO_HEADERS)
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.end(body);
   }
 
@@ -201,6 +208,13 @@ export function trpcAdapter(deps: AppDeps, router: AnyRouter, options: TrpcAdapt
               call(req, ctx, path, prepared.procedures[index] as AnyProcedure, type, index, input),
             ),
           );
+    // The everyday answer, one call that succeeded: 200 (what getHTTPStatusCode gives it) and its data.
+    const only = results.length === 1 ? results[0] : undefined;
+    if (only && !only.error) {
+      const shape = { result: { data: only.data } };
+      send(res, 200, NO_HEADERS, JSON.stringify(calls.batched ? [shape] : shape));
+      return;
+    }
     const shapes = results.map((result, index) =>
       result.error
         ? {
