@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { callProcedure, type ProcedureCall } from './call-procedure.ts';
+import { isSharedAnswer, shareAnswer, toJson } from './shared-answer.ts';
 
 const t = initTRPC.context<{ who: string }>().create({ isDev: false });
 
@@ -84,5 +85,62 @@ describe('callProcedure (tRPC procedure calls with native spread and synchronous
     const invalid = await both(procedure, { n: 1.5 });
     expect(invalid.ours).toMatchObject({ error: { code: 'BAD_REQUEST' } });
     expect(invalid.ours).toEqual(invalid.theirs);
+  });
+
+  it('validates a shared answer once per schema, with the same stripping and the same failures', async () => {
+    const answer = shareAnswer({ id: 'x', tags: ['a' as const], hash: 'secret' });
+    const leaky = t.procedure.output(out).query(() => answer as never);
+    const first = await both(leaky);
+    expect(first.ours).toEqual({ data: { id: 'x', tags: ['a'] } });
+    expect(first.ours).toEqual(first.theirs);
+    const again = await both(leaky);
+    expect(again.ours).toEqual(first.ours);
+    // The remembered result is itself shared (frozen) and the very same object.
+    const a = (await callProcedure(leaky, call())) as object;
+    const b = (await callProcedure(leaky, call())) as object;
+    expect(a).toBe(b);
+    expect(isSharedAnswer(a)).toBe(true);
+    const wrong = shareAnswer({ id: 'x', tags: ['c'] });
+    const broken = t.procedure.output(out).query(() => wrong as never);
+    for (let i = 0; i < 2; i++) {
+      const { theirs, ours } = await both(broken);
+      expect(ours).toMatchObject({
+        error: { code: 'INTERNAL_SERVER_ERROR', message: 'Output validation failed' },
+      });
+      expect(ours).toEqual(theirs);
+    }
+  });
+});
+
+function call(): ProcedureCall {
+  return {
+    ctx: { who: 'c' },
+    path: 'p',
+    type: 'query',
+    getRawInput: async () => undefined,
+    signal: undefined,
+    batchIndex: 0,
+  };
+}
+
+describe('shared answers', () => {
+  it('are frozen all the way down and serialize as JSON.stringify does, remembered', () => {
+    const value = shareAnswer({ a: [1, { b: 'c' }], d: null, e: { f: 'g…' } });
+    expect(Object.isFrozen(value.a[1])).toBe(true);
+    expect(Object.isFrozen(value.e)).toBe(true);
+    expect(() => {
+      (value.e as { f: string }).f = 'changed';
+    }).toThrow(TypeError);
+    expect(toJson(value)).toBe(JSON.stringify(value));
+    expect(toJson(value)).toBe(toJson(value));
+  });
+
+  it('leave everything else alone', () => {
+    const plain = { a: 1 };
+    expect(isSharedAnswer(plain)).toBe(false);
+    expect(Object.isFrozen(plain)).toBe(false);
+    expect(toJson(plain)).toBe('{"a":1}');
+    expect(toJson(undefined)).toBeUndefined();
+    expect(shareAnswer('text')).toBe('text');
   });
 });

@@ -6,6 +6,7 @@ import {
 } from '@trpc/server/unstable-core-do-not-import';
 import { type ZodType, z } from 'zod';
 import { $ZodAsyncError } from 'zod/v4/core';
+import { isSharedAnswer, shareAnswer } from './shared-answer.ts';
 
 /** What tRPC 11.22 passes a procedure (`ProcedureCallOptions`). */
 export interface ProcedureCall {
@@ -68,9 +69,28 @@ function preparedDef(procedure: AnyProcedure): ProcedureDef {
  * `parse` refuse; then it is `parseAsync`, as in tRPC.
  */
 function outputValidator(schema: ZodType): Middleware {
+  // Per schema: the validated form of each shared answer it has seen (see shared-answer.ts).
+  const validated = new WeakMap<object, unknown>();
   const validator: Middleware = async ({ next }) => {
     const result = await (next as () => Promise<MiddlewareResult>)();
     if (!result.ok) return result;
+    if (isSharedAnswer(result.data)) {
+      const known = validated.get(result.data);
+      if (known !== undefined) return { ...result, data: known };
+      try {
+        const data = shareAnswer(schema.parse(result.data));
+        validated.set(result.data, data);
+        return { ...result, data };
+      } catch (error) {
+        // An asynchronous schema: validated below, every time, as any other answer.
+        if (!(error instanceof $ZodAsyncError))
+          throw new TRPCError({
+            message: 'Output validation failed',
+            code: 'INTERNAL_SERVER_ERROR',
+            cause: error,
+          });
+      }
+    }
     try {
       let data: unknown;
       try {

@@ -13,6 +13,7 @@ import { isServerFault, toDomainError } from '../errors.ts';
 import type { ResolvedCalls } from '../rate-limit/call-resolver.ts';
 import { resolvedCallsOf } from '../rate-limit/rate-limit.middleware.ts';
 import { callProcedure } from './call-procedure.ts';
+import { toJson } from './shared-answer.ts';
 import { createContextFromRequest } from './trpc-context.ts';
 
 type CallType = 'query' | 'mutation';
@@ -211,8 +212,10 @@ export function trpcAdapter(deps: AppDeps, router: AnyRouter, options: TrpcAdapt
     // The everyday answer, one call that succeeded: 200 (what getHTTPStatusCode gives it) and its data.
     const only = results.length === 1 ? results[0] : undefined;
     if (only && !only.error) {
-      const shape = { result: { data: only.data } };
-      send(res, 200, NO_HEADERS, JSON.stringify(calls.batched ? [shape] : shape));
+      // `{"result":{"data":…}}` around the data's JSON (remembered for a shared answer); no data, no `data` key.
+      const data = toJson(only.data);
+      const shape = data === undefined ? '{"result":{}}' : `{"result":{"data":${data}}}`;
+      send(res, 200, NO_HEADERS, calls.batched ? `[${shape}]` : shape);
       return;
     }
     const shapes = results.map((result, index) =>

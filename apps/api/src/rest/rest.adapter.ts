@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { AppDeps } from '../app-deps.ts';
 import { isServerFault, PROBLEM_CONTENT_TYPE, problemDetails, toDomainError } from '../errors.ts';
 import { callProcedure } from '../http/call-procedure.ts';
+import { toJson } from '../http/shared-answer.ts';
 import { createContextFromRequest } from '../http/trpc-context.ts';
 import { resolvedCallsOf } from '../rate-limit/rate-limit.middleware.ts';
 import { isAcceptance, isCreation } from './openapi.ts';
@@ -85,7 +86,7 @@ export function restAdapter(deps: AppDeps): RequestHandler {
       });
       const status =
         route.type !== 'mutation' ? 200 : isCreation(route.path) ? 201 : isAcceptance(route.path) ? 202 : 200;
-      send(res, status, 'application/json', JSON.stringify(data));
+      send(res, status, 'application/json', toJson(data));
     } catch (cause) {
       const error = toDomainError(cause);
       if (isServerFault(error)) deps.logger.error({ err: error, path: route.path }, 'REST request failed');

@@ -6,6 +6,7 @@ import {
   type Permission,
   type Role,
 } from '@crowdee/core';
+import { shareAnswer } from '../http/shared-answer.ts';
 import { cachedTwoFactorStanding } from './credential-memberships.ts';
 import type { CachedKey } from './key-cache.ts';
 
@@ -31,22 +32,32 @@ export interface KeyDescription {
   }[];
 }
 
-// A cache entry is immutable until it is invalidated (then replaced), so its description can be kept with it —
-// all but `expiresSoon`, which moves with the clock and is computed on every call.
-const described = new WeakMap<CachedKey, KeyDescription>();
+// A cache entry is immutable until it is invalidated (then replaced), so its description is kept with it: one for
+// each value of `expiresSoon`, the only part that moves with the clock. Shared answers (see shared-answer.ts): a
+// script polling /me gets the same frozen object each time, validated and serialized once.
+const described = new WeakMap<CachedKey, { soon?: KeyDescription; later?: KeyDescription }>();
 
 /**
  * What `GET /api/v1/me` answers: the key, its creator, and its effective role and permissions in every
- * organization it can act on (not those whose two-factor policy stops it), computed by packages/core from the cached memberships. Computed once per cache
- * entry; the hot path of a script polling /me costs a map lookup.
+ * organization it can act on (not those whose two-factor policy stops it), computed by packages/core from the
+ * cached memberships. Computed once per cache entry (and per `expiresSoon`); the hot path is a map lookup.
  */
 export function describeKey(key: CachedKey, now: Date): KeyDescription {
-  const cached = described.get(key) ?? describe(key);
-  described.set(key, cached);
-  return { ...cached, key: { ...cached.key, expiresSoon: keyExpiresSoon(key.expiresAt, now) } };
+  const soon = keyExpiresSoon(key.expiresAt, now);
+  let variants = described.get(key);
+  if (!variants) {
+    variants = {};
+    described.set(key, variants);
+  }
+  if (soon) {
+    variants.soon ??= shareAnswer(describe(key, true));
+    return variants.soon;
+  }
+  variants.later ??= shareAnswer(describe(key, false));
+  return variants.later;
 }
 
-function describe(key: CachedKey): KeyDescription {
+function describe(key: CachedKey, expiresSoon: boolean): KeyDescription {
   const organizations: KeyDescription['organizations'] = [];
   for (const [orgId, creatorRole] of key.creatorRoles) {
     const access = keyAccessUnderTwoFactorPolicy(
@@ -73,11 +84,11 @@ function describe(key: CachedKey): KeyDescription {
       role: key.role,
       scope: key.scopeOrgIds === null ? null : [...key.scopeOrgIds],
       expiresAt: key.expiresAt?.toISOString() ?? null,
-      expiresSoon: false,
+      expiresSoon,
       permissions: key.permissions === null ? null : [...key.permissions],
       allowedIps: key.allowedIpList === null ? null : [...key.allowedIpList],
     },
-    creator: key.creator,
+    creator: { id: key.creator.id, name: key.creator.name, email: key.creator.email },
     organizations,
   };
 }
