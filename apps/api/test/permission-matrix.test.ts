@@ -238,7 +238,13 @@ const ROWS: Record<string, Row> = {
     object: 'caller',
     needs: 'passkey',
   },
-  'auth.passkeys.remove': { input: (w) => ({ id: w.passkeyId }), object: 'caller', needs: 'passkey' },
+  // Removing a passkey needs a second factor proven in the last 10 minutes; the matrix's sessions are password-proven.
+  'auth.passkeys.remove': {
+    input: (w) => ({ id: w.passkeyId }),
+    object: 'caller',
+    needs: 'passkey',
+    admitted: 'REAUTHENTICATION_REQUIRED',
+  },
   'auth.passkeys.signInOptions': { input: () => undefined },
   'auth.passkeys.signIn': { input: () => unopenedCeremony, admitted: 'PASSKEY_INVALID' },
   'auth.passkeys.sudoOptions': { input: () => undefined, needs: 'passkey' },

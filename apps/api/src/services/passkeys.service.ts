@@ -370,10 +370,14 @@ export async function removePasskey(
     const factors = await enrolledFactors(tem, caller.userId);
     const passkeys = await tem.count(Passkey, { user: caller.userId });
     const last = passkeys === 1 && !factors.includes('totp');
-    if (last && !hasFreshSecondFactor(caller.verifiedAt, caller.verifiedMethod, now))
+    // Any removal, not only the last factor's: it also signs out every other session, so a session taken with the
+    // password alone must not be able to strip the owner's passkeys and throw the owner out (as disabling TOTP).
+    if (!hasFreshSecondFactor(caller.verifiedAt, caller.verifiedMethod, now))
       throw new DomainError(
         'REAUTHENTICATION_REQUIRED',
-        'This is your last second factor: confirm with it (within the last 10 minutes) before removing it.',
+        last
+          ? 'This is your last second factor: confirm with it (within the last 10 minutes) before removing it.'
+          : 'Confirm with a second factor (within the last 10 minutes) before removing a passkey.',
         { acceptedMethods: acceptedSudoMethods(factors), sudoWindowSeconds: SUDO_WINDOW_MS / 1000 },
       );
     await tem.nativeDelete(Passkey, { id: passkey.id, user: caller.userId });
