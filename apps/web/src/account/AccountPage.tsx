@@ -4,7 +4,7 @@ import { Card } from '../components/Card.tsx';
 import { NEW_EMAIL, NEW_PASSWORD, PASSWORD, TextField } from '../components/Field.tsx';
 import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { Page } from '../components/Page.tsx';
-import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
+import { refreshSession, useTRPC } from '../lib/trpc.ts';
 
 export function AccountPage() {
   return (
@@ -63,7 +63,7 @@ function ChangeEmailCard() {
     trpc.auth.changeEmail.mutationOptions({
       onSuccess: (): Promise<void> => {
         form.set({ currentPassword: '' });
-        return queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY });
+        return refreshSession(queryClient);
       },
     }),
   );

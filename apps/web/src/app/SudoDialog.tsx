@@ -10,7 +10,7 @@ import { TextField } from '../components/Field.tsx';
 import { DialogForm } from '../components/Form.tsx';
 import { fieldError } from '../lib/errors.ts';
 import type { SudoGate, SudoRequest } from '../lib/sudo.ts';
-import { ME_QUERY_KEY, type RouterInputs, useTRPC, useTRPCClient } from '../lib/trpc.ts';
+import { type RouterInputs, refreshSession, useTRPC, useTRPCClient } from '../lib/trpc.ts';
 
 /** Shows the "Confirm it’s you" dialog whenever a mutation waits at the gate (see `sudoLink`). */
 export function SudoDialogHost({ gate }: { gate: SudoGate }) {
@@ -49,7 +49,7 @@ function SudoDialog({
   const [value, setValue] = useState('');
   const confirmed = () => {
     // The session's window moved: whatever shows it asks again.
-    void queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY });
+    void refreshSession(queryClient);
     onSettled(true);
   };
   const confirm = useMutation(trpc.auth.confirmSudo.mutationOptions({ onSuccess: confirmed }));

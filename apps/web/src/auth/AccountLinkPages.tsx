@@ -4,7 +4,7 @@ import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { EMAIL, NEW_PASSWORD, TextField } from '../components/Field.tsx';
 import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { Link } from '../lib/router.tsx';
-import { ME_QUERY_KEY, useTRPC } from '../lib/trpc.ts';
+import { refreshSession, useTRPC } from '../lib/trpc.ts';
 import { AuthLayout, AuthTitle } from './AuthLayout.tsx';
 import { takeTokenFromLocation } from './token-link.ts';
 
@@ -32,7 +32,7 @@ function VerifyEmailPage() {
   const [token] = useState(takeTokenFromLocation);
   const verify = useMutation(
     trpc.auth.verifyEmail.mutationOptions({
-      onSuccess: () => queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY }),
+      onSuccess: () => refreshSession(queryClient),
     }),
   );
   const started = useRef(false);

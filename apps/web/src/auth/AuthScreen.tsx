@@ -16,7 +16,7 @@ import {
 import { Form, SubmitButton, useFormFields } from '../components/Form.tsx';
 import { describeError, fieldError } from '../lib/errors.ts';
 import { Link, usePath } from '../lib/router.tsx';
-import { ME_QUERY_KEY, useTRPC, useTRPCClient } from '../lib/trpc.ts';
+import { refreshSession, useTRPC, useTRPCClient } from '../lib/trpc.ts';
 import { AuthAlternative, AuthLayout, AuthTitle } from './AuthLayout.tsx';
 
 /** Sign in at any path but /sign-up; after signing in the user stays on the page they asked for. */
@@ -34,7 +34,7 @@ export function AuthScreen() {
 
 function useSignedIn() {
   const queryClient = useQueryClient();
-  return () => queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY });
+  return () => refreshSession(queryClient);
 }
 
 /** After a correct password, an account with a second factor answers this challenge before it gets a session. */

@@ -1,5 +1,6 @@
 import type { AppRouter } from '@crowdee/api';
 import { MAX_BATCH_CALLS } from '@crowdee/core/input-boundary';
+import type { QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
@@ -45,3 +46,14 @@ export function createApiClient(sudo: SudoGate): TRPCClient<AppRouter> {
  * error handler, sign-in and sign-up).
  */
 export const ME_QUERY_KEY = [['auth', 'session']] as const;
+
+/**
+ * Re-reads `auth.session` after something changed it (verified the address, signed in, confirmed sudo). A read
+ * already in flight is dropped first: TanStack Query folds a refetch into a running first fetch (it cancels only
+ * one that has data), so a read that started before the change — the page load racing the mailed link's
+ * verification — would land afterwards and stand as fresh, and the "verify your address" banner stayed.
+ */
+export async function refreshSession(queryClient: QueryClient): Promise<void> {
+  await queryClient.cancelQueries({ queryKey: ME_QUERY_KEY });
+  await queryClient.invalidateQueries({ queryKey: ME_QUERY_KEY });
+}
