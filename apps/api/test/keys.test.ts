@@ -427,6 +427,38 @@ describe('REST: /me, self-revocation and leak reports', () => {
     expect(JSON.stringify(me.body)).not.toContain(key);
   });
 
+  it('/me is remembered per cache entry (#17), yet each key gets its own and a demotion or the expiry warning shows on the next request', async () => {
+    const org = await orgWith(person('Kate'), 'Remembered', [{ person: person('Adam'), role: 'admin' }]);
+    const kates = await create(person('Kate'), org.id, { role: 'admin', name: 'kate-me' });
+    const adams = await create(person('Adam'), org.id, { role: 'admin', name: 'adam-me', expiresInDays: 30 });
+    type Me = { key: { id: string; expiresSoon: boolean }; organizations: { effectiveRole: string }[] };
+    const viaTrpc = async (key: string) => (await keyClient(app.url, key).keys.current.query()) as Me;
+    for (let round = 0; round < 3; round++) {
+      for (const k of [kates, adams]) {
+        const restMe = await rest<Me>(app.url, k.key, 'GET', '/me');
+        expect(restMe.body.key.id).toBe(k.id);
+        expect((await viaTrpc(k.key)).key.id).toBe(k.id);
+      }
+    }
+    expect((await rest<Me>(app.url, adams.key, 'GET', '/me')).body.organizations[0]?.effectiveRole).toBe(
+      'admin',
+    );
+    await person('Kate').browser.trpc.members.updateRole.mutate({
+      orgId: org.id,
+      userId: person('Adam').id,
+      role: 'viewer',
+    });
+    const demoted = await rest<Me>(app.url, adams.key, 'GET', '/me');
+    expect(demoted.body.organizations[0]?.effectiveRole).toBe('viewer');
+    expect((await viaTrpc(adams.key)).organizations[0]?.effectiveRole).toBe('viewer');
+    // Into the last 7 days before expiry: the same entry, the other remembered answer.
+    expect(demoted.body.key.expiresSoon).toBe(false);
+    app.clock.advance(24 * DAY);
+    expect((await rest<Me>(app.url, adams.key, 'GET', '/me')).body.key.expiresSoon).toBe(true);
+    expect((await viaTrpc(adams.key)).key.expiresSoon).toBe(true);
+    expect((await rest<Me>(app.url, kates.key, 'GET', '/me')).body.key.expiresSoon).toBe(false);
+  });
+
   it('DELETE /api/v1/keys/current revokes the calling key', async () => {
     const org = await orgWith(person('Kate'), 'SelfRevoke');
     const { key, id } = await create(person('Kate'), org.id, { role: 'viewer' });
