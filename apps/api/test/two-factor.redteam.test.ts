@@ -186,3 +186,53 @@ describe('seams that held', () => {
     ).toBe('SECOND_FACTOR_INVALID');
   });
 });
+
+describe('a password sign-in racing a first enrolment', () => {
+  // FOUND (stop 25's open gap): a sign-in that checked for factors just before an enrolment committed made a
+  // password-only session after it, and the enrolment's sign-out of other sessions had already run without it.
+  // Made certain here: an enrolment holds the user's row while the sign-in arrives, then commits its factor.
+  it('waits for the enrolment, then asks for the new factor: no password-only session comes out of it', async () => {
+    const racer = await signUpPerson(app, 'Racer');
+    const knex = app.orm.em.getConnection().getKnex();
+    const waitingOnLocks = async () =>
+      Number(
+        (
+          (await knex.raw(
+            "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+          )) as { rows: { n: string }[] }
+        ).rows[0]?.n ?? 0,
+      );
+    const outcome = await knex.transaction(async (trx) => {
+      await trx.raw('select id from users where id = ? for update', [racer.id]);
+      const signIn = new Browser(app.url).trpc.auth.signIn.mutate({ email: racer.email, password: PASSWORD });
+      let finished = false;
+      const settled = signIn.then(
+        (result) => {
+          finished = true;
+          return result.status;
+        },
+        (error: unknown) => {
+          finished = true;
+          return String(error);
+        },
+      );
+      // The sign-in must queue behind the enrolment's lock; without it, it finishes (signed in) right away.
+      await expect
+        .poll(async () => finished || (await waitingOnLocks()) > 0, { timeout: 15_000, interval: 20 })
+        .toBe(true);
+      const earlyAnswer = finished ? await settled : null;
+      await trx.raw(
+        "insert into user_totp (id, user_id, secret_ciphertext, confirmed_at, created_at) values (gen_random_uuid(), ?, 'sealed', now(), now())",
+        [racer.id],
+      );
+      return { earlyAnswer, settled };
+    });
+    expect(outcome.earlyAnswer).toBeNull();
+    expect(await outcome.settled).toBe('second-factor-required');
+    const sessions = (await knex.raw('select count(*) as n from sessions where user_id = ?', [racer.id])) as {
+      rows: { n: string }[];
+    };
+    // Only the sign-up's own session: the racing sign-in made none.
+    expect(Number(sessions.rows[0]?.n)).toBe(1);
+  });
+});

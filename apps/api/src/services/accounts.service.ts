@@ -7,7 +7,7 @@ import {
   secondFactorMethods,
 } from '@crowdee/core';
 import { User } from '@crowdee/db';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../app-deps.ts';
 import { type Actor, recordAudit } from './audit.service.ts';
@@ -110,22 +110,32 @@ export async function signIn(
     await em.flush();
     throw new DomainError('INVALID_CREDENTIALS');
   }
-  const methods = secondFactorMethods(await enrolledFactors(em, user.id));
-  if (methods.length > 0) {
-    const challenge = await createSignInChallenge(em, user.id, now);
-    return { status: 'second-factor-required', methods, ...challenge };
-  }
-  // A new token at every sign-in; the session the browser held before (if any) ends here.
-  if (previousSession) await deleteSession(em, deps, previousSession.userId, previousSession.id);
-  const session = await createSession(em, user.id, origin, now, deps.config.sessions);
-  const actor: Actor = { type: 'user', userId: user.id, keyId: null, ...origin };
-  recordAudit(em, actor, {
-    action: 'auth.sign_in',
-    target: { type: 'session', id: session.id },
-    metadata: { method: 'password' },
-    at: now,
+  // The factor check and the session it leads to are one step under the user's row lock, which every factor
+  // enrolment takes too: a sign-in that checked just before an enrolment committed would otherwise make a
+  // password-only session after it, missed by the enrolment's sign-out of other sessions.
+  const signedIn = await em.transactional(async (tem) => {
+    await tem.findOneOrFail(User, { id: user.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, fields: ['id'] });
+    const methods = secondFactorMethods(await enrolledFactors(tem, user.id));
+    if (methods.length > 0) {
+      const challenge = await createSignInChallenge(tem, user.id, now);
+      return { status: 'second-factor-required' as const, methods, ...challenge };
+    }
+    const session = await createSession(tem, user.id, origin, now, deps.config.sessions);
+    const actor: Actor = { type: 'user', userId: user.id, keyId: null, ...origin };
+    recordAudit(tem, actor, {
+      action: 'auth.sign_in',
+      target: { type: 'session', id: session.id },
+      metadata: { method: 'password' },
+      at: now,
+    });
+    await tem.flush();
+    return { status: 'session' as const, session };
   });
-  await em.flush();
+  if (signedIn.status !== 'session') return signedIn;
+  const { session } = signedIn;
+  // A new token at every sign-in; the session the browser held before (if any) ends here, once the new one is
+  // committed (its invalidation reaches the caches only after its delete has).
+  if (previousSession) await deleteSession(em, deps, previousSession.userId, previousSession.id);
   return {
     status: 'signed-in',
     user: { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt != null },

@@ -9,7 +9,8 @@ import {
   totpUri,
   verifyTotpCode,
 } from '@crowdee/core';
-import { RecoveryCode, Session, UserTotp } from '@crowdee/db';
+import { RecoveryCode, Session, User, UserTotp } from '@crowdee/db';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { toDataURL } from 'qrcode';
 import type { AppDeps } from '../app-deps.ts';
@@ -115,6 +116,12 @@ async function factorChange<T>(
 ): Promise<T & { endedSessions: number }> {
   const now = deps.clock();
   const result = await em.transactional(async (tem) => {
+    // The user's row lock, as every factor change and the password sign-in's factor check take it (see signIn).
+    await tem.findOneOrFail(
+      User,
+      { id: session.userId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, fields: ['id'] },
+    );
     const out = await change(tem, now);
     const endedSessions = await tem.nativeDelete(Session, { user: session.userId, id: { $ne: session.id } });
     recordAudit(tem, actor, {
