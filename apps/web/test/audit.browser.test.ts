@@ -3,8 +3,8 @@
  * an owner turns on "Revoke keys unused for N days", a month passes, the sweep runs, and the key table says why the
  * idle key stopped; then the audit page's filters (actor, event type, days) narrow the log the way the API does.
  */
-import { type E2EServer, startE2EServer, sweepStaleKeys } from '@crowdee/api/testing';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import { type E2EServer, sweepStaleKeys } from '@crowdee/api/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,13 +17,12 @@ import {
 } from './helpers/app.ts';
 import {
   chromiumAvailable,
-  launchBrowser,
   openUserPage,
   screenshot,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('stale keys and audit filters in Chromium');
 
@@ -41,21 +40,15 @@ describe.skipIf(!chromiumAvailable)('stale keys and audit filters in Chromium', 
   let orgId = '';
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({
-      databaseUrl: db.url,
-      config: { webDist, sessions: { absoluteMs: 90 * DAY, idleMs: 90 * DAY } },
-      fastPasswordHashing: true,
+    ({ db, server, browser } = await startBrowserStory({
+      config: { sessions: { absoluteMs: 90 * DAY, idleMs: 90 * DAY } },
       clock: () => new Date(Date.now() + offset),
-    });
-    browser = await launchBrowser();
+    }));
     owner = await openUserPage(browser, server.url);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   async function createKey(page: Page, name: string, onlyThisOrg: boolean): Promise<void> {

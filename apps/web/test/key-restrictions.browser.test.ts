@@ -4,9 +4,9 @@
  * and what the dialog saves must be what the API then enforces.
  */
 
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import type { E2EServer } from '@crowdee/api/testing';
 import { keyPermissionGroups } from '@crowdee/core/key-permissions';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,13 +20,12 @@ import {
 } from './helpers/app.ts';
 import {
   chromiumAvailable,
-  launchBrowser,
   openUserPage,
   screenshot,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('key restrictions in the settings app');
 
@@ -47,9 +46,7 @@ describe.skipIf(!chromiumAvailable)('key restrictions in the settings app', () =
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({ databaseUrl: db.url, config: { webDist }, fastPasswordHashing: true });
-    browser = await launchBrowser();
+    ({ db, server, browser } = await startBrowserStory());
     owner = await openUserPage(browser, server.url);
     const { page } = owner;
     await signUpThroughUi(page, user);
@@ -59,9 +56,7 @@ describe.skipIf(!chromiumAvailable)('key restrictions in the settings app', () =
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   it('offers the catalogue grouped by resource, and the key it creates holds only what was ticked', async () => {

@@ -5,8 +5,8 @@
  * sign in with the passkey alone, remove it, and see the removed passkey refused. The app is opened at `localhost`: browsers refuse an IP address as an RP ID.
  */
 
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { E2EServer } from '@crowdee/api/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, CDPSession, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,13 +18,12 @@ import {
 } from './helpers/app.ts';
 import {
   chromiumAvailable,
-  launchBrowser,
   openUserPage,
   screenshot,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('passkeys in Chromium');
 
@@ -38,9 +37,7 @@ describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
   const person = testUser('Pat Passkey');
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({ databaseUrl: db.url, config: { webDist }, fastPasswordHashing: true });
-    browser = await launchBrowser();
+    ({ db, server, browser } = await startBrowserStory());
     user = await openUserPage(browser, server.url.replace('127.0.0.1', 'localhost'));
     cdp = await user.context.newCDPSession(user.page);
     await cdp.send('WebAuthn.enable');
@@ -57,9 +54,7 @@ describe.skipIf(!chromiumAvailable)('passkeys in Chromium', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   const passkeysCard = (page: Page): Locator => page.getByRole('region', { name: 'Passkeys' });

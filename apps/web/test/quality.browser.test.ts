@@ -9,13 +9,13 @@
  */
 
 import { createRequire } from 'node:module';
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { E2EServer } from '@crowdee/api/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialog, goToSettings, signUpThroughUi, testUser, verifyThroughMailedLink } from './helpers/app.ts';
-import { chromiumAvailable, launchBrowser, screenshot, warnIfNoChromium } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { chromiumAvailable, screenshot, warnIfNoChromium } from './helpers/browser.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('settings app quality (axe, layout, console) in Chromium');
 
@@ -142,17 +142,13 @@ describe.skipIf(!chromiumAvailable)('settings app quality in Chromium', () => {
   const user = testUser('Quinn Quality');
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({ databaseUrl: db.url, config: { webDist }, fastPasswordHashing: true });
-    browser = await launchBrowser();
+    ({ db, server, browser } = await startBrowserStory());
     axeContext = await newContext(browser, server.url, 1280, true);
     page = await axeContext.newPage();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   it('sign-in and sign-up load with a quiet console and no accessibility violations', async () => {

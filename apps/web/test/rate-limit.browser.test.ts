@@ -2,19 +2,13 @@
  * A 429 in the settings app: a second API server with rate limits on and a tiny quota for signed-in users.
  */
 
-import { type E2EServer, startE2EServer, testConfig } from '@crowdee/api/testing';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import { type E2EServer, testConfig } from '@crowdee/api/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUpThroughUi, testUser } from './helpers/app.ts';
-import {
-  chromiumAvailable,
-  launchBrowser,
-  openUserPage,
-  screenshot,
-  warnIfNoChromium,
-} from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { chromiumAvailable, openUserPage, screenshot, warnIfNoChromium } from './helpers/browser.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('rate limits in the settings app');
 
@@ -24,27 +18,20 @@ describe.skipIf(!chromiumAvailable)('rate limits in the settings app', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     const policies = testConfig().rateLimits.policies;
-    server = await startE2EServer({
-      databaseUrl: db.url,
-      fastPasswordHashing: true,
+    ({ db, server, browser } = await startBrowserStory({
       config: {
-        webDist,
         rateLimits: {
           enabled: true,
           namespace: `web-test-${process.pid}`,
           policies: { ...policies, authenticated: { name: 'authenticated', quota: 5, windowSeconds: 60 } },
         },
       },
-    });
-    browser = await launchBrowser();
+    }));
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   it('says when to retry after a 429, and offers a retry', async () => {

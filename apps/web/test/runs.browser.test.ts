@@ -3,8 +3,8 @@
  * worked by the queue, and the page shows its dataset, status, progress and verdict counts.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
-import { adminQuery, createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { E2EServer } from '@crowdee/api/testing';
+import { adminQuery, type TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,14 +14,8 @@ import {
   testUser,
   verifyThroughMailedLink,
 } from './helpers/app.ts';
-import {
-  chromiumAvailable,
-  launchBrowser,
-  openUserPage,
-  screenshot,
-  warnIfNoChromium,
-} from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { chromiumAvailable, openUserPage, screenshot, warnIfNoChromium } from './helpers/browser.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('Runs page in Chromium');
 
@@ -57,21 +51,14 @@ describe.skipIf(!chromiumAvailable)('Runs page in Chromium', () => {
   const user = testUser('Rita Runs');
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({
-      databaseUrl: db.url,
-      config: { webDist },
-      fastPasswordHashing: true,
+    ({ db, server, browser } = await startBrowserStory({
       workers: true,
-    });
-    browser = await launchBrowser();
+    }));
     ({ page } = await openUserPage(browser, server.url));
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   it('lists a finished run with its dataset, status, progress and verdict counts', async () => {

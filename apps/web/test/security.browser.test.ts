@@ -5,21 +5,20 @@
  * again through the second step — with a code, then with a recovery code — and finally turns the app off.
  */
 import { readFile } from 'node:fs/promises';
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import type { E2EServer } from '@crowdee/api/testing';
 import { TOTP_PERIOD_SECONDS, totpCodeForStep, totpStep } from '@crowdee/core';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goToSettings, signUpThroughUi, testUser } from './helpers/app.ts';
 import {
   chromiumAvailable,
-  launchBrowser,
   openUserPage,
   screenshot,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('authenticator app in Chromium');
 
@@ -42,21 +41,14 @@ describe.skipIf(!chromiumAvailable)('authenticator app in Chromium', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({
-      databaseUrl: db.url,
-      config: { webDist },
-      fastPasswordHashing: true,
+    ({ db, server, browser } = await startBrowserStory({
       clock: () => new Date(now),
-    });
-    browser = await launchBrowser();
+    }));
     user = await openUserPage(browser, server.url);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   async function signOut(page: Page): Promise<void> {

@@ -4,8 +4,8 @@
  * an organization and keys, adds a viewer, and so on; each test starts where the previous one left off.
  */
 
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { E2EServer } from '@crowdee/api/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,14 +22,13 @@ import {
 import {
   chromiumAvailable,
   focusedText,
-  launchBrowser,
   openUserPage,
   screenshot,
   tabTo,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('settings app in Chromium');
 
@@ -49,16 +48,12 @@ describe.skipIf(!chromiumAvailable)('settings app in Chromium', () => {
   let viewerKey = '';
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({ databaseUrl: db.url, config: { webDist }, fastPasswordHashing: true });
-    browser = await launchBrowser();
+    ({ db, server, browser } = await startBrowserStory());
     owner = await openUserPage(browser, server.url);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   /** Reads the key from the "New API key" panel, checks the warning, and closes the panel. */

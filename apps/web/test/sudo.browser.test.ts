@@ -4,10 +4,10 @@
  * was, a wrong password is said so on the field, the right one confirms and the action goes ahead by itself.
  */
 
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import type { E2EServer } from '@crowdee/api/testing';
 import { totpCodeForStep, totpStep } from '@crowdee/core';
 import { SUDO_WINDOW_MS } from '@crowdee/core/two-factor';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,13 +23,12 @@ import {
 } from './helpers/app.ts';
 import {
   chromiumAvailable,
-  launchBrowser,
   openUserPage,
   screenshot,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('sudo mode in Chromium');
 
@@ -44,21 +43,14 @@ describe.skipIf(!chromiumAvailable)('sudo mode in Chromium', () => {
   const ownerUser = testUser('Sam Sudo');
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({
-      databaseUrl: db.url,
-      config: { webDist },
-      fastPasswordHashing: true,
+    ({ db, server, browser } = await startBrowserStory({
       clock: () => new Date(Date.now() + offset),
-    });
-    browser = await launchBrowser();
+    }));
     owner = await openUserPage(browser, server.url);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   const dialog = (page: Page, name: string): Locator => page.getByRole('dialog', { name, exact: true });

@@ -7,9 +7,9 @@
  * The owner sets up an authenticator app through the API from their signed-in page (`auth.totp.*`, the code computed
  * from the shown secret), as the Security page does; the Security page's own story is its suite's.
  */
-import { type E2EServer, startE2EServer } from '@crowdee/api/testing';
+import type { E2EServer } from '@crowdee/api/testing';
 import { totpCodeForStep, totpStep } from '@crowdee/core';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,13 +23,12 @@ import {
 } from './helpers/app.ts';
 import {
   chromiumAvailable,
-  launchBrowser,
   openUserPage,
   screenshot,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('the two-factor policy in the settings app');
 
@@ -48,17 +47,13 @@ describe.skipIf(!chromiumAvailable)('the two-factor policy in the settings app',
   const section = (page: Page) => page.getByRole('region', { name: 'Two-factor sign-in' });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startE2EServer({ databaseUrl: db.url, config: { webDist }, fastPasswordHashing: true });
-    browser = await launchBrowser();
+    ({ db, server, browser } = await startBrowserStory());
     owner = await openUserPage(browser, server.url);
     member = await openUserPage(browser, server.url);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   it('a member joins and makes a key; the owner cannot switch the policy on without a second factor', async () => {

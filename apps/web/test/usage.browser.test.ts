@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type E2EServer, startE2EServer, testConfig } from '@crowdee/api/testing';
-import { createTestDatabase, type TestDatabase } from '@crowdee/db/testing';
+import { type E2EServer, testConfig } from '@crowdee/api/testing';
+import type { TestDatabase } from '@crowdee/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,13 +20,12 @@ import {
 } from './helpers/app.ts';
 import {
   chromiumAvailable,
-  launchBrowser,
   openUserPage,
   screenshot,
   type UserPage,
   warnIfNoChromium,
 } from './helpers/browser.ts';
-import { webDist } from './helpers/paths.ts';
+import { startBrowserStory, stopBrowserStory } from './helpers/story.ts';
 
 warnIfNoChromium('usage and limits in Chromium');
 
@@ -42,18 +41,13 @@ describe.skipIf(!chromiumAvailable)('usage and limits in Chromium', () => {
   const cspViolations: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     const base = testConfig();
-    server = await startE2EServer({
-      databaseUrl: db.url,
+    ({ db, server, browser } = await startBrowserStory({
       // Rate limits on, so the Limits page has a limit to show and an approval has something to raise.
       config: {
-        webDist,
         rateLimits: { ...base.rateLimits, enabled: true, namespace: `web-usage-${Date.now()}` },
       },
-      fastPasswordHashing: true,
-    });
-    browser = await launchBrowser();
+    }));
     owner = await openUserPage(browser, server.url);
     owner.page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
@@ -61,9 +55,7 @@ describe.skipIf(!chromiumAvailable)('usage and limits in Chromium', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.drop();
+    await stopBrowserStory({ browser, server, db });
   });
 
   it('shows a key’s last 7 days as a sparkline and its 30 days as a chart, with the last IPs', async () => {
