@@ -61,6 +61,9 @@ function preparedDef(procedure: AnyProcedure): ProcedureDef {
   return def;
 }
 
+const validationFailed = (cause: unknown) =>
+  new TRPCError({ message: 'Output validation failed', code: 'INTERNAL_SERVER_ERROR', cause });
+
 /**
  * tRPC's output middleware (`createOutputMiddleware`: validate the resolver's data with the procedure's output
  * schema; a failure is an INTERNAL_SERVER_ERROR "Output validation failed"), validating with zod's synchronous
@@ -83,12 +86,7 @@ function outputValidator(schema: ZodType): Middleware {
         return { ...result, data };
       } catch (error) {
         // An asynchronous schema: validated below, every time, as any other answer.
-        if (!(error instanceof $ZodAsyncError))
-          throw new TRPCError({
-            message: 'Output validation failed',
-            code: 'INTERNAL_SERVER_ERROR',
-            cause: error,
-          });
+        if (!(error instanceof $ZodAsyncError)) throw validationFailed(error);
       }
     }
     try {
@@ -101,7 +99,7 @@ function outputValidator(schema: ZodType): Middleware {
       }
       return { ...result, data };
     } catch (cause) {
-      throw new TRPCError({ message: 'Output validation failed', code: 'INTERNAL_SERVER_ERROR', cause });
+      throw validationFailed(cause);
     }
   };
   validator._type = 'output';

@@ -38,13 +38,13 @@ function queryInput(req: Request): string | null {
   return query === -1 ? null : new URLSearchParams(req.url.slice(query + 1)).get('input');
 }
 
+const NO_INPUT: Promise<unknown> = Promise.resolve(undefined);
+const noInput = (): Promise<unknown> => NO_INPUT;
+
 /**
  * tRPC's memoised input reader: every call of a request shares one parse of the inputs; a failure is the same
  * BAD_REQUEST (with the parser's message) for each of them, raised when the call reads its input.
  */
-const NO_INPUT: Promise<unknown> = Promise.resolve(undefined);
-const noInput = (): Promise<unknown> => NO_INPUT;
-
 function inputReader(req: Request, calls: ResolvedCalls): (index: number) => Promise<unknown> {
   // A GET without a query string has no input (and, without `batch=1`, is one call): nothing to parse or remember.
   if (req.method === 'GET' && !req.url.includes('?')) return noInput;
