@@ -13,6 +13,7 @@
  */
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { countStatements, type Orm, openDatabase, serverOrThrowAwayPostgres } from '@crowdee/db';
 import { Redis } from 'ioredis';
 import { createApp } from '../src/app.ts';
@@ -138,16 +139,17 @@ export async function measureRoutes(
   url: string,
   routes: RouteSpec[],
   label: string,
-): Promise<{ rps: number[]; ratios: number[]; cpuRatios: number[]; failures: number }> {
+): Promise<{ rps: number[]; ratios: number[]; cpuRatios: number[]; youngGc: number[]; failures: number }> {
   const samples: number[][] = routes.map(() => []);
   const cpu: number[][] = routes.map(() => []);
+  const gc: number[][] = routes.map(() => []);
   let failures = 0;
   for (const r of routes)
     await load({ url: `${url}${r.path}`, headers: r.headers, connections: CONNECTIONS, durationSeconds: 2 });
   for (let round = 0; round < ROUNDS; round++) {
     const line: string[] = [];
     for (const [i, r] of routes.entries()) {
-      const { result, cpuPerRequest } = await loadMeasured({
+      const { result, cpuPerRequest, youngGcPerRequest } = await loadMeasured({
         url: `${url}${r.path}`,
         headers: r.headers,
         connections: CONNECTIONS,
@@ -156,13 +158,16 @@ export async function measureRoutes(
       failures += result.non2xx + result.errors;
       samples[i]?.push(result.rps);
       cpu[i]?.push(cpuPerRequest);
-      line.push(`${r.path} ${result.rps.toFixed(0)}/s ${cpuPerRequest.toFixed(0)} µs`);
+      gc[i]?.push(youngGcPerRequest);
+      line.push(
+        `${r.path} ${result.rps.toFixed(0)}/s ${cpuPerRequest.toFixed(0)} µs (scavenge ${youngGcPerRequest.toFixed(1)} µs)`,
+      );
     }
     console.log(`  [${label}] round ${round + 1}: ${line.join(' | ')}`);
   }
   const ratios = samples.map((s) => median(s.map((rps, round) => rps / (samples[0]?.[round] || 1))));
   const cpuRatios = cpu.map((c) => median(c.map((us, round) => (cpu[0]?.[round] ?? 0) / (us || 1))));
-  return { rps: samples.map(median), ratios, cpuRatios, failures };
+  return { rps: samples.map(median), ratios, cpuRatios, youngGc: gc.map(median), failures };
 }
 
 /**
@@ -170,11 +175,28 @@ export async function measureRoutes(
  * PostgreSQL in others), so `process.cpuUsage()` over the run is the server's. On a machine shared with other
  * work, CPU per request moves far less than requests per second; its inverse ratio is what one core would serve.
  */
-async function loadMeasured(job: LoadJob): Promise<{ result: LoadResult; cpuPerRequest: number }> {
+async function loadMeasured(
+  job: LoadJob,
+): Promise<{ result: LoadResult; cpuPerRequest: number; youngGcPerRequest: number }> {
+  // Young-generation (scavenge) pauses in the server during the run: what requests that outlive a collection
+  // cost (#17 found per-request state kept alive by request-keyed WeakMaps this way).
+  let youngGcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+        youngGcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const before = process.cpuUsage();
   const result = await load(job);
   const used = process.cpuUsage(before);
-  return { result, cpuPerRequest: (used.user + used.system) / Math.max(1, result.requests) };
+  gc.disconnect();
+  const requests = Math.max(1, result.requests);
+  return {
+    result,
+    cpuPerRequest: (used.user + used.system) / requests,
+    youngGcPerRequest: (youngGcMs * 1000) / requests,
+  };
 }
 
 /** Rate limits on, with quotas high enough that nothing is refused: what counting costs, not what refusing does. */
@@ -340,6 +362,11 @@ async function main(): Promise<void> {
     console.log('\n=== Results ===');
     for (const [i, r] of routes.entries())
       console.log(`${r.label.padEnd(44)} ${(auth.rps[i] ?? 0).toFixed(0).padStart(7)} req/s`);
+    console.log(
+      'Young-generation GC pause per request (median over rounds; requests that outlive a scavenge raise it):',
+    );
+    for (const [i, r] of routes.entries())
+      console.log(`  ${r.label.padEnd(42)} ${(auth.youngGc[i] ?? 0).toFixed(1).padStart(6)} µs`);
     console.log(
       `key-authenticated /me ÷ public /status (same REST adapter)   ${pct(me / status)}   target ≥ 90 %`,
     );
